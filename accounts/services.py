@@ -1,0 +1,174 @@
+"""Writes about users and their credentials."""
+
+from __future__ import annotations
+
+from django.contrib.auth.password_validation import validate_password
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.utils import timezone
+
+from accounts.models import ApplicationToken, RefreshToken, User
+from activities.services import activity_record
+from teams.models import Role, Team, TeamMember
+
+
+def personal_team_name(username: str) -> str:
+    # A slash keeps personal teams apart from the teams people name (which may not contain one).
+    return f"personal/{username}"
+
+
+@transaction.atomic
+def user_create(
+    *,
+    username: str,
+    email: str | None,
+    password: str | None,
+    admin: bool = False,
+    bot: bool = False,
+    display_name: str = "",
+    by: User | None = None,
+    check_password: bool = True,
+) -> User:
+    """A user with their personal team and, in every registry, their personal namespace."""
+    from namespaces.services import personal_namespace_ensure
+
+    user = User(username=username, email=email or None, admin=admin, bot=bot, display_name=display_name)
+    if password:
+        if check_password:
+            validate_password(password, user)
+        user.set_password(password)
+    else:
+        user.set_unusable_password()
+    user.full_clean(exclude=["password", "last_login", "date_joined"])
+    user.save()
+    team = Team.objects.create(name=personal_team_name(username), hidden=True, personal_of=user)
+    TeamMember.objects.create(team=team, user=user, role=Role.OWNER)
+    personal_namespace_ensure(user=user)
+    activity_record(key="user.create", owner=by or user, target=user, parameters={"admin": admin, "bot": bot})
+    return user
+
+
+@transaction.atomic
+def user_update(
+    *,
+    user: User,
+    by: User,
+    email: str | None = None,
+    display_name: str | None = None,
+    admin: bool | None = None,
+    enabled: bool | None = None,
+    password: str | None = None,
+) -> User:
+    changed = []
+    if email is not None and email != user.email:
+        user.email = email or None
+        changed.append("email")
+    if display_name is not None and display_name != user.display_name:
+        user.display_name = display_name
+        changed.append("display_name")
+    if admin is not None and admin != user.admin:
+        if not admin and user.admin and not User.objects.filter(admin=True, enabled=True).exclude(pk=user.pk).exists():
+            raise ValidationError({"admin": "This is the last enabled admin."})
+        user.admin = admin
+        changed.append("admin")
+    if enabled is not None and enabled != user.enabled:
+        if user.is_internal and not enabled:
+            raise ValidationError({"enabled": "The internal portus account cannot be disabled."})
+        if not enabled and user.admin and not User.objects.filter(admin=True, enabled=True).exclude(pk=user.pk).exists():
+            raise ValidationError({"enabled": "This is the last enabled admin."})
+        user.enabled = enabled
+        changed.append("enabled")
+    if password:
+        validate_password(password, user)
+        user.set_password(password)
+        changed.append("password")
+    if changed:
+        user.full_clean(exclude=["password", "last_login", "date_joined"])
+        user.save()
+        for field in changed:
+            activity_record(key=f"user.change_{field}" if field != "enabled" else
+                            ("user.enabled" if user.enabled else "user.disabled"),
+                            owner=by, target=user)
+        if "enabled" in changed and not user.enabled:
+            RefreshToken.objects.filter(user=user, revoked_at__isnull=True).update(revoked_at=timezone.now())
+    return user
+
+
+@transaction.atomic
+def user_unlock(*, user: User, by: User) -> User:
+    User.objects.filter(pk=user.pk).update(locked_until=None, locked_at=None, failed_attempts=0)
+    user.refresh_from_db()
+    activity_record(key="user.unlock", owner=by, target=user)
+    return user
+
+
+@transaction.atomic
+def user_delete(*, user: User, by: User) -> None:
+    """Deletes the account; its personal namespace and repositories go with it."""
+    if user.is_internal:
+        raise ValidationError({"user": "The internal portus account cannot be deleted."})
+    if user.admin and not User.objects.filter(admin=True, enabled=True).exclude(pk=user.pk).exists():
+        raise ValidationError({"user": "This is the last enabled admin."})
+    for membership in TeamMember.objects.filter(user=user, role=Role.OWNER, team__hidden=False).select_related("team"):
+        if not membership.team.members.filter(role=Role.OWNER).exclude(user=user).exists():
+            raise ValidationError(
+                {"user": f"{user.username} is the only owner of team {membership.team.name}: "
+                         "give the team another owner first."}
+            )
+    activity_record(key="user.delete", owner=by, target_type="user", target_name=user.username)
+    personal = Team.objects.filter(personal_of=user).first()
+    if personal is not None:
+        personal.namespaces.all().delete()
+        personal.delete()
+    user.delete()
+
+
+def application_token_create(*, user: User, application: str, by: User,
+                             expires_at=None) -> tuple[ApplicationToken, str]:
+    """A new application token; the plain secret is returned once and never stored."""
+    application = (application or "").strip()
+    if not application or len(application) > 100:
+        raise ValidationError({"application": "Name the application (1 to 100 characters)."})
+    if ApplicationToken.objects.filter(user=user, application=application).exists():
+        raise ValidationError({"application": "There is already a token for this application."})
+    plain = ApplicationToken.new_secret()
+    token = ApplicationToken(user=user, application=application, expires_at=expires_at)
+    token.set_secret(plain)
+    token.save()
+    activity_record(key="application_token.create", owner=by, target=user,
+                    parameters={"application": application})
+    return token, plain
+
+
+def application_token_revoke(*, token: ApplicationToken, by: User) -> None:
+    activity_record(key="application_token.destroy", owner=by, target=token.user,
+                    parameters={"application": token.application})
+    token.delete()
+
+
+def refresh_token_create(*, user: User, client_id: str, service: str) -> str:
+    plain = RefreshToken.new_secret()
+    token = RefreshToken(user=user, client_id=client_id[:200], service=service[:255])
+    token.set_secret(plain)
+    token.save()
+    return plain
+
+
+def refresh_token_revoke(*, token: RefreshToken) -> None:
+    RefreshToken.objects.filter(pk=token.pk).update(revoked_at=timezone.now())
+
+
+@transaction.atomic
+def api_account_ensure(*, password: str) -> tuple[User, bool]:
+    """The internal `portus` account (an admin bot) that reads the registry; (user, created)."""
+    if not password:
+        raise ValidationError("PORTUS_PASSWORD is not set: the internal account needs a password.")
+    user = User.objects.filter(username=User.INTERNAL_USERNAME).first()
+    if user is None:
+        user = user_create(username=User.INTERNAL_USERNAME, email=None, password=password, admin=True,
+                           bot=True, check_password=False)
+        return user, True
+    user.set_password(password)
+    user.admin, user.bot, user.enabled = True, True, True
+    user.save()
+    return user, False

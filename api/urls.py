@@ -1,0 +1,3 @@
+"""URLs of api."""
+
+urlpatterns: list = []

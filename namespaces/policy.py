@@ -1,0 +1,248 @@
+"""THE permission policy: every door (token endpoint, UI, API) asks these functions and nothing else.
+
+Rules (Portus's, made explicit):
+- A disabled or locked account may do nothing. Anonymous visitors may only pull from public namespaces.
+- Admins (and the internal `portus` account, which is an admin) may pull, push and manage everything;
+  they may delete when `delete.enabled` is on.
+- Pull: members of the namespace's team (any role); any signed-in user for protected and public
+  namespaces; anyone for public ones.
+- Push: never into a registry's global namespace unless admin. `user_permission.push_images.policy`:
+  `allow-teams`   owners and contributors of the namespace's team (a personal namespace's owner is the
+                  owner of its hidden team);
+  `allow-personal` only the owner of a personal namespace;
+  `admin-only`    nobody but admins.
+- Delete (images and tags): only with `delete.enabled`; owners, and contributors when
+  `delete.contributors` is on.
+- Manage a namespace (description, team, deletion): owners when `user_permission.manage_namespace`;
+  change its visibility: owners when `user_permission.change_visibility`. Personal and global
+  namespaces cannot be deleted or moved to another team.
+- Teams: anyone signed in (not a bot) may create one when `user_permission.create_team`; owners manage
+  theirs when `user_permission.manage_team`. Namespaces are created by a team's owners and contributors
+  when `user_permission.create_namespace`.
+Admins are not limited by the `user_permission.*` options.
+"""
+
+from __future__ import annotations
+
+from django.db.models import Q
+
+from portus.options import option
+from teams.models import Role
+
+PULL, PUSH, DELETE = "pull", "push", "delete"
+
+
+def is_active(user) -> bool:
+    """Signed in, enabled and not locked."""
+    if user is None or not getattr(user, "is_authenticated", False):
+        return False
+    return bool(user.enabled) and not user.is_locked()
+
+
+def is_admin(user) -> bool:
+    return is_active(user) and bool(user.admin)
+
+
+def team_roles(user) -> dict[int, str]:
+    """team id → role for every team the user belongs to; read once per user object."""
+    roles = getattr(user, "_portus_team_roles", None)
+    if roles is None:
+        from teams.models import TeamMember
+
+        roles = dict(TeamMember.objects.filter(user_id=user.pk).values_list("team_id", "role"))
+        user._portus_team_roles = roles
+    return roles
+
+
+def forget_roles(user) -> None:
+    """Drops the memo after a membership change in the same request."""
+    if hasattr(user, "_portus_team_roles"):
+        del user._portus_team_roles
+
+
+def team_role(user, team_id: int | None) -> str | None:
+    if not is_active(user) or team_id is None:
+        return None
+    return team_roles(user).get(team_id)
+
+
+# --- namespaces ---------------------------------------------------------------------------------
+
+
+def can_pull(user, namespace) -> bool:
+    if namespace.visibility == "public" and (user is None or not user.is_authenticated):
+        return True
+    if not is_active(user):
+        return False
+    if user.admin or namespace.visibility in ("public", "protected"):
+        return True
+    return team_role(user, namespace.team_id) is not None
+
+
+def can_push(user, namespace) -> bool:
+    if not is_active(user):
+        return False
+    if user.admin:
+        return True
+    if namespace.is_global:
+        return False
+    rule = option("user_permission.push_images.policy")
+    if rule == "admin-only":
+        return False
+    role = team_role(user, namespace.team_id)
+    if rule == "allow-personal":
+        return role == Role.OWNER and namespace.team.personal_of_id == user.pk
+    return role in (Role.OWNER, Role.CONTRIBUTOR)
+
+
+def can_delete(user, namespace) -> bool:
+    """Delete images and tags in the namespace."""
+    if not option("delete.enabled") or not is_active(user):
+        return False
+    if user.admin:
+        return True
+    role = team_role(user, namespace.team_id)
+    if role == Role.OWNER and not namespace.is_global:
+        return True
+    return role == Role.CONTRIBUTOR and bool(option("delete.contributors")) and not namespace.is_global
+
+
+def can_manage_namespace(user, namespace) -> bool:
+    """Edit the description, move to another team, delete the namespace."""
+    if not is_active(user):
+        return False
+    if user.admin:
+        return True
+    if namespace.is_global or not option("user_permission.manage_namespace.enabled"):
+        return False
+    return team_role(user, namespace.team_id) == Role.OWNER
+
+
+def can_destroy_namespace(user, namespace) -> bool:
+    if namespace.is_global or namespace.team.personal_of_id is not None:
+        return False
+    return can_manage_namespace(user, namespace)
+
+
+def can_change_visibility(user, namespace) -> bool:
+    if not is_active(user):
+        return False
+    if user.admin:
+        return True
+    if namespace.is_global or not option("user_permission.change_visibility.enabled"):
+        return False
+    return team_role(user, namespace.team_id) == Role.OWNER
+
+
+def can_create_namespace(user, team) -> bool:
+    if not is_active(user):
+        return False
+    if user.admin:
+        return True
+    if team.hidden or user.bot or not option("user_permission.create_namespace.enabled"):
+        return False
+    return team_role(user, team.pk) in (Role.OWNER, Role.CONTRIBUTOR)
+
+
+def namespace_permissions(user, namespace) -> dict[str, bool]:
+    """What the user may do here, for the UI and the API's `permissions` field."""
+    return {
+        PULL: can_pull(user, namespace),
+        PUSH: can_push(user, namespace),
+        DELETE: can_delete(user, namespace),
+        "manage": can_manage_namespace(user, namespace),
+        "destroy": can_destroy_namespace(user, namespace),
+        "change_visibility": can_change_visibility(user, namespace),
+        "webhooks": can_manage_namespace(user, namespace) and option("user_permission.manage_webhook.enabled"),
+    }
+
+
+def allowed_actions(user, namespace) -> set[str]:
+    """The registry actions granted in the namespace (what goes into a token's `access`)."""
+    actions = set()
+    if can_pull(user, namespace):
+        actions.add(PULL)
+    if can_push(user, namespace):
+        actions.add(PUSH)
+    if can_delete(user, namespace):
+        actions.add(DELETE)
+    return actions
+
+
+def actions_without_namespace(user) -> set[str]:
+    """Actions on a repository whose namespace does not exist (yet): admins only."""
+    if not is_admin(user):
+        return set()
+    return {PULL, PUSH} | ({DELETE} if option("delete.enabled") else set())
+
+
+def pullable_namespaces_q(user, prefix: str = "") -> Q:
+    """A filter selecting the namespaces `can_pull` allows, for querysets (no rule written twice)."""
+    from teams.models import TeamMember
+
+    if user is None or not user.is_authenticated:
+        return Q(**{f"{prefix}visibility": "public"})
+    if not is_active(user):
+        return Q(**{f"{prefix}pk__in": []})
+    if user.admin:
+        return Q()
+    mine = TeamMember.objects.filter(user_id=user.pk).values("team_id")
+    return Q(**{f"{prefix}visibility__in": ["public", "protected"]}) | Q(**{f"{prefix}team_id__in": mine})
+
+
+# --- teams --------------------------------------------------------------------------------------
+
+
+def can_view_team(user, team) -> bool:
+    if not is_active(user):
+        return False
+    return user.admin or team_role(user, team.pk) is not None
+
+
+def can_create_team(user) -> bool:
+    if not is_active(user):
+        return False
+    return user.admin or (not user.bot and bool(option("user_permission.create_team.enabled")))
+
+
+def can_manage_team(user, team) -> bool:
+    """Rename, describe, add and remove members, delete."""
+    if not is_active(user) or team.hidden:
+        return False
+    if user.admin:
+        return True
+    return bool(option("user_permission.manage_team.enabled")) and team_role(user, team.pk) == Role.OWNER
+
+
+# --- repositories and comments ------------------------------------------------------------------
+
+
+def can_comment(user, repository) -> bool:
+    return is_active(user) and can_pull(user, repository.namespace)
+
+
+def can_destroy_comment(user, comment) -> bool:
+    return is_active(user) and (user.admin or comment.author_id == user.pk)
+
+
+def can_edit_repository(user, repository) -> bool:
+    """The description of a repository: whoever may push to it."""
+    return can_push(user, repository.namespace)
+
+
+# --- users --------------------------------------------------------------------------------------
+
+
+def can_manage_users(user) -> bool:
+    return is_admin(user)
+
+
+def can_manage_tokens_of(user, owner) -> bool:
+    """Application tokens: one's own, or any user's for an admin (bots have no login of their own)."""
+    return is_active(user) and (user.admin or user.pk == owner.pk)
+
+
+def can_use_ui(user) -> bool:
+    """Bots and the internal account authenticate to the registry and the API only."""
+    return is_active(user) and not user.bot and not user.is_internal
+

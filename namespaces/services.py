@@ -1,0 +1,159 @@
+"""Writes about namespaces and repositories."""
+
+from __future__ import annotations
+
+from django.core.exceptions import ValidationError
+from django.db import IntegrityError, transaction
+
+from activities.services import activity_record
+from namespaces import policy
+from namespaces.models import Namespace, Repository, Visibility
+from portus.names import is_valid_component
+from registries.models import Registry
+from teams.models import Team
+
+
+def global_team_name(registry: Registry) -> str:
+    return f"global/{registry.pk}"
+
+
+def global_namespace_ensure(*, registry: Registry) -> Namespace:
+    team, _ = Team.objects.get_or_create(name=global_team_name(registry), defaults={"hidden": True})
+    namespace, _ = Namespace.objects.get_or_create(
+        registry=registry,
+        is_global=True,
+        defaults={"name": "", "team": team, "visibility": Visibility.PUBLIC,
+                  "description": "Images named without a namespace."},
+    )
+    return namespace
+
+
+def personal_namespace_ensure(*, user, registry: Registry | None = None) -> list[Namespace]:
+    """The user's personal (private) namespace in each registry, or the one given."""
+    team = Team.objects.get(personal_of=user)
+    registries = [registry] if registry else list(Registry.objects.all())
+    found = []
+    for reg in registries:
+        namespace = Namespace.objects.filter(registry=reg, name=user.username).first()
+        if namespace is None:
+            namespace = Namespace.objects.create(
+                registry=reg, name=user.username, team=team, visibility=Visibility.PRIVATE,
+                description=f"Personal namespace of {user.username}.",
+            )
+        found.append(namespace)
+    return found
+
+
+def validate_namespace_name(name: str, *, registry: Registry, exclude_pk: int | None = None) -> str:
+    name = (name or "").strip()
+    if not is_valid_component(name):
+        raise ValidationError(
+            {"name": "Use lowercase letters and digits, separated by single '.', '_', '__' or dashes."}
+        )
+    taken = Namespace.objects.filter(registry=registry, name=name)
+    if exclude_pk:
+        taken = taken.exclude(pk=exclude_pk)
+    if taken.exists():
+        raise ValidationError({"name": "This namespace name is already taken."})
+    return name
+
+
+@transaction.atomic
+def namespace_create(
+    *, name: str, team: Team, by, description: str = "", visibility: str = Visibility.PRIVATE,
+    registry: Registry | None = None,
+) -> Namespace:
+    registry = registry or Registry.default()
+    if registry is None:
+        raise ValidationError({"registry": "Add a registry first."})
+    if visibility not in Visibility.values:
+        raise ValidationError({"visibility": "Use private, protected or public."})
+    name = validate_namespace_name(name, registry=registry)
+    namespace = Namespace.objects.create(
+        registry=registry, name=name, team=team, description=description, visibility=visibility
+    )
+    activity_record(key="namespace.create", owner=by, target=namespace, namespace=namespace, team=team)
+    return namespace
+
+
+@transaction.atomic
+def namespace_update(
+    *, namespace: Namespace, by, name: str | None = None, description: str | None = None,
+    team: Team | None = None, visibility: str | None = None,
+) -> Namespace:
+    """Applies the changes the caller was allowed to make (the caller asks the policy first)."""
+    if name is not None and name != namespace.name:
+        if namespace.is_global or namespace.is_personal:
+            raise ValidationError({"name": "Personal and global namespaces cannot be renamed."})
+        if namespace.repositories.exists():
+            raise ValidationError({"name": "A namespace that holds repositories cannot be renamed: "
+                                           "its images are stored under the old name."})
+        old = namespace.name
+        namespace.name = validate_namespace_name(name, registry=namespace.registry, exclude_pk=namespace.pk)
+        activity_record(key="namespace.change_namespace_name", owner=by, target=namespace, namespace=namespace,
+                        parameters={"old": old, "new": namespace.name})
+    if description is not None and description != namespace.description:
+        namespace.description = description
+        activity_record(key="namespace.change_namespace_description", owner=by, target=namespace,
+                        namespace=namespace)
+    if team is not None and team.pk != namespace.team_id:
+        if namespace.is_global or namespace.is_personal:
+            raise ValidationError({"team": "Personal and global namespaces stay with their owner."})
+        if team.hidden:
+            raise ValidationError({"team": "Choose a regular team."})
+        old_team = namespace.team.name
+        namespace.team = team
+        activity_record(key="namespace.change_team", owner=by, target=namespace, namespace=namespace, team=team,
+                        parameters={"old": old_team, "new": team.name})
+    if visibility is not None and visibility != namespace.visibility:
+        if visibility not in Visibility.values:
+            raise ValidationError({"visibility": "Use private, protected or public."})
+        namespace.visibility = visibility
+        activity_record(key=f"namespace.{visibility}", owner=by, target=namespace, namespace=namespace,
+                        parameters={"visibility": visibility})
+    namespace.save()
+    return namespace
+
+
+@transaction.atomic
+def namespace_delete(*, namespace: Namespace, by) -> None:
+    """Forgets the namespace and its repositories here (the registry's blobs are not touched)."""
+    if namespace.is_global or namespace.is_personal:
+        raise ValidationError({"namespace": "Personal and global namespaces cannot be deleted."})
+    activity_record(key="namespace.delete", owner=by, target_type="namespace", target_name=namespace.name,
+                    team=namespace.team)
+    namespace.delete()
+
+
+def namespace_for_push(*, registry: Registry, name: str, user) -> Namespace | None:
+    """The namespace a push goes into; created on the fly when an admin pushes to a new name.
+
+    Rule: personal namespaces always exist. A namespace that does not exist yet is created when an
+    admin is granted a push into it (owned by the admin's personal team, private, movable to a team
+    later), so the image is visible as soon as the registry reports it. Others must create the
+    namespace first (in the UI or the API); until then their push is refused.
+    """
+    if name == "":
+        return global_namespace_ensure(registry=registry)
+    namespace = Namespace.objects.select_related("team").filter(registry=registry, name=name).first()
+    if namespace is not None or not policy.is_admin(user) or not is_valid_component(name):
+        return namespace
+    team = Team.objects.get(personal_of=user)
+    try:
+        with transaction.atomic():
+            namespace = Namespace.objects.create(registry=registry, name=name, team=team,
+                                                 visibility=Visibility.PRIVATE)
+    except IntegrityError:
+        return Namespace.objects.select_related("team").get(registry=registry, name=name)
+    activity_record(key="namespace.create", owner=user, target=namespace, namespace=namespace, team=team,
+                    parameters={"on_push": True})
+    return namespace
+
+
+def repository_update(*, repository: Repository, by, description: str) -> Repository:
+    if description != repository.description:
+        repository.description = description
+        repository.save(update_fields=["description", "updated_at"])
+        activity_record(key="repository.change_description", owner=by, target=repository,
+                        namespace=repository.namespace)
+    return repository

@@ -1,0 +1,198 @@
+"""Reads config/config.yml, config/config-local.yml and PORTUS_* variables into one typed tree."""
+
+from __future__ import annotations
+
+import copy
+import os
+import sys
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+CONFIG_DIR = Path(os.environ.get("PORTUS_CONFIG_DIR", BASE_DIR / "config"))
+
+# Names from Portus's documentation that do not follow the nested PORTUS_<SECTION>_<KEY> form.
+ENV_ALIASES: dict[str, tuple[str, ...]] = {
+    "PORTUS_SECRET_KEY_BASE": ("secrets", "secret_key_base"),
+    "PORTUS_KEY_PATH": ("secrets", "key_path"),
+    "PORTUS_CERTIFICATE_PATH": ("secrets", "certificate_path"),
+    "PORTUS_PASSWORD": ("secrets", "portus_password"),
+    "PORTUS_WEBHOOK_SECRET": ("secrets", "webhook_secret"),
+    "PORTUS_JWT_EXPIRATION_TIME": ("registry", "jwt_expiration_time", "value"),
+    "PORTUS_DEBUG": ("debug", "enabled"),
+}
+# Leaves that may be named without their last key (PORTUS_MACHINE_FQDN for machine_fqdn.value).
+_IMPLIED_LEAVES = ("value", "enabled", "policy")
+# Variables that start with PORTUS_ but are not options.
+_NOT_OPTIONS = {
+    "PORTUS_CONFIG_DIR", "PORTUS_URL", "PORTUS_FAST_PASSWORD_HASHER", "PORTUS_PLAIN_STATIC",
+    "PORTUS_ALLOW_EPHEMERAL_SECRET", "PORTUS_BEHIND_TLS_PROXY", "PORTUS_CSRF_TRUSTED_ORIGINS",
+    "PORTUS_LOG_LEVEL", "PORTUS_VAR_DIR",
+}
+
+
+class ConfigError(ValueError):
+    """A configuration value that cannot be used; the message names the option."""
+
+
+def _parse_bool(name: str, raw: Any) -> bool:
+    if isinstance(raw, bool):
+        return raw
+    text = str(raw).strip().lower()
+    if text in {"true", "yes", "on", "1"}:
+        return True
+    if text in {"false", "no", "off", "0"}:
+        return False
+    raise ConfigError(f"{name}: expected true or false, got {raw!r}")
+
+
+def _coerce(name: str, default: Any, raw: Any) -> Any:
+    """Converts `raw` to the type of the option's default, refusing nonsense."""
+    if isinstance(default, bool):
+        return _parse_bool(name, raw)
+    if isinstance(default, int):
+        if isinstance(raw, bool):
+            raise ConfigError(f"{name}: expected a whole number, got {raw!r}")
+        try:
+            return int(str(raw).strip())
+        except ValueError:
+            raise ConfigError(f"{name}: expected a whole number, got {raw!r}") from None
+    if isinstance(default, float):
+        try:
+            return float(str(raw).strip())
+        except ValueError:
+            raise ConfigError(f"{name}: expected a number, got {raw!r}") from None
+    if isinstance(default, str):
+        if isinstance(raw, dict | list):
+            raise ConfigError(f"{name}: expected text, got {raw!r}")
+        return "" if raw is None else str(raw)
+    raise ConfigError(f"{name}: cannot be set")
+
+
+def _merge(defaults: dict, override: Mapping, path: tuple[str, ...] = ()) -> dict:
+    out = copy.deepcopy(defaults)
+    for key, value in override.items():
+        here = (*path, str(key))
+        dotted = ".".join(here)
+        if key not in defaults:
+            raise ConfigError(f"{dotted}: unknown option")
+        if isinstance(defaults[key], dict):
+            if not isinstance(value, Mapping):
+                raise ConfigError(f"{dotted}: expected a section, got {value!r}")
+            out[key] = _merge(defaults[key], value, here)
+        else:
+            out[key] = _coerce(dotted, defaults[key], value)
+    return out
+
+
+def _leaves(tree: dict, path: tuple[str, ...] = ()) -> list[tuple[str, ...]]:
+    found = []
+    for key, value in tree.items():
+        if isinstance(value, dict):
+            found.extend(_leaves(value, (*path, key)))
+        else:
+            found.append((*path, key))
+    return found
+
+
+def env_names(tree: dict) -> dict[str, tuple[str, ...]]:
+    """Every accepted environment variable name and the option it sets."""
+    names: dict[str, tuple[str, ...]] = {}
+    for leaf in _leaves(tree):
+        names["PORTUS_" + "_".join(leaf).upper()] = leaf
+        if leaf[-1] in _IMPLIED_LEAVES and len(leaf) > 1:
+            parent = tree
+            for key in leaf[:-2]:
+                parent = parent[key]
+            if len(parent[leaf[-2]]) == 1:
+                names.setdefault("PORTUS_" + "_".join(leaf[:-1]).upper(), leaf)
+    names.update(ENV_ALIASES)
+    return names
+
+
+def _set(tree: dict, path: tuple[str, ...], raw: Any) -> None:
+    node = tree
+    for key in path[:-1]:
+        node = node[key]
+    node[path[-1]] = _coerce(".".join(path), node[path[-1]], raw)
+
+
+def _read_yaml(path: Path) -> dict:
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    except yaml.YAMLError as exc:
+        raise ConfigError(f"{path}: not valid YAML: {exc}") from None
+    if not isinstance(data, dict):
+        raise ConfigError(f"{path}: expected a mapping of options")
+    return data
+
+
+def load(config_dir: Path = CONFIG_DIR, environ: Mapping[str, str] | None = None) -> dict:
+    """The effective configuration: defaults, then config-local.yml, then the environment."""
+    environ = os.environ if environ is None else environ
+    defaults = _read_yaml(config_dir / "config.yml")
+    tree = copy.deepcopy(defaults)
+    local = config_dir / "config-local.yml"
+    if local.exists():
+        tree = _merge(tree, _read_yaml(local))
+    names = env_names(defaults)
+    for name, raw in environ.items():
+        if not name.startswith("PORTUS_") or name in _NOT_OPTIONS:
+            continue
+        if name not in names:
+            # Portus's own deployments set variables this service has no use for (PORTUS_DB_*, …):
+            # say so, but do not refuse to start.
+            print(f"portus: ignoring {name}: not an option (see config/config.yml)", file=sys.stderr)
+            continue
+        _set(tree, names[name], raw)
+    _validate(tree)
+    return tree
+
+
+def _validate(tree: dict) -> None:
+    policy = tree["user_permission"]["push_images"]["policy"]
+    if policy not in {"allow-teams", "allow-personal", "admin-only"}:
+        raise ConfigError(
+            f"user_permission.push_images.policy: expected allow-teams, allow-personal or admin-only, "
+            f"got {policy!r}"
+        )
+    strategy = tree["background"]["sync"]["strategy"]
+    if strategy not in {"initial", "update", "update-delete", "on-start"}:
+        raise ConfigError(
+            f"background.sync.strategy: expected initial, update, update-delete or on-start, got {strategy!r}"
+        )
+    role = tree["ldap"]["group_sync"]["default_role"]
+    if role not in {"viewer", "contributor", "owner"}:
+        raise ConfigError(f"ldap.group_sync.default_role: expected viewer, contributor or owner, got {role!r}")
+    minutes = tree["registry"]["jwt_expiration_time"]["value"]
+    if not 1 <= minutes <= 24 * 60:
+        raise ConfigError(f"registry.jwt_expiration_time.value: expected 1 to 1440 minutes, got {minutes}")
+    if tree["pagination"]["max_per_page"] < 1:
+        raise ConfigError("pagination.max_per_page: must be at least 1")
+    if tree["lockout"]["max_attempts"] < 1:
+        raise ConfigError("lockout.max_attempts: must be at least 1")
+    if not tree["machine_fqdn"]["value"].strip():
+        raise ConfigError("machine_fqdn.value: must not be empty")
+
+
+class Options:
+    """Dotted, read-only access to the loaded tree: `options.get("delete.enabled")`."""
+
+    def __init__(self, tree: dict) -> None:
+        self._tree = tree
+
+    def get(self, dotted: str) -> Any:
+        node: Any = self._tree
+        for key in dotted.split("."):
+            node = node[key]
+        return node
+
+    def enabled(self, section: str) -> bool:
+        return bool(self.get(f"{section}.enabled"))
+
+    @property
+    def tree(self) -> dict:
+        return copy.deepcopy(self._tree)

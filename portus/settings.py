@@ -1,0 +1,210 @@
+"""Django settings, built from config/ and the environment (see portus.config)."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import dj_database_url
+
+from portus import config as _config
+
+BASE_DIR = _config.BASE_DIR
+PORTUS = _config.load()
+
+DEBUG = PORTUS["debug"]["enabled"]
+MACHINE_FQDN = PORTUS["machine_fqdn"]["value"]
+
+SECRET_KEY = PORTUS["secrets"]["secret_key_base"]
+if not SECRET_KEY:
+    if not DEBUG and not os.environ.get("PORTUS_ALLOW_EPHEMERAL_SECRET"):
+        raise _config.ConfigError(
+            "secrets.secret_key_base: required (set PORTUS_SECRET_KEY_BASE to a long random string)"
+        )
+    SECRET_KEY = "development-only-" + "x" * 40
+
+ALLOWED_HOSTS = [h.strip() for h in PORTUS["allowed_hosts"]["value"].split(",") if h.strip()]
+ALLOWED_HOSTS.append(MACHINE_FQDN.split(":")[0])
+if DEBUG:
+    ALLOWED_HOSTS.append("*")
+
+INSTALLED_APPS = [
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "django.contrib.staticfiles",
+    "django.contrib.humanize",
+    "rest_framework",
+    "drf_spectacular",
+    "drf_spectacular_sidecar",
+    "portus",
+    "accounts",
+    "teams",
+    "registries",
+    "namespaces",
+    "activities",
+    "webhooks",
+    "api",
+    "web",
+]
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+]
+
+ROOT_URLCONF = "portus.urls"
+WSGI_APPLICATION = "portus.wsgi.application"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [BASE_DIR / "templates"],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+                "portus.context_processors.portus",
+            ],
+        },
+    },
+]
+
+DATABASES = {
+    "default": dj_database_url.parse(
+        os.environ.get("DATABASE_URL") or f"sqlite:///{BASE_DIR / 'var' / 'portus.sqlite3'}",
+        conn_max_age=int(os.environ.get("DATABASE_CONN_MAX_AGE", "60")),
+        conn_health_checks=True,
+    )
+}
+if DATABASES["default"]["ENGINE"].endswith("sqlite3"):
+    # Several threads and processes share the embedded database in a local run.
+    DATABASES["default"]["OPTIONS"] = {
+        "timeout": 20,
+        "transaction_mode": "IMMEDIATE",
+        "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
+    }
+    DATABASES["default"]["CONN_MAX_AGE"] = 0
+
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+AUTH_USER_MODEL = "accounts.User"
+AUTHENTICATION_BACKENDS = ["accounts.backends.PortusBackend"]
+LOGIN_URL = "/users/sign_in"
+LOGIN_REDIRECT_URL = "/"
+LOGOUT_REDIRECT_URL = "/users/sign_in"
+
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator", "OPTIONS": {"min_length": 8}},
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+]
+if os.environ.get("PORTUS_FAST_PASSWORD_HASHER"):
+    # Test runs only: hashing cost is not what they measure.
+    PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+CACHES = {
+    "default": {
+        "BACKEND": "django.core.cache.backends.locmem.LocMemCache",
+        "LOCATION": "portus",
+        "OPTIONS": {"MAX_ENTRIES": 20000},
+    }
+}
+
+SESSION_COOKIE_HTTPONLY = True
+SESSION_COOKIE_SAMESITE = "Lax"
+CSRF_COOKIE_SAMESITE = "Lax"
+SECURE_CONTENT_TYPE_NOSNIFF = True
+SECURE_REFERRER_POLICY = "same-origin"
+X_FRAME_OPTIONS = "DENY"
+if os.environ.get("PORTUS_BEHIND_TLS_PROXY", "").lower() in {"1", "true", "yes"}:
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+    SESSION_COOKIE_SECURE = True
+    CSRF_COOKIE_SECURE = True
+CSRF_TRUSTED_ORIGINS = [
+    o.strip() for o in os.environ.get("PORTUS_CSRF_TRUSTED_ORIGINS", "").split(",") if o.strip()
+]
+
+DATA_UPLOAD_MAX_MEMORY_SIZE = PORTUS["limits"]["max_body_bytes"]
+
+LANGUAGE_CODE = "en-us"
+TIME_ZONE = "UTC"
+USE_I18N = True
+USE_TZ = True
+
+STATIC_URL = "/static/"
+STATIC_ROOT = BASE_DIR / "var" / "static"
+STATICFILES_DIRS = [BASE_DIR / "portus" / "static"]
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {
+        "BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"
+        if not DEBUG and not os.environ.get("PORTUS_PLAIN_STATIC")
+        else "django.contrib.staticfiles.storage.StaticFilesStorage"
+    },
+}
+WHITENOISE_USE_FINDERS = DEBUG or bool(os.environ.get("PORTUS_PLAIN_STATIC"))
+
+_email = PORTUS["email"]
+DEFAULT_FROM_EMAIL = f'{_email["name"]} <{_email["from"]}>'
+if _email["backend"] == "smtp":
+    EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
+    EMAIL_HOST = _email["smtp_address"]
+    EMAIL_PORT = _email["smtp_port"]
+    EMAIL_HOST_USER = _email["smtp_user"]
+    EMAIL_HOST_PASSWORD = _email["smtp_password"]
+    EMAIL_USE_TLS = _email["smtp_tls"]
+else:
+    EMAIL_BACKEND = "django.core.mail.backends.console.EmailBackend"
+
+REST_FRAMEWORK = {
+    "DEFAULT_AUTHENTICATION_CLASSES": [
+        "api.authentication.PortusAuthAuthentication",
+        "api.authentication.SessionAuthentication",
+    ],
+    "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
+    "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
+    "DEFAULT_PARSER_CLASSES": [
+        "rest_framework.parsers.JSONParser",
+        "rest_framework.parsers.FormParser",
+        "rest_framework.parsers.MultiPartParser",
+    ],
+    "EXCEPTION_HANDLER": "api.errors.exception_handler",
+    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
+}
+SPECTACULAR_SETTINGS = {
+    "TITLE": "Portus API",
+    "DESCRIPTION": "REST API v1 of Portus: users, teams, namespaces, repositories, tags and registries.",
+    "VERSION": "1",
+    "SERVE_INCLUDE_SCHEMA": False,
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
+}
+
+LOG_LEVEL = os.environ.get("PORTUS_LOG_LEVEL", "INFO").upper()
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "root": {"handlers": ["console"], "level": "WARNING"},
+    "loggers": {
+        "portus": {"level": LOG_LEVEL},
+        "registries": {"level": LOG_LEVEL},
+        "webhooks": {"level": LOG_LEVEL},
+        "accounts": {"level": LOG_LEVEL},
+        "namespaces": {"level": LOG_LEVEL},
+    },
+}
+
+# Where a local run keeps its database, keys and generated secrets.
+VAR_DIR = Path(os.environ.get("PORTUS_VAR_DIR", BASE_DIR / "var"))

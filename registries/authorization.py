@@ -1,0 +1,58 @@
+"""The token decision: (user, requested scopes, registry) → the access a token carries.
+
+A pure function of its inputs and the database; the view only parses, calls it and signs. Lack of
+permission is not an error: the answer is the intersection of what was asked and what is allowed.
+"""
+
+from __future__ import annotations
+
+from namespaces import policy
+from namespaces.models import Namespace
+from namespaces.services import namespace_for_push
+from registries.models import Registry
+from registries.scopes import ResourceScope, format_access, split_repository_name
+
+REPOSITORY_ACTIONS = ("pull", "push", "delete")
+
+
+def _namespace(registry: Registry, name: str, *, user, wants_push: bool) -> Namespace | None:
+    if wants_push and policy.is_active(user):
+        return namespace_for_push(registry=registry, name=name, user=user)
+    if name == "":
+        return Namespace.objects.select_related("team").filter(registry=registry, is_global=True).first()
+    return Namespace.objects.select_related("team").filter(registry=registry, name=name).first()
+
+
+def _repository_actions(user, registry: Registry, scope: ResourceScope) -> set[str]:
+    requested = set(scope.actions)
+    star = "*" in requested
+    if star:
+        requested = set(REPOSITORY_ACTIONS)
+    namespace_name, _ = split_repository_name(scope.name)
+    namespace = _namespace(registry, namespace_name, user=user, wants_push="push" in requested)
+    if namespace is None:
+        # Nothing stored under this name yet: only admins may act on it (the registry answers 404).
+        allowed = policy.actions_without_namespace(user)
+    else:
+        allowed = policy.allowed_actions(user, namespace)
+    granted = requested & allowed
+    if star and granted >= set(REPOSITORY_ACTIONS):
+        # Older registries ask for `*` to delete; keep the named actions too for newer ones.
+        granted.add("*")
+    return granted
+
+
+def decide(*, user, registry: Registry, scopes: list[ResourceScope]) -> list[dict]:
+    """The `access` list of the token: one entry per requested resource with its granted actions."""
+    access = []
+    for scope in scopes:
+        if scope.type == "registry":
+            if scope.name == "catalog" and "*" in scope.actions and policy.is_admin(user):
+                access.append(format_access(scope, {"*"}))
+            continue
+        if scope.type != "repository":
+            continue
+        granted = _repository_actions(user, registry, scope)
+        if granted:
+            access.append(format_access(scope, granted))
+    return access

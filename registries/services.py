@@ -1,0 +1,112 @@
+"""Adding and changing registries, and checking that one is reachable."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+import requests
+from django.core.exceptions import ValidationError
+from django.db import transaction
+
+from accounts.models import User
+from activities.services import activity_record
+from portus.options import option
+from registries.models import Registry
+
+HOST_RE = re.compile(r"^(?:[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*(?::\d{1,5})?$|^\[[0-9a-fA-F:]+\](?::\d{1,5})?$")
+
+
+@dataclass
+class Reachability:
+    ok: bool
+    message: str
+
+
+def validate_hostname(value: str, field: str = "hostname") -> str:
+    value = (value or "").strip().lower()
+    if not value or len(value) > 255 or not HOST_RE.match(value):
+        raise ValidationError({field: "Give a host name with an optional port, e.g. registry.example.org:5000."})
+    return value
+
+
+def registry_check(*, hostname: str, use_ssl: bool) -> Reachability:
+    """Is a Distribution registry answering at hostname? (`/v2/` with its API version header)."""
+    url = f"{'https' if use_ssl else 'http'}://{hostname}/v2/"
+    try:
+        response = requests.get(
+            url,
+            timeout=(option("registry.timeout.value"), option("registry.timeout.value") * 2),
+            verify=option("registry.verify_tls.enabled"),
+            allow_redirects=False,
+        )
+    except requests.exceptions.SSLError as exc:
+        return Reachability(False, f"TLS error talking to {url}: {exc.__class__.__name__}. "
+                                   "Is the registry served over plain HTTP (use_ssl off)?")
+    except requests.RequestException as exc:
+        return Reachability(False, f"{url} is not reachable: {exc.__class__.__name__}.")
+    version = response.headers.get("Docker-Distribution-Api-Version", "")
+    if response.status_code in (200, 401) and version.startswith("registry/2.0"):
+        return Reachability(True, f"{url} answered {response.status_code} ({version}).")
+    return Reachability(False, f"{url} answered {response.status_code} without the "
+                               "Docker-Distribution-Api-Version header: not a registry.")
+
+
+@transaction.atomic
+def registry_create(
+    *, name: str, hostname: str, use_ssl: bool, by: User | None, external_hostname: str = "",
+    check: bool = True,
+) -> Registry:
+    """Adds a registry, its global namespace and every user's personal namespace in it."""
+    from namespaces.services import global_namespace_ensure, personal_namespace_ensure
+
+    name = (name or "").strip()
+    if not name or len(name) > 255:
+        raise ValidationError({"name": "Name the registry."})
+    hostname = validate_hostname(hostname)
+    external_hostname = validate_hostname(external_hostname, "external_hostname") if external_hostname else ""
+    if Registry.objects.filter(name=name).exists():
+        raise ValidationError({"name": "A registry with this name already exists."})
+    if Registry.objects.filter(hostname=hostname).exists():
+        raise ValidationError({"hostname": "A registry with this host name already exists."})
+    if check:
+        result = registry_check(hostname=hostname, use_ssl=use_ssl)
+        if not result.ok:
+            raise ValidationError({"hostname": result.message})
+    registry = Registry.objects.create(name=name, hostname=hostname, use_ssl=use_ssl,
+                                       external_hostname=external_hostname)
+    global_namespace_ensure(registry=registry)
+    for user in User.objects.filter(personal_team__isnull=False):
+        personal_namespace_ensure(user=user, registry=registry)
+    activity_record(key="registry.create", owner=by, target=registry, parameters={"hostname": hostname})
+    return registry
+
+
+@transaction.atomic
+def registry_update(
+    *, registry: Registry, by: User | None, name: str | None = None, hostname: str | None = None,
+    use_ssl: bool | None = None, external_hostname: str | None = None, check: bool = True,
+) -> Registry:
+    if name is not None:
+        name = name.strip()
+        if not name or Registry.objects.filter(name=name).exclude(pk=registry.pk).exists():
+            raise ValidationError({"name": "Give a name no other registry has."})
+        registry.name = name
+    if hostname is not None:
+        hostname = validate_hostname(hostname)
+        if Registry.objects.filter(hostname=hostname).exclude(pk=registry.pk).exists():
+            raise ValidationError({"hostname": "A registry with this host name already exists."})
+        registry.hostname = hostname
+    if external_hostname is not None:
+        registry.external_hostname = (
+            validate_hostname(external_hostname, "external_hostname") if external_hostname else ""
+        )
+    if use_ssl is not None:
+        registry.use_ssl = use_ssl
+    if check and (hostname is not None or use_ssl is not None):
+        result = registry_check(hostname=registry.hostname, use_ssl=registry.use_ssl)
+        if not result.ok:
+            raise ValidationError({"hostname": result.message})
+    registry.save()
+    activity_record(key="registry.update", owner=by, target=registry)
+    return registry

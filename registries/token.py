@@ -1,0 +1,166 @@
+"""The registry's token realm, `/v2/token` (PROTOCOL.md §2): GET, and POST for the OAuth2 grants."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import logging
+import time
+from datetime import UTC, datetime
+
+
+from django.http import HttpRequest, JsonResponse
+from django.views.decorators.csrf import csrf_exempt
+
+from accounts import credentials
+from accounts.models import RefreshToken, User
+from accounts.services import refresh_token_create
+from namespaces import policy
+from portus.options import certificate_path, key_path, option
+from registries.authorization import decide
+from registries.jwt_tokens import build_claims, token_response
+from registries.keys import SigningKey
+from registries.models import Registry
+from registries.scopes import ResourceScope, parse_scopes
+
+log = logging.getLogger(__name__)
+
+_REGISTRY_CACHE: dict[str, tuple[float, Registry | None]] = {}
+_REGISTRY_TTL = 10.0
+
+
+class TokenError(Exception):
+    def __init__(self, status: int, code: str, message: str) -> None:
+        super().__init__(message)
+        self.status, self.code, self.message = status, code, message
+
+
+def error_response(status: int, code: str, message: str) -> JsonResponse:
+    response = JsonResponse({"errors": [{"code": code, "message": message}]}, status=status)
+    if status == 401:
+        response["WWW-Authenticate"] = f'Basic realm="{option("machine_fqdn.value")}"'
+    return response
+
+
+def registry_for_service(service: str) -> Registry | None:
+    """The registry named by a token request's `service` (cached briefly: it is on every request)."""
+    now = time.monotonic()
+    hit = _REGISTRY_CACHE.get(service)
+    if hit is not None and hit[0] > now:
+        return hit[1]
+    registry = Registry.for_host(service) if service else Registry.default()
+    _REGISTRY_CACHE[service] = (now + _REGISTRY_TTL, registry)
+    return registry
+
+
+def forget_registries() -> None:
+    _REGISTRY_CACHE.clear()
+
+
+def signing_key() -> SigningKey:
+    return SigningKey.load(key_path(), certificate_path())
+
+
+def issue_token(*, user: User | None, registry: Registry, service: str, scopes: list[ResourceScope],
+                refresh_token: str | None = None) -> dict:
+    """Decides the access, signs the JWT and builds the response body. Also used in-process by the
+    background worker for the internal account (never over HTTP: see DESIGN.md)."""
+    access = decide(user=user, registry=registry, scopes=scopes)
+    lifetime = int(option("registry.jwt_expiration_time.value")) * 60
+    now = time.time()
+    claims = build_claims(
+        issuer=option("machine_fqdn.value"),
+        subject=user.username if user is not None else "",
+        audience=service or registry.hostname,
+        access=access,
+        lifetime_seconds=lifetime,
+        now=now,
+    )
+    token = signing_key().sign(claims)
+    issued = datetime.fromtimestamp(claims["iat"], tz=UTC)
+    return token_response(token, lifetime_seconds=lifetime, issued_at=issued, refresh_token=refresh_token)
+
+
+def _basic_credentials(request: HttpRequest) -> tuple[str, str] | None:
+    header = request.META.get("HTTP_AUTHORIZATION", "")
+    if not header:
+        return None
+    scheme, _, value = header.partition(" ")
+    if scheme.lower() != "basic":
+        raise TokenError(401, "UNAUTHORIZED", "Only Basic authentication is accepted here.")
+    try:
+        decoded = base64.b64decode(value.strip(), validate=True).decode("utf-8")
+    except (binascii.Error, UnicodeDecodeError, ValueError):
+        raise TokenError(401, "UNAUTHORIZED", "Malformed Basic authorization header.") from None
+    username, sep, password = decoded.partition(":")
+    if not sep:
+        raise TokenError(401, "UNAUTHORIZED", "Malformed Basic authorization header.")
+    return username, password
+
+
+def _authenticate(username: str, password: str) -> User:
+    result = credentials.verify(username, password)
+    if not result.ok:
+        log.info("token request refused for %r: %s", username[:64], result.failure.value)
+        raise TokenError(401, "UNAUTHORIZED", result.message)
+    return result.user
+
+
+def _user_from_refresh_token(plain: str) -> User:
+    token = RefreshToken.find(plain)
+    if token is None or not policy.is_active(token.user):
+        raise TokenError(401, "UNAUTHORIZED", "Invalid or revoked refresh token.")
+    token.touch()
+    return token.user
+
+
+def _scope_values(data) -> list[str]:
+    return [v for v in data.getlist("scope") if v]
+
+
+def _is_true(value: str | None) -> bool:
+    return (value or "").lower() in {"true", "1", "yes"}
+
+
+def _handle(request: HttpRequest) -> dict:
+    if request.method == "GET":
+        params = request.GET
+        creds = _basic_credentials(request)
+        user = _authenticate(*creds) if creds else None
+        offline = _is_true(params.get("offline_token"))
+    else:
+        if not request.content_type.startswith("application/x-www-form-urlencoded"):
+            raise TokenError(400, "UNSUPPORTED", "POST a form (application/x-www-form-urlencoded).")
+        params = request.POST
+        grant = params.get("grant_type", "")
+        if grant == "password":
+            user = _authenticate(params.get("username", ""), params.get("password", ""))
+            offline = params.get("access_type") == "offline"
+        elif grant == "refresh_token":
+            user = _user_from_refresh_token(params.get("refresh_token", ""))
+            offline = False
+        else:
+            raise TokenError(404, "UNSUPPORTED", f"Unsupported grant_type {grant[:40]!r}.")
+    service = params.get("service", "")
+    registry = registry_for_service(service)
+    if registry is None:
+        raise TokenError(401, "UNAUTHORIZED", "Unknown service: no registry is configured with this name.")
+    scopes = parse_scopes(_scope_values(params))
+    refresh = None
+    if offline and user is not None:
+        refresh = refresh_token_create(user=user, client_id=params.get("client_id", ""), service=service)
+    return issue_token(user=user, registry=registry, service=service, scopes=scopes, refresh_token=refresh)
+
+
+@csrf_exempt
+def token_view(request: HttpRequest) -> JsonResponse:
+    if request.method not in ("GET", "POST"):
+        return error_response(404, "UNSUPPORTED", "Use GET or POST.")
+    try:
+        body = _handle(request)
+    except TokenError as exc:
+        return error_response(exc.status, exc.code, exc.message)
+    response = JsonResponse(body, status=200)
+    response["Cache-Control"] = "no-store"
+    response["Pragma"] = "no-cache"
+    return response

@@ -1,0 +1,9 @@
+"""URLs of the token realm."""
+
+from django.urls import path
+
+from registries.token import token_view
+
+urlpatterns = [
+    path("v2/token", token_view, name="registry-token"),
+]

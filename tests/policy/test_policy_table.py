@@ -1,0 +1,168 @@
+"""The permission policy, as a table: every role × visibility × action × account state."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+from django.contrib.auth.models import AnonymousUser
+from django.utils import timezone
+
+from namespaces import policy
+from namespaces.models import Namespace
+
+ROLES = ["admin", "owner", "contributor", "viewer", "outsider", "bot", "anonymous"]
+VISIBILITIES = ["private", "protected", "public"]
+ACTIONS = ["pull", "push", "delete"]
+STATES = ["enabled", "disabled", "locked"]
+
+# Team namespace `qa`, with delete.enabled on and delete.contributors off, push policy allow-teams.
+# The bot is a contributor of the team.
+EXPECTED: dict[tuple[str, str], set[str]] = {
+    ("admin", "private"): {"pull", "push", "delete"},
+    ("admin", "protected"): {"pull", "push", "delete"},
+    ("admin", "public"): {"pull", "push", "delete"},
+    ("owner", "private"): {"pull", "push", "delete"},
+    ("owner", "protected"): {"pull", "push", "delete"},
+    ("owner", "public"): {"pull", "push", "delete"},
+    ("contributor", "private"): {"pull", "push"},
+    ("contributor", "protected"): {"pull", "push"},
+    ("contributor", "public"): {"pull", "push"},
+    ("bot", "private"): {"pull", "push"},
+    ("bot", "protected"): {"pull", "push"},
+    ("bot", "public"): {"pull", "push"},
+    ("viewer", "private"): {"pull"},
+    ("viewer", "protected"): {"pull"},
+    ("viewer", "public"): {"pull"},
+    ("outsider", "private"): set(),
+    ("outsider", "protected"): {"pull"},
+    ("outsider", "public"): {"pull"},
+    ("anonymous", "private"): set(),
+    ("anonymous", "protected"): set(),
+    ("anonymous", "public"): {"pull"},
+}
+
+CHECKS = {"pull": policy.can_pull, "push": policy.can_push, "delete": policy.can_delete}
+
+
+@pytest.fixture
+def actors(admin, owner, contributor, viewer, outsider, bot, team):
+    return {"admin": admin, "owner": owner, "contributor": contributor, "viewer": viewer,
+            "outsider": outsider, "bot": bot, "anonymous": AnonymousUser()}
+
+
+def _apply_state(user, state):
+    if state == "disabled":
+        user.enabled = False
+        user.save()
+    elif state == "locked":
+        user.locked_until = timezone.now() + timedelta(minutes=5)
+        user.save()
+
+
+# An anonymous visitor has no account state: it appears once.
+CASES = [(r, v, s) for r in ROLES for v in VISIBILITIES for s in STATES if r != "anonymous" or s == "enabled"]
+
+
+@pytest.mark.parametrize(("role", "visibility", "state"), CASES)
+def test_policy_table(actors, namespace, options, role, visibility, state):
+    options.set("delete.enabled", True)
+    namespace.visibility = visibility
+    namespace.save()
+    user = actors[role]
+    if role != "anonymous":
+        _apply_state(user, state)
+        user = type(user).objects.get(pk=user.pk)
+    expected = EXPECTED[(role, visibility)] if state == "enabled" else set()
+    for action in ACTIONS:
+        assert CHECKS[action](user, namespace) is (action in expected), (role, visibility, state, action)
+    assert policy.allowed_actions(user, namespace) == expected
+    # The queryset rule agrees with can_pull.
+    visible = Namespace.objects.visible_to(user).filter(pk=namespace.pk).exists()
+    assert visible is ("pull" in expected)
+
+
+def test_delete_disabled_denies_everyone(actors, namespace, options):
+    options.set("delete.enabled", False)
+    for role in ROLES:
+        assert not policy.can_delete(actors[role], namespace), role
+
+
+def test_contributors_delete_when_allowed(actors, namespace, options):
+    options.set("delete.enabled", True)
+    options.set("delete.contributors", True)
+    assert policy.can_delete(actors["contributor"], namespace)
+    assert not policy.can_delete(actors["viewer"], namespace)
+
+
+def test_admin_only_push_policy(actors, namespace, options):
+    options.set("user_permission.push_images.policy", "admin-only")
+    assert policy.can_push(actors["admin"], namespace)
+    for role in ("owner", "contributor", "bot", "viewer", "outsider"):
+        assert not policy.can_push(actors[role], namespace), role
+    personal = Namespace.objects.get(name="olivia")
+    assert not policy.can_push(actors["owner"], personal)
+
+
+def test_allow_personal_push_policy(actors, namespace, options):
+    options.set("user_permission.push_images.policy", "allow-personal")
+    assert not policy.can_push(actors["owner"], namespace)
+    assert not policy.can_push(actors["contributor"], namespace)
+    assert policy.can_push(actors["owner"], Namespace.objects.get(name="olivia"))
+    assert not policy.can_push(actors["contributor"], Namespace.objects.get(name="olivia"))
+
+
+def test_personal_namespace_is_private_to_its_owner(actors, options):
+    options.set("delete.enabled", True)
+    personal = Namespace.objects.get(name="carl")
+    assert policy.allowed_actions(actors["contributor"], personal) == {"pull", "push", "delete"}
+    for role in ("owner", "viewer", "outsider", "bot", "anonymous"):
+        assert policy.allowed_actions(actors[role], personal) == set(), role
+    assert policy.allowed_actions(actors["admin"], personal) == {"pull", "push", "delete"}
+
+
+def test_global_namespace_only_admins_push(actors, registry, options):
+    options.set("delete.enabled", True)
+    global_ns = Namespace.objects.get(registry=registry, is_global=True)
+    assert policy.allowed_actions(actors["admin"], global_ns) == {"pull", "push", "delete"}
+    for role in ("owner", "contributor", "viewer", "outsider", "bot"):
+        assert policy.allowed_actions(actors[role], global_ns) == {"pull"}, role
+    assert policy.allowed_actions(actors["anonymous"], global_ns) == {"pull"}
+
+
+MANAGE = {
+    # role: (manage namespace, change visibility, manage team, create namespace in team)
+    "admin": (True, True, True, True),
+    "owner": (True, True, True, True),
+    "contributor": (False, False, False, True),
+    "bot": (False, False, False, False),
+    "viewer": (False, False, False, False),
+    "outsider": (False, False, False, False),
+    "anonymous": (False, False, False, False),
+}
+
+
+@pytest.mark.parametrize("role", ROLES)
+def test_management_table(actors, namespace, team, role):
+    user = actors[role]
+    got = (policy.can_manage_namespace(user, namespace), policy.can_change_visibility(user, namespace),
+           policy.can_manage_team(user, team), policy.can_create_namespace(user, team))
+    assert got == MANAGE[role]
+
+
+def test_user_permission_options_limit_owners_not_admins(actors, namespace, team, options):
+    options.set("user_permission.manage_namespace.enabled", False)
+    options.set("user_permission.change_visibility.enabled", False)
+    options.set("user_permission.manage_team.enabled", False)
+    options.set("user_permission.create_namespace.enabled", False)
+    options.set("user_permission.create_team.enabled", False)
+    owner, admin = actors["owner"], actors["admin"]
+    assert not policy.can_manage_namespace(owner, namespace)
+    assert not policy.can_change_visibility(owner, namespace)
+    assert not policy.can_manage_team(owner, team)
+    assert not policy.can_create_namespace(owner, team)
+    assert not policy.can_create_team(owner)
+    assert policy.can_manage_namespace(admin, namespace)
+    assert policy.can_change_visibility(admin, namespace)
+    assert policy.can_manage_team(admin, team)
+    assert policy.can_create_team(admin)

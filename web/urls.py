@@ -1,0 +1,3 @@
+"""URLs of web."""
+
+urlpatterns: list = []

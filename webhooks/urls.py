@@ -1,0 +1,3 @@
+"""URLs of webhooks."""
+
+urlpatterns: list = []
