@@ -1,3 +1,7 @@
-"""URLs of web."""
+"""URLs of the web UI. Account, dashboard and admin pages here; browsing pages in urls_browse."""
 
-urlpatterns: list = []
+from django.urls import include, path
+
+urlpatterns = [
+    path("", include("web.urls_browse")),
+]

@@ -1,0 +1,3 @@
+"""URLs of the browsing pages: namespaces, teams, repositories, tags, search, explore."""
+
+urlpatterns: list = []
