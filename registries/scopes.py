@@ -1,0 +1,109 @@
+"""The `scope` parameter of the token endpoint: Distribution's scope grammar, parsed without ever raising."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+ACTIONS = frozenset({"pull", "push", "delete", "*"})
+MAX_NAME_LENGTH = 255  # Distribution's NameTotalLengthMax, domain included.
+_MAX_PIECE_LENGTH = 1024  # type + name + actions; anything longer is garbage.
+
+# Distribution's reference grammar (reference/regexp.go). The path component is written with `-+`
+# instead of `[-]*` (same language: an empty separator only joins two alphanumeric runs) so that
+# Python's backtracking engine stays linear on hostile input.
+_COMPONENT = r"[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*"
+_DOMAIN_PART = r"[a-zA-Z0-9](?:[a-zA-Z0-9-]*[a-zA-Z0-9])?"
+_DOMAIN = rf"(?:{_DOMAIN_PART}(?:\.{_DOMAIN_PART})*|\[[a-fA-F0-9:]+\])(?::[0-9]+)?"
+REPOSITORY_NAME_RE = re.compile(rf"(?:{_DOMAIN}/)?{_COMPONENT}(?:/{_COMPONENT})*")
+_TYPE_RE = re.compile(r"([a-z0-9]+)(?:\(([a-z0-9]+)\))?")
+
+
+@dataclass(frozen=True)
+class ResourceScope:
+    """One requested resource: `repository(plugin):foo/bar:pull,push` → type, name, actions, klass."""
+
+    type: str
+    name: str
+    actions: frozenset[str]
+    klass: str = ""
+
+    def __str__(self) -> str:
+        kind = f"{self.type}({self.klass})" if self.klass else self.type
+        return f"{kind}:{self.name}:{','.join(sorted(self.actions))}"
+
+
+def _parse_one(piece: str) -> ResourceScope | None:
+    if len(piece) > _MAX_PIECE_LENGTH or not (piece.isascii() and piece.isprintable()):
+        return None
+    kind, sep, rest = piece.partition(":")
+    name, sep2, action_list = rest.rpartition(":")
+    if not (sep and sep2 and name) or len(name) > MAX_NAME_LENGTH:
+        return None
+    match = _TYPE_RE.fullmatch(kind)
+    if match is None:
+        return None
+    type_, klass = match.group(1), match.group(2) or ""
+    if type_ == "repository":
+        if not REPOSITORY_NAME_RE.fullmatch(name):
+            return None
+    elif type_ == "registry":
+        if klass or name != "catalog":
+            return None
+    else:
+        return None
+    actions = frozenset(a for a in action_list.split(",") if a in ACTIONS)
+    if not actions:
+        return None
+    return ResourceScope(type=type_, name=name, actions=actions, klass=klass)
+
+
+def parse_scopes(values: Iterable[str]) -> list[ResourceScope]:
+    """Every valid resource scope in `values` (each may hold several, space-separated), merged per
+    (type, name, class) by uniting actions, in first-seen order. Invalid pieces are dropped."""
+    merged: dict[tuple[str, str, str], set[str]] = {}
+    for value in values:
+        if not isinstance(value, str):
+            continue
+        for piece in value.split(" "):
+            scope = _parse_one(piece) if piece else None
+            if scope is not None:
+                merged.setdefault((scope.type, scope.name, scope.klass), set()).update(scope.actions)
+    return [
+        ResourceScope(type=type_, name=name, actions=frozenset(actions), klass=klass)
+        for (type_, name, klass), actions in merged.items()
+    ]
+
+
+def format_access(scope: ResourceScope, granted_actions: Iterable[str]) -> dict[str, object]:
+    """The JWT `access` entry for `scope` carrying exactly `granted_actions` (deduplicated, sorted)."""
+    entry: dict[str, object] = {
+        "type": scope.type,
+        "name": scope.name,
+        "actions": sorted(set(granted_actions)),
+    }
+    if scope.klass:
+        entry["class"] = scope.klass
+    return entry
+
+
+def split_repository_name(name: str) -> tuple[str, str]:
+    """(namespace, repository): `app` → ("", "app") (global namespace), `a/b/c` → ("a", "b/c").
+
+    The first path component is always the namespace, even when it looks like a host (`john.doe`,
+    `localhost`, `host:5000`): a scope names the repository as the registry stores it, and clients strip
+    their registry's host before asking, so a leading host-like component is part of the stored name.
+    Stripping it would file `john.doe/app` under the global namespace. Callers must still check that
+    the namespace is a valid name (`host:5000` is not)."""
+    namespace, sep, rest = name.partition("/")
+    return (namespace, rest) if sep else ("", name)
+
+
+def split_domain(name: str) -> tuple[str, str]:
+    """(domain, remainder) by the Docker CLI's rule: the first component is a domain when it contains
+    `.` or `:` or is `localhost`. For display of image references only, never for authorisation."""
+    first, sep, rest = name.partition("/")
+    if sep and ("." in first or ":" in first or first == "localhost"):
+        return first, rest
+    return "", name
