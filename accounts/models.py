@@ -62,6 +62,11 @@ class User(AbstractUser):
     def __str__(self) -> str:
         return self.username
 
+    def clean(self) -> None:
+        super().clean()
+        # Bots and the internal account have no email: keep NULL (unique) rather than "" (not unique).
+        self.email = self.email or None
+
     @property
     def is_active(self) -> bool:  # noqa: F811 - read by Django's auth
         return self.enabled
