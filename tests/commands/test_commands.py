@@ -1,0 +1,98 @@
+"""The manage.py commands an operator uses to set Portus up."""
+
+from __future__ import annotations
+
+import io
+
+import pytest
+import yaml
+from django.core.management import CommandError, call_command
+
+from accounts.models import User
+from registries.models import Registry
+
+
+def run(*args, **kwargs) -> str:
+    out = io.StringIO()
+    call_command(*args, stdout=out, stderr=io.StringIO(), **kwargs)
+    return out.getvalue()
+
+
+def test_create_api_account_refuses_without_password(db, options):
+    options.set("secrets.portus_password", "")
+    with pytest.raises(CommandError, match="PORTUS_PASSWORD"):
+        run("create_api_account")
+    assert not User.objects.filter(username="portus").exists()
+
+
+def test_create_api_account_creates_an_admin_bot_and_is_rerunnable(db, options):
+    options.set("secrets.portus_password", "internal-secret")
+    assert "Created" in run("create_api_account")
+    assert "Updated" in run("create_api_account")
+    user = User.objects.get(username="portus")
+    assert user.admin and user.bot and user.check_password("internal-secret")
+
+
+def test_create_user_and_make_admin(db, monkeypatch):
+    monkeypatch.setenv("NEW_PW", "a-long-enough-password")
+    run("create_user", "--username", "dora", "--email", "dora@example.org", "--password-env", "NEW_PW")
+    assert not User.objects.get(username="dora").admin
+    run("make_admin", "dora")
+    assert User.objects.get(username="dora").admin
+    with pytest.raises(CommandError, match="No user"):
+        run("make_admin", "nobody")
+
+
+def test_create_user_rejects_invalid_names(db, monkeypatch):
+    monkeypatch.setenv("NEW_PW", "a-long-enough-password")
+    with pytest.raises(CommandError):
+        run("create_user", "--username", "Bad Name", "--password-env", "NEW_PW")
+
+
+def test_create_registry_checks_reachability(db):
+    with pytest.raises(CommandError, match="not reachable"):
+        run("create_registry", "--name", "r", "--hostname", "127.0.0.1:9", "--no-ssl")
+    run("create_registry", "--name", "r", "--hostname", "127.0.0.1:9", "--no-ssl", "--skip-check")
+    assert Registry.objects.get(name="r").namespaces.filter(is_global=True).exists()
+
+
+def test_generate_keys_refuses_to_overwrite(tmp_path, options):
+    options.set("secrets.key_path", str(tmp_path / "k.pem"))
+    options.set("secrets.certificate_path", str(tmp_path / "c.pem"))
+    run("generate_keys")
+    assert (tmp_path / "k.pem").stat().st_mode & 0o077 == 0
+    with pytest.raises(CommandError, match="--force"):
+        run("generate_keys")
+    assert "Keeping" in run("generate_keys", "--if-missing")
+
+
+def test_registry_config_is_complete(options, signing_files, tmp_path):
+    options.set("secrets.webhook_secret", "hook-secret")
+    text = run("registry_config", "--portus-url", "https://portus.example.org/", "--registry-addr",
+               "registry.example.org:5000", "--storage", str(tmp_path))
+    config = yaml.safe_load(text)
+    token = config["auth"]["token"]
+    assert token["realm"] == "https://portus.example.org/v2/token"
+    assert token["service"] == "registry.example.org:5000"
+    assert token["issuer"] == "portus.test.lan"
+    assert token["rootcertbundle"] == str(signing_files[1].resolve())
+    assert config["storage"]["delete"]["enabled"] is True
+    assert config["http"]["addr"] == ":5000"
+    endpoint = config["notifications"]["endpoints"][0]
+    assert endpoint["url"] == "https://portus.example.org/v2/webhooks/events"
+    assert endpoint["headers"]["Authorization"] == ["Bearer hook-secret"]
+    assert endpoint["timeout"] and endpoint["threshold"] and endpoint["backoff"]
+    assert "tls" not in config["http"]
+
+
+def test_registry_config_with_tls(options, signing_files, tmp_path):
+    options.set("secrets.webhook_secret", "hook-secret")
+    text = run("registry_config", "--portus-url", "https://p", "--registry-addr", "r:5000", "--storage",
+               str(tmp_path), "--tls-certificate", "/etc/r.crt", "--tls-key", "/etc/r.key")
+    assert yaml.safe_load(text)["http"]["tls"] == {"certificate": "/etc/r.crt", "key": "/etc/r.key"}
+
+
+def test_registry_config_needs_the_webhook_secret(options, signing_files, tmp_path):
+    options.set("secrets.webhook_secret", "")
+    with pytest.raises(CommandError, match="PORTUS_WEBHOOK_SECRET"):
+        run("registry_config", "--portus-url", "https://p", "--registry-addr", "r:5000", "--storage", "/x")
