@@ -1,0 +1,873 @@
+"""Start and drive the real registry and the real clients for end-to-end tests.
+
+Standard library + requests only. Everything listens on and talks to 127.0.0.1. Every helper that
+starts a process returns an object with ``stop()`` (terminate, wait, clean up) and ``log_path``
+(``log_tail()`` gives the last lines), so a failing test can show what the process said.
+
+Client commands return ``subprocess.CompletedProcess`` with text output; with ``check=True`` (the
+default) a non-zero exit raises :class:`CommandFailed`, whose message holds the command, the exit status,
+stdout and stderr.
+
+Flags that turned out necessary (see README.md beside this file for what fails without them):
+
+- registry: ``/usr/bin/docker-registry serve CONFIG`` (Distribution 2.8). ``http.addr`` must be
+  ``127.0.0.1:PORT``; ``storage.delete.enabled: true`` for deletes.
+- dockerd: ``--config-file EMPTY --pidfile P --data-root D --exec-root E -H unix://E/docker.sock
+  --storage-driver=vfs --iptables=false --ip6tables=false --ip-forward=false --bridge=none
+  [--insecure-registry 127.0.0.1:PORT]``. E is a short directory in /tmp (unix socket paths are limited
+  to 108 bytes). dockerd starts its own containerd at ``E/containerd/containerd.sock``, unless a system
+  containerd socket exists at /run/containerd/containerd.sock (dockerd would then silently use that one):
+  in that case this module starts a containerd of its own and passes ``--containerd``.
+- docker CLI: ``docker -H unix://E/docker.sock`` with ``DOCKER_CONFIG`` set to a directory of the test
+  (``docker login`` writes config.json there, never to ~/.docker). 127.0.0.0/8 is an insecure
+  (plain HTTP) registry for dockerd by default; ``--insecure-registry`` is passed anyway.
+- ctr: ``ctr --address E/containerd/containerd.sock --namespace e2e images pull --plain-http REF``
+  (``--user USER:PASS`` for credentials, ``--all-platforms`` for every child of an index).
+- podman: ``podman --root R/storage --runroot R/run --storage-driver vfs --cgroup-manager cgroupfs
+  --events-backend file --tmpdir R/tmp --network-backend netavark --network-config-dir R/net`` (the
+  network flags are hidden in podman 4.3 but accepted) with
+  ``REGISTRY_AUTH_FILE=R/auth.json`` (the file must exist) and ``CONTAINERS_REGISTRIES_CONF``;
+  ``--tls-verify=false`` on pull / push / login.
+- skopeo: ``skopeo --insecure-policy --tmpdir T`` with ``REGISTRY_AUTH_FILE`` and
+  ``CONTAINERS_REGISTRIES_CONF``;
+  ``--src-tls-verify=false --dest-tls-verify=false`` on copy / sync, ``--tls-verify=false`` on inspect /
+  delete / list-tags / login.
+"""
+
+from __future__ import annotations
+
+import atexit
+import json
+import os
+import re
+import shutil
+import signal
+import socket
+import subprocess
+import tempfile
+import time
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from pathlib import Path
+
+import requests
+
+LOOPBACK = "127.0.0.1"
+REGISTRY_BINARY = "/usr/bin/docker-registry"
+DOCKERD_BINARY = "/usr/sbin/dockerd"
+CONTAINERD_BINARY = "/usr/bin/containerd"
+SYSTEM_CONTAINERD_SOCKET = "/run/containerd/containerd.sock"
+CTR_NAMESPACE = "e2e"
+DEFAULT_TIMEOUT = 180.0
+
+# Variables of the caller's environment that would send a client to another daemon, store or auth file.
+_ISOLATED_VARS = (
+    "DOCKER_HOST",
+    "DOCKER_CONFIG",
+    "DOCKER_CONTEXT",
+    "DOCKER_TLS_VERIFY",
+    "DOCKER_CERT_PATH",
+    "CONTAINER_HOST",
+    "CONTAINER_CONNECTION",
+    "CONTAINERS_CONF",
+    "CONTAINERS_STORAGE_CONF",
+    "CONTAINERS_REGISTRIES_CONF",
+    "REGISTRY_AUTH_FILE",
+    "CONTAINERD_ADDRESS",
+    "CONTAINERD_NAMESPACE",
+)
+
+
+# --- generic helpers -----------------------------------------------------------------------------------
+
+
+class CommandFailed(AssertionError):
+    """A client command exited non-zero (or timed out) while ``check=True``."""
+
+    def __init__(self, cmd: Sequence[str], returncode: int | None, stdout: str, stderr: str, note: str = ""):
+        self.cmd = list(cmd)
+        self.returncode = returncode
+        self.stdout = stdout or ""
+        self.stderr = stderr or ""
+        status = note or f"exit status {returncode}"
+        super().__init__(
+            f"command failed ({status}): {' '.join(self.cmd)}\n"
+            f"--- stderr ---\n{_clip(self.stderr)}\n--- stdout ---\n{_clip(self.stdout)}"
+        )
+
+
+def _clip(text: str, limit: int = 6000) -> str:
+    text = text.rstrip()
+    return text if len(text) <= limit else "…" + text[-limit:]
+
+
+def free_port() -> int:
+    """A TCP port on 127.0.0.1 that was free a moment ago."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.bind((LOOPBACK, 0))
+        return s.getsockname()[1]
+
+
+def client_env(extra: Mapping[str, str] | None = None) -> dict[str, str]:
+    """The caller's environment without variables that point clients elsewhere, loopback never proxied."""
+    env = {k: v for k, v in os.environ.items() if k not in _ISOLATED_VARS}
+    no_proxy = ",".join(p for p in (env.get("NO_PROXY", ""), "127.0.0.1,localhost") if p)
+    env["NO_PROXY"] = env["no_proxy"] = no_proxy
+    if extra:
+        env.update(extra)
+    return env
+
+
+def run(
+    cmd: Sequence[str],
+    *,
+    env: Mapping[str, str] | None = None,
+    check: bool = True,
+    timeout: float = DEFAULT_TIMEOUT,
+    input: str | None = None,
+    cwd: str | os.PathLike | None = None,
+) -> subprocess.CompletedProcess:
+    """Run a command, capture text output; :class:`CommandFailed` on failure when ``check``."""
+    cmd = [str(c) for c in cmd]
+    try:
+        proc = subprocess.run(
+            cmd,
+            env=dict(env) if env is not None else client_env(),
+            input=input,
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+            cwd=cwd,
+            stdin=None if input is not None else subprocess.DEVNULL,
+        )
+    except subprocess.TimeoutExpired as exc:
+        out = exc.stdout.decode(errors="replace") if isinstance(exc.stdout, bytes) else (exc.stdout or "")
+        err = exc.stderr.decode(errors="replace") if isinstance(exc.stderr, bytes) else (exc.stderr or "")
+        raise CommandFailed(cmd, None, out, err, note=f"timed out after {timeout:g} s") from None
+    if check and proc.returncode != 0:
+        raise CommandFailed(cmd, proc.returncode, proc.stdout, proc.stderr)
+    return proc
+
+
+def wait_for(
+    predicate: Callable[[], bool],
+    *,
+    timeout: float,
+    what: str,
+    interval: float = 0.1,
+    alive: Callable[[], bool] | None = None,
+    logs: Callable[[], str] | None = None,
+) -> None:
+    """Poll ``predicate`` until true; fail early when ``alive()`` turns false."""
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            if predicate():
+                return
+        except Exception:  # not ready yet  # noqa: S110
+            pass
+        if alive is not None and not alive():
+            raise RuntimeError(f"{what}: the process exited\n{logs() if logs else ''}")
+        if time.monotonic() > deadline:
+            raise RuntimeError(f"{what}: not ready after {timeout:g} s\n{logs() if logs else ''}")
+        time.sleep(interval)
+
+
+def tail(path: str | os.PathLike, lines: int = 80) -> str:
+    try:
+        with open(path, "rb") as f:
+            f.seek(0, os.SEEK_END)
+            f.seek(max(0, f.tell() - 256 * 1024))
+            data = f.read().decode(errors="replace")
+    except OSError as exc:
+        return f"(no log: {exc})"
+    return "\n".join(data.splitlines()[-lines:])
+
+
+def _kill_pid(pid: int, sig: int = signal.SIGKILL) -> None:
+    try:
+        os.kill(pid, sig)
+    except (ProcessLookupError, PermissionError):
+        pass
+
+
+def _pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    try:  # a zombie is as good as gone
+        with open(f"/proc/{pid}/stat") as f:
+            return f.read().rsplit(")", 1)[1].split()[0] != "Z"
+    except OSError:
+        return False
+
+
+def pids_mentioning(text: str) -> list[int]:
+    """Ids of processes whose command line contains ``text`` (a path unique to one test's daemons)."""
+    found = []
+    me = os.getpid()
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit() or int(entry) == me:
+            continue
+        try:
+            with open(f"/proc/{entry}/cmdline", "rb") as f:
+                cmdline = f.read().replace(b"\0", b" ").decode(errors="replace")
+        except OSError:
+            continue
+        if text in cmdline:
+            found.append(int(entry))
+    return found
+
+
+def mounts_under(*roots: str | os.PathLike) -> list[str]:
+    """Mount points at or below any of ``roots``, deepest first."""
+    prefixes = [os.path.realpath(r) for r in roots]
+    points = []
+    with open("/proc/self/mountinfo") as f:
+        for line in f:
+            point = re.sub(r"\\([0-7]{3})", lambda m: chr(int(m.group(1), 8)), line.split()[4])
+            if any(point == p or point.startswith(p.rstrip("/") + "/") for p in prefixes):
+                points.append(point)
+    return sorted(set(points), key=lambda p: p.count("/"), reverse=True)
+
+
+def unmount_all(*roots: str | os.PathLike) -> list[str]:
+    """Unmount everything at or below ``roots`` (lazily if busy); returns what was unmounted."""
+    done = []
+    for _ in range(5):  # a bind mount may be stacked several times
+        points = mounts_under(*roots)
+        if not points:
+            break
+        for point in points:
+            if run(["umount", point], check=False, timeout=30).returncode != 0:
+                run(["umount", "-l", point], check=False, timeout=30)
+            done.append(point)
+    return done
+
+
+class Process:
+    """A started daemon: ``stop()`` terminates it and waits; its output is in ``log_path``."""
+
+    def __init__(
+        self,
+        name: str,
+        args: Sequence[str],
+        *,
+        log_path: str | os.PathLike,
+        env: Mapping[str, str] | None = None,
+        cwd: str | os.PathLike | None = None,
+    ):
+        self.name = name
+        self.args = [str(a) for a in args]
+        self.log_path = Path(log_path)
+        self.log_path.parent.mkdir(parents=True, exist_ok=True)
+        self._log = open(self.log_path, "ab")
+        self.popen = subprocess.Popen(
+            self.args,
+            stdin=subprocess.DEVNULL,
+            stdout=self._log,
+            stderr=subprocess.STDOUT,
+            env=dict(env) if env is not None else client_env(),
+            cwd=cwd,
+            start_new_session=True,  # Ctrl-C on the test run does not hit it before stop() does
+        )
+        self.pid = self.popen.pid
+
+    def alive(self) -> bool:
+        return self.popen.poll() is None
+
+    def log_tail(self, lines: int = 80) -> str:
+        return f"--- {self.name} log ({self.log_path}) ---\n{tail(self.log_path, lines)}"
+
+    def stop(self, timeout: float = 15.0) -> int | None:
+        """SIGTERM, wait up to ``timeout`` s, then SIGKILL. Idempotent. Returns the exit status."""
+        if self.popen.poll() is None:
+            self.popen.send_signal(signal.SIGTERM)
+            try:
+                self.popen.wait(timeout)
+            except subprocess.TimeoutExpired:
+                self.popen.kill()
+                self.popen.wait(10)
+        if not self._log.closed:
+            self._log.close()
+        return self.popen.returncode
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.stop()
+
+    def __repr__(self) -> str:
+        return f"<{type(self).__name__} {self.name} pid={self.pid} alive={self.alive()}>"
+
+
+# --- registry ------------------------------------------------------------------------------------------
+
+
+class Registry(Process):
+    """A running Docker Distribution registry; ``url`` is ``http://127.0.0.1:PORT``."""
+
+    def __init__(self, *args, host: str, port: int, config_path: Path, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.host = host
+        self.port = port
+        self.config_path = config_path
+
+    @property
+    def address(self) -> str:
+        """``127.0.0.1:PORT``, the registry part of an image reference."""
+        return f"{self.host}:{self.port}"
+
+    @property
+    def url(self) -> str:
+        return f"http://{self.host}:{self.port}"
+
+    def ref(self, repository: str, tag_or_digest: str = "latest") -> str:
+        """``127.0.0.1:PORT/REPO:TAG`` or ``…/REPO@sha256:…``."""
+        sep = "@" if tag_or_digest.startswith("sha256:") else ":"
+        return f"{self.address}/{repository}{sep}{tag_or_digest}"
+
+
+def registry_config(
+    *,
+    port: int,
+    storage_dir: str | os.PathLike,
+    delete: bool = True,
+    auth: Mapping | None = None,
+    notifications: Mapping | None = None,
+    log_level: str = "info",
+) -> dict:
+    """A registry configuration as a dict: filesystem storage, listening on 127.0.0.1:``port``.
+
+    ``auth`` is the registry's ``auth`` section, for example ``{"token": {"realm": …, "service": …,
+    "issuer": …, "rootcertbundle": …}}``; ``notifications`` its ``notifications`` section, for example
+    ``{"endpoints": [{"name": "portus", "url": …, "headers": {"Authorization": ["Bearer S"]},
+    "timeout": "1s", "threshold": 5, "backoff": "1s"}]}``.
+    """
+    config: dict = {
+        "version": "0.1",
+        "log": {"level": log_level, "fields": {"service": "registry"}},
+        "storage": {
+            "filesystem": {"rootdirectory": str(storage_dir)},
+            "delete": {"enabled": bool(delete)},
+            "cache": {"blobdescriptor": "inmemory"},
+            "maintenance": {"uploadpurging": {"enabled": False}},
+        },
+        "http": {"addr": f"{LOOPBACK}:{port}", "headers": {"X-Content-Type-Options": ["nosniff"]}},
+    }
+    if auth:
+        config["auth"] = dict(auth)
+    if notifications:
+        config["notifications"] = dict(notifications)
+    return config
+
+
+def write_registry_config(path: str | os.PathLike, config: Mapping) -> Path:
+    """Write ``config`` as JSON, which is valid YAML for the registry's parser."""
+    target = Path(path)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    target.write_text(json.dumps(config, indent=2) + "\n")
+    return target
+
+
+def _registry_listen_address(text: str) -> str | None:
+    try:
+        return json.loads(text)["http"]["addr"]
+    except (ValueError, KeyError, TypeError):
+        pass
+    in_http = False
+    http_indent = 0
+    for raw in text.splitlines():
+        line = raw.split("#", 1)[0].rstrip()
+        if not line.strip():
+            continue
+        indent = len(line) - len(line.lstrip())
+        key = line.strip()
+        if key.startswith("http:"):
+            in_http, http_indent = True, indent
+            continue
+        if in_http:
+            if indent <= http_indent:
+                in_http = False
+            elif key.startswith("addr:"):
+                return key.split(":", 1)[1].strip().strip("'\"")
+    return None
+
+
+def start_registry(
+    config_yml_path: str | os.PathLike,
+    *,
+    log_path: str | os.PathLike,
+    timeout: float = 30.0,
+    env: Mapping[str, str] | None = None,
+    binary: str = REGISTRY_BINARY,
+) -> Registry:
+    """Start ``docker-registry serve CONFIG`` and wait until ``GET /v2/`` answers 200 or 401.
+
+    The port comes from the config's ``http.addr`` (or ``REGISTRY_HTTP_ADDR`` in ``env``), which must be
+    ``127.0.0.1:PORT`` or ``localhost:PORT``. Extra ``env`` entries reach the registry (for example
+    ``REGISTRY_AUTH_TOKEN_REALM``).
+    """
+    config_path = Path(config_yml_path)
+    addr = (env or {}).get("REGISTRY_HTTP_ADDR") or _registry_listen_address(config_path.read_text())
+    if not addr or ":" not in addr:
+        raise ValueError(f"{config_path}: no http.addr with a port")
+    host, port_text = addr.rsplit(":", 1)
+    if host not in (LOOPBACK, "localhost"):
+        raise ValueError(f"{config_path}: http.addr {addr!r} must listen on {LOOPBACK}")
+    proc = Registry(
+        "registry",
+        [binary, "serve", str(config_path)],
+        log_path=log_path,
+        env=client_env(env),
+        host=LOOPBACK,
+        port=int(port_text),
+        config_path=config_path,
+    )
+    session = requests.Session()
+    session.trust_env = False
+
+    def ready() -> bool:
+        return session.get(f"{proc.url}/v2/", timeout=2).status_code in (200, 401)
+
+    try:
+        wait_for(
+            ready, timeout=timeout, what=f"registry on {proc.address}", alive=proc.alive, logs=proc.log_tail
+        )
+    except BaseException:
+        proc.stop()
+        raise
+    finally:
+        session.close()
+    return proc
+
+
+# --- dockerd, docker CLI, ctr ----------------------------------------------------------------------------
+
+
+def _default_docker_cli() -> str:
+    # docker.io's CLI matches its daemon; another CLI earlier on PATH (e.g. /usr/local/bin) also works,
+    # since the CLI negotiates the API version down.
+    if os.path.exists("/usr/bin/docker"):
+        return "/usr/bin/docker"
+    return shutil.which("docker") or "docker"
+
+
+_CONTAINERD_CONFIG = """version = 2
+root = "{root}"
+state = "{state}"
+disabled_plugins = ["io.containerd.grpc.v1.cri"]
+
+[grpc]
+  address = "{address}"
+
+[ttrpc]
+  address = "{address}.ttrpc"
+
+[debug]
+  address = "{debug}"
+  level = "info"
+"""
+
+
+class DockerDaemon:
+    """A dockerd of its own (vfs, no networking) with its containerd; see :func:`start_dockerd`."""
+
+    def __init__(self, workdir: Path, exec_root: Path, docker_cli: str):
+        self.workdir = workdir
+        self.data_root = workdir / "docker-data"
+        self.exec_root = exec_root
+        self.socket = exec_root / "docker.sock"
+        self.host = f"unix://{self.socket}"
+        self.config_dir = workdir / "docker-config"  # DOCKER_CONFIG: the CLI's config.json lives here
+        self.containerd_address = exec_root / "containerd" / "containerd.sock"
+        self.ctr_namespace = CTR_NAMESPACE
+        self.log_path = workdir / "dockerd.log"
+        self.containerd_log_path: Path | None = None  # only when this module started containerd itself
+        self.docker_cli = docker_cli
+        self.process: Process | None = None
+        self.containerd: Process | None = None
+        self._stopped = False
+
+    # clients
+
+    def docker_env(self, extra: Mapping[str, str] | None = None) -> dict[str, str]:
+        return client_env({"DOCKER_CONFIG": str(self.config_dir), "DOCKER_HOST": self.host, **(extra or {})})
+
+    def docker(
+        self,
+        *args: str,
+        check: bool = True,
+        timeout: float = DEFAULT_TIMEOUT,
+        input: str | None = None,
+        env: Mapping[str, str] | None = None,
+    ) -> subprocess.CompletedProcess:
+        """``docker -H unix://SOCK ARGS`` with ``DOCKER_CONFIG`` = ``self.config_dir``.
+
+        Log in with ``.docker("login", "-u", U, "--password-stdin", "127.0.0.1:PORT", input=PASSWORD)``.
+        """
+        return run(
+            [self.docker_cli, "-H", self.host, *args],
+            env=self.docker_env(env),
+            check=check,
+            timeout=timeout,
+            input=input,
+        )
+
+    def ctr(
+        self,
+        *args: str,
+        namespace: str | None = None,
+        check: bool = True,
+        timeout: float = DEFAULT_TIMEOUT,
+        env: Mapping[str, str] | None = None,
+    ) -> subprocess.CompletedProcess:
+        """``ctr --address E/containerd/containerd.sock --namespace e2e ARGS``.
+
+        Pull from the plain-HTTP registry with ``.ctr("images", "pull", "--plain-http", REF)``, adding
+        ``"--user", "USER:PASS"`` for credentials and ``"--all-platforms"`` for a whole index. The ``e2e``
+        namespace keeps these images apart from dockerd's own ``moby`` namespace.
+        """
+        return run(
+            [
+                "ctr",
+                "--address",
+                str(self.containerd_address),
+                "--namespace",
+                namespace or self.ctr_namespace,
+                *args,
+            ],
+            env=client_env(env),
+            check=check,
+            timeout=timeout,
+        )
+
+    # logs and lifecycle
+
+    def log_tail(self, lines: int = 80) -> str:
+        text = f"--- dockerd log ({self.log_path}) ---\n{tail(self.log_path, lines)}"
+        if self.containerd_log_path:
+            log = self.containerd_log_path
+            text += f"\n--- containerd log ({log}) ---\n{tail(log, lines)}"
+        return text
+
+    def alive(self) -> bool:
+        return self.process is not None and self.process.alive()
+
+    def stop(self, timeout: float = 20.0) -> None:
+        """Stop dockerd (it stops its managed containerd and unmounts its data root), then make sure:
+        kill whatever still runs from this daemon's exec root (containerd, shims), unmount what is still
+        mounted under the data and exec roots, and remove the exec root. Idempotent."""
+        if self._stopped:
+            return
+        self._stopped = True
+        if self.process is not None:
+            self.process.stop(timeout)
+        if self.containerd is not None:
+            self.containerd.stop(timeout)
+        for _ in range(3):
+            leftovers = [p for p in pids_mentioning(str(self.exec_root)) if _pid_alive(p)]
+            if not leftovers:
+                break
+            for pid in leftovers:
+                _kill_pid(pid)
+            time.sleep(0.5)
+        unmount_all(self.data_root, self.exec_root)
+        shutil.rmtree(self.exec_root, ignore_errors=True)
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.stop()
+
+    def __repr__(self) -> str:
+        return f"<DockerDaemon {self.host} alive={self.alive()}>"
+
+
+def start_dockerd(
+    workdir: str | os.PathLike,
+    *,
+    insecure_registries: Iterable[str] = (),
+    timeout: float = 60.0,
+    own_containerd: bool | None = None,
+    docker_cli: str | None = None,
+    extra_args: Sequence[str] = (),
+) -> DockerDaemon:
+    """Start a dockerd as root, isolated from any system docker, and wait for ``docker info``.
+
+    Command: ``dockerd --config-file W/daemon.json --pidfile E/docker.pid --data-root W/docker-data
+    --exec-root E -H unix://E/docker.sock --storage-driver=vfs --iptables=false --ip6tables=false
+    --ip-forward=false --bridge=none --insecure-registry R…`` where W is ``workdir`` and E a short new
+    directory in /tmp. dockerd then starts its managed containerd with socket
+    ``E/containerd/containerd.sock``. If a system containerd socket exists (dockerd would attach to it) or
+    ``own_containerd=True``, a containerd of our own is started at that same address and passed with
+    ``--containerd``.
+
+    ``insecure_registries`` (e.g. ``["127.0.0.1:5000"]``) are allowed over plain HTTP; dockerd treats
+    127.0.0.0/8 that way by default anyway.
+    """
+    work = Path(workdir).resolve()
+    work.mkdir(parents=True, exist_ok=True)
+    exec_root = Path(tempfile.mkdtemp(prefix="e2e-dockerd-", dir="/tmp"))
+    daemon = DockerDaemon(work, exec_root, docker_cli or _default_docker_cli())
+    daemon.data_root.mkdir(exist_ok=True)
+    daemon.config_dir.mkdir(exist_ok=True)
+    config_file = work / "daemon.json"
+    config_file.write_text("{}\n")
+    if own_containerd is None:
+        own_containerd = os.path.exists(SYSTEM_CONTAINERD_SOCKET)
+
+    try:
+        args = [
+            DOCKERD_BINARY,
+            "--config-file",
+            str(config_file),
+            "--pidfile",
+            str(exec_root / "docker.pid"),
+            "--data-root",
+            str(daemon.data_root),
+            "--exec-root",
+            str(exec_root),
+            "-H",
+            daemon.host,
+            "--storage-driver=vfs",
+            "--iptables=false",
+            "--ip6tables=false",
+            "--ip-forward=false",
+            "--bridge=none",
+        ]
+        for registry in insecure_registries:
+            args += ["--insecure-registry", registry]
+        if own_containerd:
+            cd_dir = exec_root / "containerd"
+            cd_dir.mkdir(parents=True, exist_ok=True)
+            cd_config = cd_dir / "containerd.toml"
+            cd_config.write_text(
+                _CONTAINERD_CONFIG.format(
+                    root=daemon.data_root / "containerd" / "daemon",
+                    state=cd_dir / "daemon",
+                    address=daemon.containerd_address,
+                    debug=cd_dir / "containerd-debug.sock",
+                )
+            )
+            daemon.containerd_log_path = work / "containerd.log"
+            daemon.containerd = Process(
+                "containerd",
+                [CONTAINERD_BINARY, "--config", str(cd_config)],
+                log_path=daemon.containerd_log_path,
+            )
+            wait_for(
+                lambda: daemon.ctr("version", check=False, timeout=10).returncode == 0,
+                timeout=timeout,
+                what="containerd",
+                alive=daemon.containerd.alive,
+                logs=daemon.log_tail,
+            )
+            args += ["--containerd", str(daemon.containerd_address)]
+        args += list(extra_args)
+        daemon.process = Process("dockerd", args, log_path=daemon.log_path, env=client_env())
+        wait_for(
+            lambda: daemon.docker("info", check=False, timeout=10).returncode == 0,
+            timeout=timeout,
+            what="dockerd",
+            interval=0.2,
+            alive=daemon.alive,
+            logs=daemon.log_tail,
+        )
+        if not own_containerd:
+            wait_for(
+                lambda: daemon.containerd_address.exists(),
+                timeout=10,
+                what=f"dockerd's containerd at {daemon.containerd_address}",
+                logs=daemon.log_tail,
+            )
+    except BaseException:
+        daemon.stop()
+        raise
+    return daemon
+
+
+# --- podman and skopeo -----------------------------------------------------------------------------------
+
+_REGISTRIES_CONF = 'unqualified-search-registries = []\nshort-name-mode = "permissive"\n'
+
+
+def _insert_after_subcommand(args: Sequence[str], flags: Sequence[str], groups: set[str]) -> list[str]:
+    """Put ``flags`` right after the (possibly two-word, e.g. ``manifest push``) subcommand."""
+    args = list(args)
+    n = 2 if len(args) > 1 and args[0] in groups else 1
+    return args[:n] + list(flags) + args[n:]
+
+
+class Podman:
+    """Rootful podman with its own storage under ``root`` (vfs), auth file and temp dirs."""
+
+    TLS_SUBCOMMANDS = {
+        "pull",
+        "push",
+        "login",
+        "search",
+        "run",
+        "create",
+        "image pull",
+        "image push",
+        "manifest push",
+        "manifest add",
+        "manifest inspect",
+    }
+
+    def __init__(self, root: str | os.PathLike):
+        self.root = Path(root).resolve()
+        for sub in ("storage", "run", "tmp", "net"):
+            (self.root / sub).mkdir(parents=True, exist_ok=True)
+        self.authfile = self.root / "auth.json"
+        if not self.authfile.exists():  # podman refuses a REGISTRY_AUTH_FILE that does not exist
+            self.authfile.write_text('{"auths": {}}\n')
+        self.registries_conf = self.root / "registries.conf"
+        self.registries_conf.write_text(_REGISTRIES_CONF)
+
+    def global_args(self) -> list[str]:
+        return [
+            "--root",
+            str(self.root / "storage"),
+            "--runroot",
+            str(self.root / "run"),
+            "--storage-driver",
+            "vfs",
+            "--cgroup-manager",
+            "cgroupfs",
+            "--events-backend",
+            "file",
+            "--tmpdir",
+            str(self.root / "tmp"),
+            "--network-backend",
+            "netavark",
+            "--network-config-dir",
+            str(self.root / "net"),
+        ]
+
+    def env(self, extra: Mapping[str, str] | None = None) -> dict[str, str]:
+        return client_env(
+            {
+                "REGISTRY_AUTH_FILE": str(self.authfile),
+                "CONTAINERS_REGISTRIES_CONF": str(self.registries_conf),
+                "TMPDIR": str(self.root / "tmp"),
+                **(extra or {}),
+            }
+        )
+
+    def __call__(
+        self,
+        *args: str,
+        check: bool = True,
+        timeout: float = DEFAULT_TIMEOUT,
+        input: str | None = None,
+        env: Mapping[str, str] | None = None,
+        tls_verify: bool | None = False,
+    ) -> subprocess.CompletedProcess:
+        args = [str(a) for a in args]
+        key = " ".join(args[:2]) if args and args[0] in ("image", "manifest") else (args[0] if args else "")
+        if (
+            tls_verify is not None
+            and key in self.TLS_SUBCOMMANDS
+            and not any(a.startswith("--tls-verify") for a in args)
+        ):
+            args = _insert_after_subcommand(
+                args, [f"--tls-verify={str(tls_verify).lower()}"], {"image", "manifest"}
+            )
+        return run(
+            ["podman", *self.global_args(), *args],
+            env=self.env(env),
+            check=check,
+            timeout=timeout,
+            input=input,
+        )
+
+
+def podman(
+    *args: str,
+    root: str | os.PathLike,
+    check: bool = True,
+    timeout: float = DEFAULT_TIMEOUT,
+    input: str | None = None,
+    env: Mapping[str, str] | None = None,
+    tls_verify: bool | None = False,
+) -> subprocess.CompletedProcess:
+    """Run podman with isolated storage in ``root`` (see :class:`Podman`).
+
+    ``--tls-verify=false`` is added to pull / push / login / search / run / create / manifest push…
+    unless ``tls_verify`` is None or the args already say. Credentials: ``podman("login", "-u", U,
+    "--password-stdin", "127.0.0.1:PORT", root=R, input=PASSWORD)`` writes ``R/auth.json``.
+    Examples: ``podman("import", TAR, REF, root=R)``, ``podman("push", REF, root=R)``,
+    ``podman("pull", REF, root=R)``.
+    """
+    return Podman(root)(*args, check=check, timeout=timeout, input=input, env=env, tls_verify=tls_verify)
+
+
+_skopeo_home: Path | None = None
+
+
+def _default_skopeo_home() -> Path:
+    global _skopeo_home
+    if _skopeo_home is None:
+        _skopeo_home = Path(tempfile.mkdtemp(prefix="e2e-skopeo-"))
+        atexit.register(shutil.rmtree, _skopeo_home, True)
+    return _skopeo_home
+
+
+def skopeo(
+    *args: str,
+    home: str | os.PathLike | None = None,
+    check: bool = True,
+    timeout: float = DEFAULT_TIMEOUT,
+    input: str | None = None,
+    env: Mapping[str, str] | None = None,
+    tls_verify: bool | None = False,
+) -> subprocess.CompletedProcess:
+    """Run ``skopeo --insecure-policy --tmpdir H/tmp ARGS`` with ``REGISTRY_AUTH_FILE=H/auth.json`` and
+    ``CONTAINERS_REGISTRIES_CONF=H/registries.conf``, H being ``home`` (default: one temp dir per test
+    process).
+
+    TLS flags are added unless ``tls_verify`` is None: ``--src-tls-verify=false --dest-tls-verify=false``
+    for copy / sync, ``--tls-verify=false`` for inspect / delete / list-tags / login.
+    Examples: ``skopeo("copy", "oci:DIR:TAG", "docker://127.0.0.1:PORT/ns/repo:TAG")``,
+    ``skopeo("copy", "--all", …)`` for an index, ``skopeo("inspect", "--raw", "docker://…")``,
+    ``skopeo("delete", "docker://…@sha256:…")``, ``skopeo("copy", "--dest-creds", "U:P", …)``.
+    """
+    h = Path(home).resolve() if home is not None else _default_skopeo_home()
+    (h / "tmp").mkdir(parents=True, exist_ok=True)
+    authfile = h / "auth.json"
+    if not authfile.exists():
+        authfile.write_text('{"auths": {}}\n')
+    conf = h / "registries.conf"
+    if not conf.exists():
+        conf.write_text(_REGISTRIES_CONF)
+    args = [str(a) for a in args]
+    sub = args[0] if args else ""
+    if tls_verify is not None and not any("tls-verify" in a for a in args):
+        value = str(tls_verify).lower()
+        if sub in ("copy", "sync"):
+            args = _insert_after_subcommand(
+                args, [f"--src-tls-verify={value}", f"--dest-tls-verify={value}"], set()
+            )
+        elif sub in ("inspect", "delete", "list-tags", "login"):
+            args = _insert_after_subcommand(args, [f"--tls-verify={value}"], set())
+    cmd = ["skopeo", "--insecure-policy", "--tmpdir", str(h / "tmp"), *args]
+    return run(
+        cmd,
+        env=client_env(
+            {
+                "REGISTRY_AUTH_FILE": str(authfile),
+                "CONTAINERS_REGISTRIES_CONF": str(conf),
+                "TMPDIR": str(h / "tmp"),
+                **(env or {}),
+            }
+        ),
+        check=check,
+        timeout=timeout,
+        input=input,
+    )
