@@ -1,0 +1,209 @@
+"""The end-to-end stack: this service under gunicorn with its background process, a real Docker
+Distribution registry configured by `manage.py registry_config`, and named actors."""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from urllib.parse import urlparse, urlunparse
+
+import pytest
+import requests
+
+from tests.e2e.support import services
+
+ROOT = Path(__file__).resolve().parents[2]
+PASSWORD = "e2e-correct-horse"
+WEBHOOK_SECRET = "e2e-webhook-secret"
+
+SETUP_SCRIPT = """
+import json
+from accounts.services import user_create, application_token_create
+from teams.models import Role
+from teams.services import team_create, team_member_add
+from namespaces.services import namespace_create
+from registries.models import Registry
+pw = {password!r}
+made = {{}}
+for name, admin in [("admin", True), ("olivia", False), ("carl", False), ("vera", False), ("oscar", False)]:
+    made[name] = user_create(username=name, email=name + "@example.org", password=pw, admin=admin,
+                             check_password=False)
+team = team_create(name="qa", owner=made["olivia"])
+team_member_add(team=team, user=made["carl"], role=Role.CONTRIBUTOR, by=made["olivia"])
+team_member_add(team=team, user=made["vera"], role=Role.VIEWER, by=made["olivia"])
+namespace_create(name="qa", team=team, by=made["olivia"], registry=Registry.objects.get())
+_, token = application_token_create(user=made["admin"], application="e2e", by=made["admin"])
+print("SETUP" + json.dumps({{"admin_token": token}}))
+"""
+
+
+def pytest_collection_modifyitems(config, items):
+    here = Path(__file__).parent
+    for item in items:
+        if here in Path(str(item.fspath)).parents:
+            item.add_marker(pytest.mark.e2e)
+
+
+def _e2e_database(tmp: Path) -> tuple[str, callable]:
+    """A database of its own: PostgreSQL when the suite runs on it, else a SQLite file."""
+    url = os.environ.get("DATABASE_URL", "")
+    if not url.startswith(("postgres://", "postgresql://")):
+        return f"sqlite:///{tmp / 'portus.sqlite3'}", lambda: None
+    import psycopg2
+
+    parsed = urlparse(url)
+    name = f"{parsed.path.lstrip('/') or 'portus'}_e2e_{os.getpid()}"
+    admin_url = urlunparse(parsed._replace(path="/postgres"))
+
+    def execute(sql: str) -> None:
+        conn = psycopg2.connect(admin_url)
+        conn.autocommit = True
+        with conn.cursor() as cur:
+            cur.execute(sql)
+        conn.close()
+
+    execute(f'DROP DATABASE IF EXISTS "{name}"')
+    execute(f'CREATE DATABASE "{name}"')
+    return urlunparse(parsed._replace(path=f"/{name}")), lambda: execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@dataclass
+class Stack:
+    root: Path
+    env: dict
+    web_url: str
+    registry: services.Registry
+    admin_token: str
+    processes: list = field(default_factory=list)
+
+    def manage(self, *args: str, check: bool = True):
+        return services.run([sys.executable, "manage.py", *args], env=self.env, cwd=ROOT, check=check)
+
+    def api(self, path: str, method: str = "GET", **kwargs) -> requests.Response:
+        session = requests.Session()
+        session.trust_env = False
+        return session.request(method, f"{self.web_url}/api/v1{path}", timeout=30,
+                               headers={"Portus-Auth": f"admin:{self.admin_token}"}, **kwargs)
+
+    def logs(self) -> str:
+        return "\n".join(p.log_tail(60) for p in self.processes)
+
+    def repository(self, full_name: str) -> dict | None:
+        response = self.api("/repositories", params={"all": "true"})
+        response.raise_for_status()
+        return next((r for r in response.json() if r["full_name"] == full_name), None)
+
+    def tags(self, full_name: str) -> dict[str, dict]:
+        repo = self.repository(full_name)
+        if repo is None:
+            return {}
+        response = self.api(f"/repositories/{repo['id']}/tags")
+        response.raise_for_status()
+        return {t["name"]: t for t in response.json()}
+
+    def wait_for_tag(self, full_name: str, tag: str, digest: str, timeout: float = 20.0) -> tuple[dict, float]:
+        """The tag as the API shows it, and how long after the call it appeared."""
+        started = time.monotonic()
+        deadline = started + timeout
+        while True:
+            found = self.tags(full_name).get(tag)
+            if found is not None and found["digest"] == digest:
+                return found, time.monotonic() - started
+            if time.monotonic() > deadline:
+                raise AssertionError(f"{full_name}:{tag}@{digest} did not show up within {timeout} s "
+                                     f"(API has {found})\n{self.logs()}")
+            time.sleep(0.1)
+
+    def wait_for_no_tag(self, full_name: str, tag: str, timeout: float = 20.0) -> None:
+        deadline = time.monotonic() + timeout
+        while tag in self.tags(full_name):
+            if time.monotonic() > deadline:
+                raise AssertionError(f"{full_name}:{tag} is still listed after {timeout} s\n{self.logs()}")
+            time.sleep(0.1)
+
+
+@pytest.fixture(scope="session")
+def stack(tmp_path_factory):
+    for binary in ("/usr/bin/docker-registry", "/usr/bin/skopeo", "/usr/bin/podman"):
+        if not os.path.exists(binary):
+            pytest.skip(f"{binary} is not installed (scripts/install-system-packages)")
+    root = tmp_path_factory.mktemp("stack")
+    database_url, drop_database = _e2e_database(root)
+    web_port, registry_port = services.free_port(), services.free_port()
+    env = services.client_env({
+        "DATABASE_URL": database_url,
+        "PORTUS_SECRET_KEY_BASE": "e2e-secret-key-base-" + "x" * 40,
+        "PORTUS_MACHINE_FQDN": "portus.e2e.test",
+        "PORTUS_KEY_PATH": str(root / "portus.key"),
+        "PORTUS_CERTIFICATE_PATH": str(root / "portus.crt"),
+        "PORTUS_PASSWORD": "e2e-internal-password",
+        "PORTUS_WEBHOOK_SECRET": WEBHOOK_SECRET,
+        "PORTUS_DELETE_ENABLED": "true",
+        "PORTUS_ALLOWED_HOSTS": "127.0.0.1,localhost",
+        "PORTUS_PLAIN_STATIC": "1",
+        "PORTUS_LOG_LEVEL": "INFO",
+        "DJANGO_SETTINGS_MODULE": "portus.settings",
+        "PYTHONPATH": str(ROOT),
+    })
+    stack = Stack(root=root, env=env, web_url=f"http://127.0.0.1:{web_port}", registry=None,  # type: ignore[arg-type]
+                  admin_token="")
+    try:
+        stack.manage("migrate", "--noinput")
+        stack.manage("generate_keys")
+        stack.manage("create_api_account")
+        stack.manage("registry_config", "--portus-url", stack.web_url,
+                     "--registry-addr", f"127.0.0.1:{registry_port}", "--listen", f"127.0.0.1:{registry_port}",
+                     "--storage", str(root / "storage"), "--timeout", "2s", "-o", str(root / "registry.yml"))
+        web = services.Process(
+            "portus-web",
+            [sys.executable, "-m", "gunicorn", "portus.wsgi:application", "-c", "portus/gunicorn.conf.py",
+             "--bind", f"127.0.0.1:{web_port}", "--workers", "2", "--threads", "4"],
+            log_path=root / "web.log", env=env, cwd=ROOT)
+        stack.processes.append(web)
+        background = services.Process("portus-background", [sys.executable, "manage.py", "portus_background"],
+                                      log_path=root / "background.log", env=env, cwd=ROOT)
+        stack.processes.append(background)
+        services.wait_for(lambda: requests.get(f"{stack.web_url}/v2/token", timeout=2).status_code in (200, 401),
+                          timeout=60, what="portus web", alive=web.alive, logs=web.log_tail)
+        stack.registry = services.start_registry(root / "registry.yml", log_path=root / "registry.log")
+        stack.processes.append(stack.registry)
+        stack.manage("create_registry", "--name", "e2e", "--hostname", stack.registry.address, "--no-ssl")
+        out = stack.manage("shell", "-c", SETUP_SCRIPT.format(password=PASSWORD)).stdout
+        stack.admin_token = json.loads(out.split("SETUP", 1)[1])["admin_token"]
+        yield stack
+    finally:
+        for process in reversed(stack.processes):
+            process.stop()
+        drop_database()
+
+
+@pytest.fixture(scope="session")
+def images(tmp_path_factory):
+    """Image builders writing into a folder of the session."""
+    from tests.e2e.support import images as builders
+
+    folder = tmp_path_factory.mktemp("images")
+
+    class Images:
+        counter = 0
+
+        def single(self, tag: str = "latest", **files):
+            Images.counter += 1
+            content = files or {"etc/e2e-release": f"image {Images.counter}\n"}
+            return builders.write_oci_layout(folder / f"img{Images.counter}", files=content, tag=tag)
+
+        def multi(self, tag: str = "latest"):
+            Images.counter += 1
+            return builders.write_oci_index_layout(folder / f"idx{Images.counter}", tag=tag,
+                                                   files={"etc/e2e-release": f"index {Images.counter}\n"})
+
+        def rootfs(self, name: str):
+            Images.counter += 1
+            return builders.write_rootfs_tarball(folder / f"{name}.tar",
+                                                 {"etc/e2e-release": f"rootfs {Images.counter}\n"})
+
+    return Images()
