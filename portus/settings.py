@@ -141,7 +141,10 @@ USE_TZ = True
 
 STATIC_URL = "/static/"
 STATIC_ROOT = BASE_DIR / "var" / "static"
-STATICFILES_DIRS = [BASE_DIR / "portus" / "static"]
+# Bootstrap's dist files, from the bootstrap-wrapper wheel, are served as static/bootstrap/{css,js}/….
+from bootstrap_wrapper import get_bootstrap_dir  # noqa: E402
+
+STATICFILES_DIRS = [BASE_DIR / "portus" / "static", ("bootstrap", get_bootstrap_dir())]
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {
