@@ -48,6 +48,11 @@ def user_create(
     return user
 
 
+def _other_admins(user: User):
+    """Enabled human admins besides `user` (the internal account and bots do not count)."""
+    return User.objects.filter(admin=True, enabled=True, bot=False).exclude(pk=user.pk)
+
+
 @transaction.atomic
 def user_update(
     *,
@@ -67,14 +72,14 @@ def user_update(
         user.display_name = display_name
         changed.append("display_name")
     if admin is not None and admin != user.admin:
-        if not admin and user.admin and not User.objects.filter(admin=True, enabled=True).exclude(pk=user.pk).exists():
+        if not admin and user.admin and not _other_admins(user).exists():
             raise ValidationError({"admin": "This is the last enabled admin."})
         user.admin = admin
         changed.append("admin")
     if enabled is not None and enabled != user.enabled:
         if user.is_internal and not enabled:
             raise ValidationError({"enabled": "The internal portus account cannot be disabled."})
-        if not enabled and user.admin and not User.objects.filter(admin=True, enabled=True).exclude(pk=user.pk).exists():
+        if not enabled and user.admin and not _other_admins(user).exists():
             raise ValidationError({"enabled": "This is the last enabled admin."})
         user.enabled = enabled
         changed.append("enabled")
@@ -107,7 +112,7 @@ def user_delete(*, user: User, by: User) -> None:
     """Deletes the account; its personal namespace and repositories go with it."""
     if user.is_internal:
         raise ValidationError({"user": "The internal portus account cannot be deleted."})
-    if user.admin and not User.objects.filter(admin=True, enabled=True).exclude(pk=user.pk).exists():
+    if user.admin and not _other_admins(user).exists():
         raise ValidationError({"user": "This is the last enabled admin."})
     for membership in TeamMember.objects.filter(user=user, role=Role.OWNER, team__hidden=False).select_related("team"):
         if not membership.team.members.filter(role=Role.OWNER).exclude(user=user).exists():

@@ -8,7 +8,6 @@ import logging
 import time
 from datetime import UTC, datetime
 
-
 from django.http import HttpRequest, JsonResponse
 from django.views.decorators.csrf import csrf_exempt
 

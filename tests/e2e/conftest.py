@@ -68,7 +68,10 @@ def _e2e_database(tmp: Path) -> tuple[str, callable]:
 
     execute(f'DROP DATABASE IF EXISTS "{name}"')
     execute(f'CREATE DATABASE "{name}"')
-    return urlunparse(parsed._replace(path=f"/{name}")), lambda: execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    def drop() -> None:
+        execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+    return urlunparse(parsed._replace(path=f"/{name}")), drop
 
 
 @dataclass
