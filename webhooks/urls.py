@@ -1,3 +1,9 @@
-"""URLs of webhooks."""
+"""URLs of the registry's notification endpoint."""
 
-urlpatterns: list = []
+from django.urls import path
+
+from webhooks.views import events_view
+
+urlpatterns = [
+    path("v2/webhooks/events", events_view, name="registry-events"),
+]

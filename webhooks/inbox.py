@@ -1,0 +1,262 @@
+"""Turning a notification delivery into inbox rows: parse, classify, store; never call the registry.
+
+Every delivery that passed authentication is kept. What cannot be understood is stored `flagged` with the
+reason, what needs no work (blob pushes, mounts, the internal account's own pulls) is stored `ignored`,
+and only what changes the browsable copy is stored `pending` for the background process.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+from django.utils import timezone
+
+from accounts.models import User
+from portus.names import DIGEST_RE, TAG_RE, is_valid_component
+from registries.models import Registry
+from webhooks.models import Event
+
+ACTIONS = frozenset({"push", "pull", "mount", "delete"})
+
+OCI_INDEX = "application/vnd.oci.image.index.v1+json"
+OCI_MANIFEST = "application/vnd.oci.image.manifest.v1+json"
+DOCKER_LIST = "application/vnd.docker.distribution.manifest.list.v2+json"
+DOCKER_MANIFEST = "application/vnd.docker.distribution.manifest.v2+json"
+INDEX_MEDIA_TYPES = frozenset({OCI_INDEX, DOCKER_LIST})
+IMAGE_MEDIA_TYPES = frozenset({OCI_MANIFEST, DOCKER_MANIFEST})
+MANIFEST_MEDIA_TYPES = INDEX_MEDIA_TYPES | IMAGE_MEDIA_TYPES
+SCHEMA1_MEDIA_TYPES = frozenset({
+    "application/vnd.docker.distribution.manifest.v1+json",
+    "application/vnd.docker.distribution.manifest.v1+prettyjws",
+})
+CONTENT_TYPES = frozenset({
+    "application/vnd.docker.distribution.events.v1+json",
+    "application/vnd.docker.distribution.events.v2+json",
+    "application/json",
+})
+
+_FRACTION_RE = re.compile(r"(\.\d{1,6})\d*")
+_MAX_REPOSITORY = 255
+
+
+def text(value: Any, limit: int) -> str:
+    """A string fit for an indexed column: NULs dropped, lone surrogates replaced, cut to `limit`."""
+    if not isinstance(value, str):
+        return ""
+    value = value.replace("\x00", "")
+    value = value.encode("utf-8", "replace").decode("utf-8")
+    return value[:limit]
+
+
+def parse_time(value: Any) -> datetime | None:
+    """An RFC 3339 timestamp as Distribution writes it (nanoseconds, `Z` or an offset), or None."""
+    if not isinstance(value, str) or not 10 <= len(value) <= 64:
+        return None
+    value = _FRACTION_RE.sub(r"\1", value.strip(), count=1)
+    if value.endswith(("Z", "z")):
+        value = value[:-1] + "+00:00"
+    try:
+        parsed = datetime.fromisoformat(value)
+    except ValueError:
+        return None
+    if parsed.tzinfo is None:
+        parsed = parsed.replace(tzinfo=UTC)
+    return parsed
+
+
+def is_repository_name(name: str) -> bool:
+    return (0 < len(name) <= _MAX_REPOSITORY) and all(is_valid_component(part) for part in name.split("/"))
+
+
+def hashed_id(data: bytes) -> str:
+    return "sha256:" + hashlib.sha256(data).hexdigest()
+
+
+def canonical_bytes(value: Any) -> bytes:
+    return json.dumps(value, sort_keys=True, ensure_ascii=True, separators=(",", ":")).encode("ascii")
+
+
+def raw_text(value: Any) -> str:
+    """JSON text that any database stores and that json.loads turns back into exactly `value`."""
+    return json.dumps(value, ensure_ascii=True)
+
+
+@dataclass
+class ParsedEvent:
+    """The columns of one inbox row, and how it should be treated."""
+
+    event_id: str
+    raw: str
+    action: str = ""
+    repository: str = ""
+    tag: str = ""
+    digest: str = ""
+    media_type: str = ""
+    actor: str = ""
+    request_host: str = ""
+    timestamp: datetime | None = None
+    problems: list[str] = field(default_factory=list)
+
+    @property
+    def is_manifest(self) -> bool:
+        return self.media_type in MANIFEST_MEDIA_TYPES
+
+
+def _event_id(value: Any, event: Any) -> str:
+    if isinstance(value, str) and 0 < len(value) <= 255 and value.isascii() and value.isprintable():
+        return value
+    if isinstance(value, str) and value:
+        # An id too long or odd for the column: its hash still deduplicates redeliveries.
+        return hashed_id(value.encode("utf-8", "surrogatepass"))
+    return hashed_id(canonical_bytes(event))
+
+
+def parse_event(event: Any) -> ParsedEvent:
+    """Reads one element of an envelope's `events`; problems are collected, never raised."""
+    if not isinstance(event, dict):
+        return ParsedEvent(event_id=hashed_id(canonical_bytes(event)), raw=raw_text(event),
+                           problems=["the event is not a JSON object"])
+    parsed = ParsedEvent(event_id=_event_id(event.get("id"), event), raw=raw_text(event))
+    target = event.get("target") if isinstance(event.get("target"), dict) else {}
+    request = event.get("request") if isinstance(event.get("request"), dict) else {}
+    actor = event.get("actor") if isinstance(event.get("actor"), dict) else {}
+    parsed.action = text(event.get("action"), 32)
+    parsed.repository = text(target.get("repository"), 255)
+    parsed.tag = text(target.get("tag"), 128)
+    parsed.digest = text(target.get("digest"), 255)
+    parsed.media_type = text(target.get("mediaType"), 255)
+    parsed.actor = text(actor.get("name"), 255)
+    parsed.request_host = text(request.get("host"), 255).strip().lower()
+    parsed.timestamp = parse_time(event.get("timestamp"))
+
+    problems = parsed.problems
+    if "id" not in event or not isinstance(event.get("id"), str) or not event.get("id"):
+        problems.append("the event has no id")
+    if parsed.action not in ACTIONS:
+        problems.append(f"unknown action {parsed.action!r}" if parsed.action else "the event has no action")
+    if not isinstance(event.get("target"), dict):
+        problems.append("the event has no target")
+    elif not is_repository_name(target.get("repository") if isinstance(target.get("repository"), str) else ""):
+        problems.append("the target has no valid repository name")
+    if target.get("tag") not in (None, "") and not (isinstance(target["tag"], str) and TAG_RE.match(target["tag"])):
+        problems.append("the target's tag is not a valid tag")
+    if target.get("digest") not in (None, "") and not (
+        isinstance(target["digest"], str) and DIGEST_RE.match(target["digest"])
+    ):
+        problems.append("the target's digest is not a valid digest")
+    if parsed.action in ("push", "pull", "mount") and not parsed.digest:
+        problems.append(f"a {parsed.action} event without a digest")
+    if event.get("timestamp") is not None and parsed.timestamp is None:
+        problems.append("unreadable timestamp")
+    return parsed
+
+
+def classify(parsed: ParsedEvent, registry: Registry | None) -> tuple[str, str]:
+    """(status, reason) of a freshly stored or retried event."""
+    if parsed.problems:
+        return Event.Status.FLAGGED, "; ".join(parsed.problems)
+    action = parsed.action
+    if action == "mount":
+        return Event.Status.IGNORED, "blob mount"
+    if action in ("push", "pull"):
+        if parsed.media_type in SCHEMA1_MEDIA_TYPES:
+            return Event.Status.IGNORED, "schema 1 manifest: not read"
+        # An empty media type cannot be a blob of a current registry; a tagged one is worth a look.
+        manifest = parsed.is_manifest or (parsed.media_type == "" and bool(parsed.tag))
+        if not manifest:
+            return Event.Status.IGNORED, f"blob {action}"
+        if action == "pull" and parsed.actor == User.INTERNAL_USERNAME:
+            return Event.Status.IGNORED, "pull by the internal account"
+        if not parsed.tag:
+            return Event.Status.IGNORED, f"manifest {action} by digest (no tag)"
+    if registry is None:
+        return Event.Status.FLAGGED, f"unknown registry host {parsed.request_host!r}"
+    return Event.Status.PENDING, ""
+
+
+class RegistryLookup:
+    """Registry.for_host, remembered for the duration of one delivery."""
+
+    def __init__(self) -> None:
+        self._found: dict[str, Registry | None] = {}
+
+    def __call__(self, host: str) -> Registry | None:
+        if host not in self._found:
+            self._found[host] = Registry.for_host(host)
+        return self._found[host]
+
+
+def _row(parsed: ParsedEvent, registry: Registry | None, now: datetime, status: str, reason: str) -> Event:
+    return Event(
+        event_id=parsed.event_id, registry=registry, action=parsed.action, repository=parsed.repository,
+        tag=parsed.tag, digest=parsed.digest, media_type=parsed.media_type, actor=parsed.actor,
+        request_host=parsed.request_host, timestamp=parsed.timestamp or now, raw=parsed.raw, status=status,
+        last_error=reason, received_at=now, next_attempt_at=now,
+        processed_at=now if status == Event.Status.IGNORED else None,
+    )
+
+
+def _undecodable(body: bytes, reason: str, now: datetime) -> Event:
+    as_text = body.decode("utf-8", "backslashreplace").replace("\x00", "\\x00")
+    return Event(event_id=hashed_id(body), raw=as_text, status=Event.Status.FLAGGED, last_error=reason,
+                 timestamp=now, received_at=now, next_attempt_at=now)
+
+
+def rows_from_body(body: bytes, *, content_type: str, now: datetime | None = None) -> list[Event]:
+    """The inbox rows for one delivery (unsaved), in the order the registry sent the events."""
+    now = now or timezone.now()
+    try:
+        envelope = json.loads(body)
+    except (ValueError, RecursionError):
+        return [_undecodable(body, "the body is not JSON", now)]
+    events = envelope.get("events") if isinstance(envelope, dict) else None
+    if not isinstance(events, list):
+        row = _undecodable(body, "the body is not an envelope {\"events\": […]}", now)
+        row.raw = raw_text(envelope)
+        return [row]
+    lookup = RegistryLookup()
+    rows: dict[str, Event] = {}
+    for element in events:
+        parsed = parse_event(element)
+        if parsed.event_id in rows:
+            continue
+        registry = lookup(parsed.request_host) if parsed.request_host else None
+        status, reason = classify(parsed, registry)
+        if content_type not in CONTENT_TYPES and status != Event.Status.FLAGGED:
+            status, reason = Event.Status.FLAGGED, f"unexpected content type {content_type[:100]!r}"
+        rows[parsed.event_id] = _row(parsed, registry, now, status, reason)
+    return list(rows.values())
+
+
+def store(rows: list[Event]) -> int:
+    """Inserts the rows; ids already in the inbox are skipped (deliveries are at least once)."""
+    if not rows:
+        return 0
+    Event.objects.bulk_create(rows, ignore_conflicts=True, batch_size=500)
+    return len(rows)
+
+
+def reclassify(event: Event, *, now: datetime | None = None) -> Event:
+    """Reads a stored event again from its raw text (after an admin fixed a registry's host name, say)
+    and sets its columns and status as if it had just arrived. Saves nothing."""
+    now = now or timezone.now()
+    try:
+        payload = json.loads(event.raw)
+    except ValueError:
+        event.status, event.last_error = Event.Status.FLAGGED, "the body is not JSON"
+        return event
+    parsed = parse_event(payload)
+    registry = Registry.for_host(parsed.request_host) if parsed.request_host else None
+    status, reason = classify(parsed, registry)
+    for name in ("action", "repository", "tag", "digest", "media_type", "actor", "request_host"):
+        setattr(event, name, getattr(parsed, name))
+    event.registry = registry
+    event.timestamp = parsed.timestamp or event.received_at or now
+    event.status, event.last_error = status, reason
+    event.processed_at = now if status == Event.Status.IGNORED else None
+    return event
