@@ -1,0 +1,415 @@
+"""Reading (and deleting from) a registry as the internal `portus` account (PROTOCOL.md §4).
+
+Tokens are minted in-process with the token endpoint's own logic, never fetched over HTTP: a worker that
+asked its own web workers for a token could wait on itself (the known issue of Portus's documentation).
+The registry's 401 challenge says which `service` and `scope` it wants; the client follows it once and
+remembers the service for the next calls.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import os
+import re
+import threading
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import quote, urljoin
+
+import requests
+
+from portus.options import option
+from registries.models import Registry
+
+log = logging.getLogger(__name__)
+
+OCI_INDEX = "application/vnd.oci.image.index.v1+json"
+OCI_MANIFEST = "application/vnd.oci.image.manifest.v1+json"
+DOCKER_LIST = "application/vnd.docker.distribution.manifest.list.v2+json"
+DOCKER_MANIFEST = "application/vnd.docker.distribution.manifest.v2+json"
+INDEX_MEDIA_TYPES = frozenset({OCI_INDEX, DOCKER_LIST})
+# Without the OCI types a registry answers 404 for OCI images (Portus issue #2220).
+MANIFEST_ACCEPT = ", ".join((OCI_INDEX, OCI_MANIFEST, DOCKER_LIST, DOCKER_MANIFEST))
+API_VERSION_HEADER = "Docker-Distribution-Api-Version"
+CATALOG_SCOPE = "registry:catalog:*"
+_TOKEN_MARGIN_SECONDS = 30
+
+
+class RegistryError(Exception):
+    """A registry call that did not give what was asked; `retryable` says whether trying later may help."""
+
+    retryable = True
+
+
+class RegistryUnavailable(RegistryError):
+    """Not reachable, timed out, or answered 5xx/429."""
+
+
+class RegistryAuthError(RegistryError):
+    """The registry refused the internal account's token (issuer, certificate or service mismatch)."""
+
+
+class ManifestUnknown(RegistryError):
+    """404: the manifest (or repository) is not in the registry (any more)."""
+
+    retryable = False
+
+
+class DigestMismatch(RegistryError):
+    """The manifest's bytes do not hash to the digest they were asked by."""
+
+
+class DeleteNotAllowed(RegistryError):
+    """405: the registry has deletes turned off (`storage.delete.enabled`)."""
+
+    retryable = False
+
+
+# --- WWW-Authenticate --------------------------------------------------------------------------
+
+_CHALLENGE_PARAM_RE = re.compile(r'\s*([A-Za-z0-9_.-]+)\s*=\s*("(?:[^"\\]|\\.)*"|[^,\s]*)\s*(?:,|$)')
+
+
+@dataclass(frozen=True)
+class Challenge:
+    scheme: str  # lowercased: "bearer", "basic"
+    params: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def realm(self) -> str:
+        return self.params.get("realm", "")
+
+    @property
+    def service(self) -> str:
+        return self.params.get("service", "")
+
+    @property
+    def scope(self) -> str:
+        return self.params.get("scope", "")
+
+
+def parse_challenge(header: str) -> Challenge | None:
+    """`Bearer realm="…",service="…",scope="repository:a/b:pull,push"` → Challenge. Quoted values may hold
+    commas and escaped quotes; unquoted ones end at a comma."""
+    header = (header or "").strip()
+    scheme, _, rest = header.partition(" ")
+    if not scheme:
+        return None
+    params: dict[str, str] = {}
+    position = 0
+    rest = rest.strip()
+    while position < len(rest):
+        match = _CHALLENGE_PARAM_RE.match(rest, position)
+        if match is None or match.end() == position:
+            break
+        key, value = match.group(1).lower(), match.group(2)
+        if value.startswith('"'):
+            value = re.sub(r"\\(.)", r"\1", value[1:-1])
+        params.setdefault(key, value)
+        position = match.end()
+    return Challenge(scheme=scheme.lower(), params=params)
+
+
+# --- one session per process (and thread) -----------------------------------------------------------
+
+_local = threading.local()
+
+
+def session() -> requests.Session:
+    """This process's keep-alive session (one per thread: a Session is not meant to be shared by threads;
+    a forked child gets its own)."""
+    current = getattr(_local, "session", None)
+    if current is None or getattr(_local, "pid", None) != os.getpid():
+        current = requests.Session()
+        current.headers["User-Agent"] = "portus"
+        _local.session, _local.pid = current, os.getpid()
+    return current
+
+
+# token cache: (registry id, service, scope) → (token, monotonic expiry); learned service per registry
+_tokens: dict[tuple[int, str, str], tuple[str, float]] = {}
+_services: dict[int, str] = {}
+_tokens_lock = threading.Lock()
+
+
+def forget_tokens() -> None:
+    with _tokens_lock:
+        _tokens.clear()
+        _services.clear()
+
+
+def repository_scope(name: str, actions: str) -> str:
+    return f"repository:{name}:{actions}"
+
+
+# --- what is read -------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Manifest:
+    digest: str
+    media_type: str
+    body: bytes
+    data: dict[str, Any]
+
+    @property
+    def is_index(self) -> bool:
+        return self.media_type in INDEX_MEDIA_TYPES or (
+            not self.media_type and isinstance(self.data.get("manifests"), list)
+        )
+
+
+@dataclass(frozen=True)
+class ImageDetails:
+    """What a tag shows: digest, media type, image id (config digest), compressed size, platforms."""
+
+    digest: str
+    media_type: str
+    image_id: str
+    size: int
+    platforms: list[dict[str, Any]]
+
+
+def _size(value: Any) -> int:
+    return value if isinstance(value, int) and not isinstance(value, bool) and value >= 0 else 0
+
+
+def image_size(data: dict[str, Any]) -> int:
+    """config.size + sum(layers[].size): the compressed size, as the registry stores it."""
+    config = data.get("config") if isinstance(data.get("config"), dict) else {}
+    layers = data.get("layers") if isinstance(data.get("layers"), list) else []
+    return _size(config.get("size")) + sum(_size(layer.get("size")) for layer in layers if isinstance(layer, dict))
+
+
+def _is_attestation(entry: dict[str, Any]) -> bool:
+    annotations = entry.get("annotations") if isinstance(entry.get("annotations"), dict) else {}
+    platform = entry.get("platform") if isinstance(entry.get("platform"), dict) else {}
+    return annotations.get("vnd.docker.reference.type") == "attestation-manifest" or (
+        platform.get("os") == "unknown" and platform.get("architecture") == "unknown"
+    )
+
+
+def verify_digest(digest: str, body: bytes) -> None:
+    algorithm, _, expected = digest.partition(":")
+    if algorithm not in ("sha256", "sha384", "sha512"):
+        raise DigestMismatch(f"unsupported digest algorithm in {digest[:80]!r}")
+    actual = hashlib.new(algorithm, body).hexdigest()
+    if actual != expected.lower():
+        raise DigestMismatch(f"the manifest asked as {digest} hashes to {algorithm}:{actual}")
+
+
+def _is_digest(reference: str) -> bool:
+    return ":" in reference
+
+
+# --- the client ---------------------------------------------------------------------------------
+
+
+class RegistryClient:
+    """Calls one registry. Cheap to create: the session and the tokens are shared by the process."""
+
+    def __init__(self, registry: Registry) -> None:
+        self.registry = registry
+
+    # plumbing
+
+    def _url(self, path_or_url: str) -> str:
+        if path_or_url.startswith(("http://", "https://")):
+            return path_or_url
+        return self.registry.base_url + path_or_url
+
+    def _mint(self, service: str, scope: str) -> str:
+        from accounts.models import User
+        from registries.scopes import parse_scopes
+        from registries.token import issue_token
+
+        user = User.objects.filter(username=User.INTERNAL_USERNAME).first()
+        if user is None:
+            raise RegistryAuthError("the internal `portus` account does not exist "
+                                    "(manage.py create_api_account)")
+        body = issue_token(user=user, registry=self.registry, service=service,
+                           scopes=parse_scopes(scope.split(" ")))
+        lifetime = int(body.get("expires_in") or 60)
+        expiry = time.monotonic() + max(lifetime - _TOKEN_MARGIN_SECONDS, 10)
+        with _tokens_lock:
+            _tokens[(self.registry.pk, service, scope)] = (body["token"], expiry)
+        return body["token"]
+
+    def _token(self, scope: str) -> str | None:
+        """A cached token for scope at the service last named by this registry's challenge, or None."""
+        service = _services.get(self.registry.pk)
+        if service is None:
+            return None
+        hit = _tokens.get((self.registry.pk, service, scope))
+        if hit is None or hit[1] <= time.monotonic():
+            return self._mint(service, scope)
+        return hit[0]
+
+    def _send(self, method: str, url: str, token: str | None, **kwargs: Any) -> requests.Response:
+        headers = dict(kwargs.pop("headers", None) or {})
+        if token:
+            headers["Authorization"] = f"Bearer {token}"
+        try:
+            return session().request(
+                method, url, headers=headers, allow_redirects=method in ("GET", "HEAD"),
+                timeout=(option("registry.timeout.value"), option("registry.read_timeout.value")),
+                verify=option("registry.verify_tls.enabled"), **kwargs,
+            )
+        except requests.RequestException as exc:
+            raise RegistryUnavailable(f"{method} {url}: {exc.__class__.__name__}: {exc}") from exc
+
+    def request(self, method: str, path_or_url: str, *, scope: str | None, **kwargs: Any) -> requests.Response:
+        """One call, authenticated for `scope`; follows a 401 Bearer challenge once."""
+        url = self._url(path_or_url)
+        token = self._token(scope) if scope else None
+        response = self._send(method, url, token, **kwargs)
+        if response.status_code == 401:
+            challenge = parse_challenge(response.headers.get("WWW-Authenticate", ""))
+            if challenge is None or challenge.scheme != "bearer":
+                raise RegistryAuthError(f"{method} {url}: 401 without a Bearer challenge")
+            service = challenge.service or self.registry.hostname
+            wanted = challenge.scope or scope or ""
+            _services[self.registry.pk] = service
+            token = self._mint(service, wanted)
+            if scope and wanted != scope:
+                with _tokens_lock:
+                    _tokens[(self.registry.pk, service, scope)] = _tokens[(self.registry.pk, service, wanted)]
+            response = self._send(method, url, token, **kwargs)
+            if response.status_code == 401:
+                raise RegistryAuthError(
+                    f"{method} {url}: the registry refused the internal account's token for {wanted!r} "
+                    f"(service {service!r}); check its auth.token issuer, service and rootcertbundle"
+                )
+        if response.status_code == 429 or response.status_code >= 500:
+            raise RegistryUnavailable(f"{method} {url}: {response.status_code}")
+        return response
+
+    # reads
+
+    def ping(self) -> bool:
+        """Is a Distribution registry answering? (`GET /v2/` → 200 or 401 with its API version header)."""
+        try:
+            response = self._send("GET", self._url("/v2/"), None)
+        except RegistryUnavailable:
+            return False
+        return response.status_code in (200, 401) and response.headers.get(API_VERSION_HEADER, "").startswith(
+            "registry/2.0")
+
+    def get_manifest(self, repository: str, reference: str) -> Manifest:
+        """The manifest by digest (verified) or by tag; raises ManifestUnknown, DigestMismatch, …"""
+        response = self.request(
+            "GET", f"/v2/{repository}/manifests/{quote(reference, safe=':')}",
+            scope=repository_scope(repository, "pull"), headers={"Accept": MANIFEST_ACCEPT},
+        )
+        if response.status_code == 404:
+            raise ManifestUnknown(f"{repository}@{reference}: not in the registry")
+        if response.status_code != 200:
+            raise RegistryError(f"{repository}@{reference}: the registry answered {response.status_code}")
+        body = response.content
+        if _is_digest(reference):
+            verify_digest(reference, body)
+            digest = reference
+        else:
+            digest = response.headers.get("Docker-Content-Digest") or "sha256:" + hashlib.sha256(body).hexdigest()
+        try:
+            data = json.loads(body)
+        except ValueError as exc:
+            raise RegistryError(f"{repository}@{reference}: the manifest is not JSON") from exc
+        if not isinstance(data, dict):
+            raise RegistryError(f"{repository}@{reference}: the manifest is not a JSON object")
+        media_type = data.get("mediaType") if isinstance(data.get("mediaType"), str) else ""
+        if not media_type:
+            media_type = response.headers.get("Content-Type", "").split(";")[0].strip()
+        return Manifest(digest=digest, media_type=media_type, body=body, data=data)
+
+    def image_details(self, repository: str, digest: str) -> ImageDetails:
+        """Reads the manifest by digest; for an index, also each platform's manifest."""
+        manifest = self.get_manifest(repository, digest)
+        if not manifest.is_index:
+            config = manifest.data.get("config") if isinstance(manifest.data.get("config"), dict) else {}
+            image_id = config.get("digest") if isinstance(config.get("digest"), str) else ""
+            return ImageDetails(digest=manifest.digest, media_type=manifest.media_type, image_id=image_id[:100],
+                                size=image_size(manifest.data), platforms=[])
+        platforms = []
+        entries = manifest.data.get("manifests") if isinstance(manifest.data.get("manifests"), list) else []
+        for entry in entries:
+            if not isinstance(entry, dict) or not isinstance(entry.get("digest"), str) or _is_attestation(entry):
+                continue
+            child = self.get_manifest(repository, entry["digest"])
+            platform = entry.get("platform") if isinstance(entry.get("platform"), dict) else {}
+            size = _size(entry.get("size")) if child.is_index else image_size(child.data)
+            platforms.append({
+                "os": str(platform.get("os") or ""),
+                "architecture": str(platform.get("architecture") or ""),
+                "variant": str(platform.get("variant") or ""),
+                "digest": child.digest,
+                "size": size,
+            })
+        return ImageDetails(digest=manifest.digest, media_type=manifest.media_type, image_id="",
+                            size=sum(p["size"] for p in platforms), platforms=platforms)
+
+    def manifest_digest(self, repository: str, tag: str) -> str | None:
+        """What a tag points at now (HEAD, `Docker-Content-Digest`); None when the tag is gone."""
+        response = self.request(
+            "HEAD", f"/v2/{repository}/manifests/{quote(tag, safe='')}",
+            scope=repository_scope(repository, "pull"), headers={"Accept": MANIFEST_ACCEPT},
+        )
+        if response.status_code == 404:
+            return None
+        if response.status_code != 200:
+            raise RegistryError(f"HEAD {repository}:{tag}: the registry answered {response.status_code}")
+        digest = response.headers.get("Docker-Content-Digest", "")
+        if digest:
+            return digest
+        try:
+            return self.get_manifest(repository, tag).digest
+        except ManifestUnknown:
+            return None
+
+    def _pages(self, path: str, *, scope: str, key: str) -> Iterator[str]:
+        url: str | None = self._url(path)
+        seen: set[str] = set()
+        while url and url not in seen:
+            seen.add(url)
+            response = self.request("GET", url, scope=scope)
+            if response.status_code == 404:
+                return
+            if response.status_code != 200:
+                raise RegistryError(f"GET {url}: the registry answered {response.status_code}")
+            try:
+                data = response.json()
+            except ValueError as exc:
+                raise RegistryError(f"GET {url}: not JSON") from exc
+            values = data.get(key) if isinstance(data, dict) else None
+            for value in values or []:
+                if isinstance(value, str):
+                    yield value
+            following = response.links.get("next", {}).get("url")
+            url = urljoin(response.url or url, following) if following else None
+
+    def catalog(self) -> Iterator[str]:
+        """Every repository name, page after page (`n` from registry.catalog_page, `Link: rel="next"`)."""
+        page = max(1, int(option("registry.catalog_page.value")))
+        yield from self._pages(f"/v2/_catalog?n={page}", scope=CATALOG_SCOPE, key="repositories")
+
+    def tags(self, repository: str) -> list[str]:
+        """The repository's tags ([] when the registry does not know it)."""
+        return list(self._pages(f"/v2/{repository}/tags/list", scope=repository_scope(repository, "pull"),
+                                key="tags"))
+
+    # writes
+
+    def delete_manifest(self, repository: str, digest: str) -> None:
+        """Deletes a manifest (and so every tag on it) from the registry."""
+        response = self.request("DELETE", f"/v2/{repository}/manifests/{digest}",
+                                scope=repository_scope(repository, "delete"))
+        if response.status_code == 404:
+            raise ManifestUnknown(f"{repository}@{digest}: not in the registry")
+        if response.status_code == 405:
+            raise DeleteNotAllowed("the registry does not allow deletes (storage.delete.enabled)")
+        if response.status_code not in (200, 202):
+            raise RegistryError(f"DELETE {repository}@{digest}: the registry answered {response.status_code}")

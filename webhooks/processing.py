@@ -1,0 +1,237 @@
+"""Working through the inbox: claim events with a lease, call the registry outside any transaction, and
+apply the outcome exactly once.
+
+Claiming. A short transaction selects claimable rows (`pending` and due, or `processing` with an expired
+lease) with `SELECT … FOR UPDATE SKIP LOCKED`, then marks them with a fresh claim token through a
+conditional UPDATE that repeats the claimability test. SQLite has no row locks (Django silently drops
+FOR UPDATE there); the conditional UPDATE is then the claim itself, so two processes can never both hold
+one event on either database. A worker that dies loses nothing: its lease expires and the event is
+claimed again (attempts count every claim, so an event that kills its worker ends up `failed`).
+
+Finishing. The outcome is written in one transaction that first re-checks, by conditional UPDATE on the
+claim token, that the lease is still ours, then applies the change: a worker that lost its lease
+applies nothing, and an event is applied at most once.
+
+Order. Events of one repository are NOT processed in arrival order: any worker takes any due event,
+so one slow or failing event never holds up the rest of a repository (as the registry's own queue
+would). Correctness comes from the events' own times instead: a tag keeps the time of the last event
+applied to it and deletes leave tombstones (namespaces/tags.py), so every processing order converges to
+the state of the newest event, and a late push cannot resurrect a deleted tag. The registry's clock is
+the only clock compared, and time stamps have microsecond precision.
+"""
+
+from __future__ import annotations
+
+import logging
+import secrets
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from django.db import transaction
+from django.db.models import F, Q
+from django.utils import timezone
+
+from accounts.models import User
+from namespaces import tags as tag_services
+from registries.client import ManifestUnknown, RegistryClient, RegistryError
+from registries.models import Registry
+from webhooks.inbox import MANIFEST_MEDIA_TYPES
+from webhooks.models import Event
+
+log = logging.getLogger(__name__)
+
+LEASE = timedelta(minutes=5)  # longer than the slowest event: an index read child by child
+MAX_ATTEMPTS = 10
+BACKOFF_BASE_SECONDS = 5
+BACKOFF_CAP_SECONDS = 3600
+
+
+def backoff(attempts: int) -> timedelta:
+    """Wait before attempt `attempts + 1`: 5 s, 10 s, 20 s … capped at an hour."""
+    return timedelta(seconds=min(BACKOFF_CAP_SECONDS, BACKOFF_BASE_SECONDS * 2 ** max(attempts - 1, 0)))
+
+
+def _claimable(now: datetime) -> Q:
+    return Q(status=Event.Status.PENDING, next_attempt_at__lte=now) | Q(
+        status=Event.Status.PROCESSING, lease_until__lt=now)
+
+
+@dataclass
+class Claim:
+    token: str
+    events: list[Event] = field(default_factory=list)
+
+
+def claim(*, limit: int = 10, now: datetime | None = None, lease: timedelta = LEASE) -> Claim:
+    """Takes up to `limit` due events (oldest first) for this worker, for `lease`."""
+    now = now or timezone.now()
+    token = secrets.token_hex(16)
+    with transaction.atomic():
+        ids = list(
+            Event.objects.select_for_update(skip_locked=True).filter(_claimable(now))
+            .order_by("next_attempt_at", "id").values_list("id", flat=True)[:limit]
+        )
+        if ids:
+            Event.objects.filter(pk__in=ids).filter(_claimable(now)).update(
+                status=Event.Status.PROCESSING, claim_token=token, lease_until=now + lease,
+                attempts=F("attempts") + 1,
+            )
+    events = list(Event.objects.select_related("registry").filter(claim_token=token,
+                                                                  status=Event.Status.PROCESSING).order_by("id"))
+    return Claim(token=token, events=events)
+
+
+def renew(event: Event, token: str, *, now: datetime | None = None, lease: timedelta = LEASE) -> bool:
+    """Extends the lease before a slow step; False when the lease was lost to another worker."""
+    now = now or timezone.now()
+    return bool(Event.objects.filter(pk=event.pk, claim_token=token, status=Event.Status.PROCESSING).update(
+        lease_until=now + lease))
+
+
+def _finish(event: Event, token: str, status: str, *, note: str = "", now: datetime,
+            apply: Callable[[], str] | None = None) -> bool:
+    """Records the outcome and applies the change in one transaction, if the lease is still ours."""
+    with transaction.atomic():
+        ours = Event.objects.filter(pk=event.pk, claim_token=token, status=Event.Status.PROCESSING).update(
+            status=status, last_error=note[:2000], processed_at=now, lease_until=None)
+        if not ours:
+            log.info("event %s: lease lost, outcome dropped", event.event_id)
+            return False
+        if apply is not None:
+            note = apply() or note
+            if note:
+                Event.objects.filter(pk=event.pk).update(last_error=note[:2000])
+    event.status, event.last_error, event.processed_at = status, note, now
+    return True
+
+
+def _fail(event: Event, token: str, error: str, *, now: datetime) -> bool:
+    attempts = Event.objects.filter(pk=event.pk).values_list("attempts", flat=True).first() or event.attempts
+    if attempts >= MAX_ATTEMPTS:
+        log.warning("event %s failed for good after %d attempts: %s", event.event_id, attempts, error)
+        return _finish(event, token, Event.Status.FAILED, note=error, now=now)
+    updated = Event.objects.filter(pk=event.pk, claim_token=token, status=Event.Status.PROCESSING).update(
+        status=Event.Status.PENDING, last_error=error[:2000], lease_until=None,
+        next_attempt_at=now + backoff(attempts))
+    event.status, event.last_error = Event.Status.PENDING, error
+    log.info("event %s: attempt %d failed, retrying: %s", event.event_id, attempts, error)
+    return bool(updated)
+
+
+def _actor(name: str) -> User | None:
+    return User.objects.filter(username=name).first() if name else None
+
+
+def _registry(event: Event) -> Registry | None:
+    return event.registry or (Registry.for_host(event.request_host) if event.request_host else None)
+
+
+def _push(event: Event, token: str, registry: Registry, now: datetime) -> bool:
+    stale = tag_services.push_is_stale(registry=registry, repository_name=event.repository, tag=event.tag,
+                                       digest=event.digest, event_time=event.timestamp)
+    if stale:
+        # Decided without reading the registry: the manifest may well be gone already.
+        return _finish(event, token, Event.Status.DONE, note=f"not applied: {stale}", now=now)
+    try:
+        details = RegistryClient(registry).image_details(event.repository, event.digest)
+    except ManifestUnknown as exc:
+        return _finish(event, token, Event.Status.IGNORED, note=f"{exc} (deleted since?)", now=now)
+    if details.media_type and details.media_type not in MANIFEST_MEDIA_TYPES:
+        return _finish(event, token, Event.Status.IGNORED, now=now,
+                       note=f"not an image manifest: {details.media_type[:100]}")
+    author = _actor(event.actor)
+
+    def apply() -> str:
+        change = tag_services.tag_apply_push(
+            registry=registry, repository_name=event.repository, tag=event.tag, digest=details.digest,
+            media_type=details.media_type or event.media_type, image_id=details.image_id, size=details.size,
+            platforms=details.platforms, author=author, event_time=event.timestamp)
+        return f"not applied: {change.reason}" if not change.applied else ""
+
+    return _finish(event, token, Event.Status.DONE, now=now, apply=apply)
+
+
+def _delete(event: Event, token: str, registry: Registry, now: datetime) -> bool:
+    actor = _actor(event.actor)
+
+    def apply() -> str:
+        if event.tag or event.digest:
+            removed = tag_services.tag_apply_delete(registry=registry, repository_name=event.repository,
+                                                    tag=event.tag or None, digest=event.digest or None,
+                                                    event_time=event.timestamp, actor=actor)
+            return f"{removed} tag(s) removed"
+        # Distribution 3 reports a repository delete as a delete naming only the repository.
+        gone = tag_services.repository_delete(registry=registry, repository_name=event.repository, actor=actor,
+                                              event_time=event.timestamp)
+        return "repository removed" if gone else "repository not removed (unknown, or pushed again since)"
+
+    return _finish(event, token, Event.Status.DONE, now=now, apply=apply)
+
+
+def _pull(event: Event, token: str, registry: Registry, now: datetime) -> bool:
+    def apply() -> str:
+        counted = tag_services.tag_record_pull(registry=registry, repository_name=event.repository,
+                                               tag=event.tag, event_time=event.timestamp)
+        return "" if counted else "tag not known here: pull not counted"
+
+    return _finish(event, token, Event.Status.DONE, now=now, apply=apply)
+
+
+def process_event(event: Event, token: str, *, now: datetime | None = None) -> str:
+    """Processes one claimed event; returns its new status."""
+    now = now or timezone.now()
+    registry = _registry(event)
+    if registry is None:
+        _finish(event, token, Event.Status.FLAGGED, note=f"unknown registry host {event.request_host!r}", now=now)
+        return event.status
+    if event.registry_id is None:
+        Event.objects.filter(pk=event.pk).update(registry=registry)
+    try:
+        if event.action == "push" and (event.media_type in MANIFEST_MEDIA_TYPES or not event.media_type):
+            if event.tag:
+                _push(event, token, registry, now)
+            else:
+                _finish(event, token, Event.Status.IGNORED, note="manifest pushed by digest (no tag)", now=now)
+        elif event.action == "delete":
+            _delete(event, token, registry, now)
+        elif event.action == "pull" and event.tag:
+            _pull(event, token, registry, now)
+        else:
+            _finish(event, token, Event.Status.IGNORED, note=f"nothing to do for {event.action}", now=now)
+    except tag_services.ImageNameRefused as exc:
+        _finish(event, token, Event.Status.FLAGGED, note=str(exc), now=now)
+    except RegistryError as exc:
+        _fail(event, token, f"{exc.__class__.__name__}: {exc}", now=now)
+    except Exception as exc:  # noqa: BLE001 - a bug must not stop the loop; the event is retried and kept
+        log.exception("event %s: unexpected error", event.event_id)
+        _fail(event, token, f"{exc.__class__.__name__}: {exc}", now=now)
+    return event.status
+
+
+def process_batch(*, limit: int = 10, now: datetime | None = None, should_stop: Callable[[], bool] | None = None,
+                  ) -> int:
+    """Claims and processes up to `limit` events; returns how many were claimed."""
+    taken = claim(limit=limit, now=now)
+    for index, event in enumerate(taken.events):
+        if should_stop is not None and should_stop():
+            # Give the rest back at once rather than after the lease runs out.
+            rest = [e.pk for e in taken.events[index:]]
+            Event.objects.filter(pk__in=rest, claim_token=taken.token, status=Event.Status.PROCESSING).update(
+                status=Event.Status.PENDING, lease_until=None, attempts=F("attempts") - 1)
+            break
+        if index and not renew(event, taken.token):
+            continue
+        process_event(event, taken.token, now=now)
+    return len(taken.events)
+
+
+def drain(*, limit: int = 10, now: datetime | None = None, max_batches: int = 1000) -> int:
+    """Processes every due event (tests, `portus_background --once`); returns how many were claimed."""
+    total = 0
+    for _ in range(max_batches):
+        claimed = process_batch(limit=limit, now=now)
+        total += claimed
+        if not claimed:
+            break
+    return total
