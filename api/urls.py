@@ -1,3 +1,79 @@
-"""URLs of api."""
+"""URLs of the REST API (mounted at /api/): Portus's paths, each also answered with a trailing slash."""
 
-urlpatterns: list = []
+from django.urls import path, re_path, register_converter
+from drf_spectacular.views import SpectacularJSONAPIView, SpectacularSwaggerView
+
+from api.errors import not_found_view
+from api.views import meta, namespaces, registries, repositories, tags, teams, users
+
+
+class IdConverter:
+    """A database id: digits, at most 18 (anything longer cannot be an id, and would overflow a bigint)."""
+
+    regex = "[0-9]{1,18}"
+
+    def to_python(self, value: str) -> int:
+        return int(value)
+
+    def to_url(self, value) -> str:
+        return str(value)
+
+
+register_converter(IdConverter, "id")
+
+
+def route(pattern: str, view, name: str) -> list:
+    return [path(pattern, view, name=name), path(pattern + "/", view)]
+
+
+urlpatterns = [
+    path("openapi-spec", SpectacularJSONAPIView.as_view(), name="api-schema"),
+    path("docs", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
+    *route("version", meta.VersionView.as_view(), "api-version"),
+    *route("v1/_ping", meta.PingView.as_view(), "api-ping"),
+    *route("v1/health", meta.HealthView.as_view(), "api-health"),
+    # users and application tokens
+    *route("v1/users", users.UsersView.as_view(), "api-users"),
+    *route("v1/users/bootstrap", users.BootstrapView.as_view(), "api-users-bootstrap"),
+    *route("v1/users/application_tokens/<id:id>", users.ApplicationTokenView.as_view(), "api-token"),
+    *route("v1/users/<id:id>/application_tokens", users.UserTokensView.as_view(), "api-user-tokens"),
+    *route("v1/users/<str:id>", users.UserView.as_view(), "api-user"),
+    # registries
+    *route("v1/registries", registries.RegistriesView.as_view(), "api-registries"),
+    *route("v1/registries/validate", registries.RegistryValidateView.as_view(), "api-registries-validate"),
+    *route("v1/registries/<id:id>", registries.RegistryView.as_view(), "api-registry"),
+    # teams
+    *route("v1/teams", teams.TeamsView.as_view(), "api-teams"),
+    *route("v1/teams/<id:id>", teams.TeamView.as_view(), "api-team"),
+    *route("v1/teams/<id:id>/ldap_check", teams.TeamLdapCheckView.as_view(), "api-team-ldap-check"),
+    *route("v1/teams/<id:id>/namespaces", teams.TeamNamespacesView.as_view(), "api-team-namespaces"),
+    *route("v1/teams/<id:id>/members", teams.TeamMembersView.as_view(), "api-team-members"),
+    *route("v1/teams/<id:id>/members/<id:member_id>", teams.TeamMemberView.as_view(), "api-team-member"),
+    # namespaces
+    *route("v1/namespaces", namespaces.NamespacesView.as_view(), "api-namespaces"),
+    *route("v1/namespaces/validate", namespaces.NamespaceValidateView.as_view(), "api-namespaces-validate"),
+    *route("v1/namespaces/<id:id>", namespaces.NamespaceView.as_view(), "api-namespace"),
+    *route("v1/namespaces/<id:id>/repositories", namespaces.NamespaceRepositoriesView.as_view(),
+           "api-namespace-repositories"),
+    # repositories
+    *route("v1/repositories", repositories.RepositoriesView.as_view(), "api-repositories"),
+    *route("v1/repositories/<id:id>", repositories.RepositoryView.as_view(), "api-repository"),
+    *route("v1/repositories/<id:id>/tags", repositories.RepositoryTagsView.as_view(), "api-repository-tags"),
+    *route("v1/repositories/<id:id>/tags/grouped", repositories.RepositoryGroupedTagsView.as_view(),
+           "api-repository-tags-grouped"),
+    *route("v1/repositories/<id:id>/tags/<id:tag_id>", repositories.RepositoryTagView.as_view(),
+           "api-repository-tag"),
+    *route("v1/repositories/<id:id>/comments", repositories.RepositoryCommentsView.as_view(),
+           "api-repository-comments"),
+    *route("v1/repositories/<id:id>/comments/<id:comment_id>", repositories.RepositoryCommentView.as_view(),
+           "api-repository-comment"),
+    *route("v1/repositories/<id:id>/toggle_star", repositories.RepositoryStarView.as_view(),
+           "api-repository-star"),
+    # tags and vulnerabilities
+    *route("v1/tags", tags.TagsView.as_view(), "api-tags"),
+    *route("v1/tags/<id:id>", tags.TagView.as_view(), "api-tag"),
+    *route("v1/vulnerabilities", tags.VulnerabilitiesView.as_view(), "api-vulnerabilities"),
+    *route("v1/vulnerabilities/<id:id>", tags.VulnerabilityView.as_view(), "api-vulnerability"),
+    # Anything else under /api/: a JSON 404, as Portus answered.
+    re_path(r"^.*$", not_found_view),
+]

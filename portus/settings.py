@@ -174,20 +174,33 @@ REST_FRAMEWORK = {
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
+    # JSON or form bodies, as Portus consumed ("application/x-www-form-urlencoded", "application/json").
     "DEFAULT_PARSER_CLASSES": [
         "rest_framework.parsers.JSONParser",
         "rest_framework.parsers.FormParser",
-        "rest_framework.parsers.MultiPartParser",
     ],
     "EXCEPTION_HANDLER": "api.errors.exception_handler",
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
+    "URL_FORMAT_OVERRIDE": None,
 }
 SPECTACULAR_SETTINGS = {
     "TITLE": "Portus API",
-    "DESCRIPTION": "REST API v1 of Portus: users, teams, namespaces, repositories, tags and registries.",
+    "DESCRIPTION": (
+        "REST API v1 of Portus: users, teams, namespaces, repositories, tags and registries.\n\n"
+        "Authenticate with the header `Portus-Auth: <username>:<application token>`, or the web session "
+        "(unsafe methods then need the X-CSRFToken header). Errors are `{\"message\": …}`: a sentence, or "
+        "for validation failures an object naming each field. Lists take `page`, `per_page` (at most "
+        "pagination.max_per_page), `all`, `sort_attr` and `sort_order`, and answer paging headers. Fields a "
+        "body or query does not document are ignored."
+    ),
     "VERSION": "1",
     "SERVE_INCLUDE_SCHEMA": False,
+    "SCHEMA_PATH_PREFIX": r"/api/v1",
+    "COMPONENT_SPLIT_REQUEST": True,
+    "PREPROCESSING_HOOKS": ["api.schema.preprocess"],
+    "POSTPROCESSING_HOOKS": ["drf_spectacular.hooks.postprocess_schema_enums", "api.schema.postprocess"],
+    "ENUM_NAME_OVERRIDES": {"RoleEnum": "teams.models.Role", "VisibilityEnum": "namespaces.models.Visibility"},
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",

@@ -1,0 +1,153 @@
+"""Paging and ordering of lists, as Portus did it (`page`, `per_page`, `all`, `sort_attr`, `sort_order`).
+
+Headers: X-Per-Page, X-Page, X-Next-Page, X-Prev-Page, X-Total, X-Total-Pages and Link (prev, next, first,
+last). The ceiling `pagination.max_per_page` bounds every answer: a larger `per_page` is capped to it (the
+X-Per-Page header says what was used), and `all=true` is refused with 400 when the list is longer than the
+ceiling, rather than silently cut short.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from urllib.parse import urlencode
+
+from django.db.models import QuerySet
+from rest_framework.exceptions import ValidationError
+
+from portus.options import option
+
+DEFAULT_PER_PAGE = 15
+_TRUE = {"true", "1", "yes", "on"}
+_FALSE = {"false", "0", "no", "off", ""}
+# Beyond this a page number cannot point at anything (and would overflow a database's OFFSET).
+MAX_PAGE = 10**9
+
+
+def _int(params, name: str, default: int, errors: dict) -> int:
+    raw = params.get(name)
+    if raw is None or raw == "":
+        return default
+    try:
+        value = int(str(raw).strip())
+    except ValueError:
+        errors[name] = ["Give a whole number."]
+        return default
+    if value < 1:
+        errors[name] = ["Give a number of at least 1."]
+        return default
+    return value
+
+
+def parse_bool(params, name: str, errors: dict, default: bool = False) -> bool:
+    raw = params.get(name)
+    if raw is None:
+        return default
+    text = str(raw).strip().lower()
+    if text in _TRUE:
+        return True
+    if text in _FALSE:
+        return False
+    errors[name] = ["Give true or false."]
+    return default
+
+
+@dataclass
+class Page:
+    rows: list
+    headers: dict[str, str]
+
+
+@dataclass
+class Paging:
+    page: int
+    per_page: int
+    everything: bool
+
+
+def _paging(params, errors: dict) -> Paging:
+    page = _int(params, "page", 1, errors)
+    per_page = _int(params, "per_page", DEFAULT_PER_PAGE, errors)
+    everything = parse_bool(params, "all", errors)
+    if page > MAX_PAGE:
+        errors["page"] = [f"Give a page number of at most {MAX_PAGE}."]
+    return Paging(page, per_page, everything)
+
+
+def paginate(request, queryset: QuerySet, *, sort_fields: dict[str, str] | None,
+             default_sort: str = "id") -> Page:
+    """Orders and cuts `queryset` as the request asks; `sort_fields` maps the public name to the field.
+
+    `sort_fields=None` means the list has a fixed order (the queryset's).
+    """
+    params = request.query_params
+    errors: dict[str, list[str]] = {}
+    paging = _paging(params, errors)
+    if sort_fields is not None:
+        attr = params.get("sort_attr") or default_sort
+        if attr not in sort_fields:
+            errors["sort_attr"] = [f"Sort by one of: {', '.join(sorted(sort_fields))}."]
+        order = (params.get("sort_order") or "asc").lower()
+        if order not in ("asc", "desc"):
+            errors["sort_order"] = ["Give asc or desc."]
+        if not errors:
+            field = sort_fields[attr]
+            prefix = "-" if order == "desc" else ""
+            tiebreak = [] if field == "pk" else [f"{prefix}pk"]
+            queryset = queryset.order_by(f"{prefix}{field}", *tiebreak)
+    if errors:
+        raise ValidationError(errors)
+    return _cut(request, paging, queryset.count(), lambda start, stop: list(queryset[start:stop]))
+
+
+def paginate_values(request, values: list) -> Page:
+    """The same paging over a list in its given order (e.g. the digests of a repository)."""
+    errors: dict[str, list[str]] = {}
+    paging = _paging(request.query_params, errors)
+    if errors:
+        raise ValidationError(errors)
+    return _cut(request, paging, len(values), lambda start, stop: values[start:stop])
+
+
+def _cut(request, paging: Paging, total: int, rows) -> Page:
+    ceiling = int(option("pagination.max_per_page"))
+    if paging.everything:
+        if total > ceiling:
+            raise ValidationError({"all": [f"This list has {total} entries, more than the {ceiling} one answer "
+                                           "may hold: page through it with page and per_page."]})
+        return Page(rows(0, total), {"X-Total": str(total)})
+    per_page = min(paging.per_page, ceiling)
+    total_pages = max(1, math.ceil(total / per_page))
+    offset = (paging.page - 1) * per_page
+    found = rows(offset, offset + per_page) if offset < total else []
+    return Page(found, _headers(request, page=paging.page, per_page=per_page, total=total,
+                                total_pages=total_pages))
+
+
+def _headers(request, *, page: int, per_page: int, total: int, total_pages: int) -> dict[str, str]:
+    next_page = page + 1 if page < total_pages else None
+    prev_page = page - 1 if 1 < page <= total_pages else None
+    base = request.build_absolute_uri(request.path)
+    kept = [(key, value) for key, values in request.query_params.lists() for value in values
+            if key not in ("page", "per_page")]
+
+    def link(number: int, rel: str) -> str:
+        query = urlencode([*kept, ("page", number), ("per_page", per_page)])
+        return f'<{base}?{query}>; rel="{rel}"'
+
+    links = []
+    if prev_page:
+        links.append(link(prev_page, "prev"))
+    if next_page:
+        links.append(link(next_page, "next"))
+    links.append(link(1, "first"))
+    links.append(link(total_pages, "last"))
+    return {
+        "X-Per-Page": str(per_page),
+        "X-Page": str(page),
+        "X-Next-Page": str(next_page or ""),
+        "X-Prev-Page": str(prev_page or ""),
+        "X-Total": str(total),
+        "X-Total-Pages": str(total_pages),
+        "Link": ", ".join(links),
+    }

@@ -1,0 +1,63 @@
+"""Registries."""
+
+from __future__ import annotations
+
+from rest_framework import serializers
+
+
+class RegistrySerializer(serializers.Serializer):
+    id = serializers.IntegerField(read_only=True)
+    name = serializers.CharField(read_only=True)
+    hostname = serializers.CharField(read_only=True, help_text="host[:port] this service reaches it at.")
+    external_hostname = serializers.CharField(read_only=True, help_text="host[:port] clients use, if different.")
+    use_ssl = serializers.BooleanField(read_only=True)
+    created_at = serializers.DateTimeField(read_only=True)
+    updated_at = serializers.DateTimeField(read_only=True)
+
+    class Meta:
+        ref_name = "Registry"
+
+
+class RegistryCreateFields(serializers.Serializer):
+    name = serializers.CharField(max_length=255)
+    hostname = serializers.CharField(max_length=255)
+    use_ssl = serializers.BooleanField()
+    external_hostname = serializers.CharField(max_length=255, required=False, allow_blank=True, default="")
+
+    class Meta:
+        ref_name = "RegistryCreateFields"
+
+
+class RegistryCreateInput(serializers.Serializer):
+    registry = RegistryCreateFields()
+
+    class Meta:
+        ref_name = "RegistryCreate"
+
+
+class RegistryUpdateFields(serializers.Serializer):
+    name = serializers.CharField(max_length=255, required=False)
+    hostname = serializers.CharField(max_length=255, required=False)
+    use_ssl = serializers.BooleanField(required=False)
+    external_hostname = serializers.CharField(max_length=255, required=False, allow_blank=True)
+
+    class Meta:
+        ref_name = "RegistryUpdateFields"
+
+
+class RegistryUpdateInput(serializers.Serializer):
+    registry = RegistryUpdateFields()
+
+    class Meta:
+        ref_name = "RegistryUpdate"
+
+
+class RegistryValidateQuery(serializers.Serializer):
+    name = serializers.CharField(max_length=255)
+    hostname = serializers.CharField(max_length=255)
+    use_ssl = serializers.BooleanField()
+    external_hostname = serializers.CharField(max_length=255, required=False, allow_blank=True, default="")
+    only = serializers.ListField(
+        child=serializers.ChoiceField(choices=["name", "hostname", "external_hostname", "use_ssl"]),
+        required=False, allow_empty=True,
+    )

@@ -1,0 +1,150 @@
+"""Users and application tokens."""
+
+from __future__ import annotations
+
+from django.db.models import OuterRef, Subquery
+from rest_framework import serializers
+
+from accounts.models import ApplicationToken, User
+from api.serializers.common import count_of
+from namespaces.models import Namespace
+from portus.options import option
+from teams.models import TeamMember
+
+USER_SORT_FIELDS = {
+    "id": "pk", "username": "username", "email": "email", "created_at": "date_joined",
+    "updated_at": "updated_at", "display_name": "display_name", "admin": "admin", "enabled": "enabled",
+    "bot": "bot", "current_sign_in_at": "current_sign_in_at", "last_sign_in_at": "last_login",
+}
+
+
+def users_queryset(queryset=None, *, ref: str = "pk"):
+    """Users with what the entity shows computed in the same query (personal namespace, counts)."""
+    queryset = User.objects.all() if queryset is None else queryset
+    personal = Namespace.objects.filter(team__personal_of=OuterRef(ref)).order_by("registry_id").values("pk")[:1]
+    return queryset.annotate(
+        namespace_id=Subquery(personal),
+        # Portus: the namespaces of every team the user is in (the personal one included).
+        namespaces_count=count_of(Namespace.objects.all(), "team__members__user", ref=ref),
+        teams_count=count_of(TeamMember.objects.filter(team__hidden=False), "user", ref=ref),
+    )
+
+
+def display_username(user: User) -> str:
+    return user.display_name if option("display_name.enabled") and user.display_name else user.username
+
+
+class UserSerializer(serializers.Serializer):
+    id = serializers.IntegerField(read_only=True)
+    username = serializers.CharField(read_only=True)
+    email = serializers.CharField(read_only=True, allow_null=True)
+    current_sign_in_at = serializers.DateTimeField(read_only=True, allow_null=True)
+    last_sign_in_at = serializers.DateTimeField(source="last_login", read_only=True, allow_null=True)
+    created_at = serializers.DateTimeField(source="date_joined", read_only=True)
+    updated_at = serializers.DateTimeField(read_only=True)
+    admin = serializers.BooleanField(read_only=True)
+    enabled = serializers.BooleanField(read_only=True)
+    locked_at = serializers.DateTimeField(read_only=True, allow_null=True)
+    namespace_id = serializers.IntegerField(read_only=True, allow_null=True,
+                                            help_text="The user's personal namespace (in the first registry).")
+    display_name = serializers.CharField(read_only=True)
+    bot = serializers.BooleanField(read_only=True)
+    display_username = serializers.SerializerMethodField()
+    namespaces_count = serializers.IntegerField(read_only=True)
+    teams_count = serializers.IntegerField(read_only=True)
+
+    class Meta:
+        ref_name = "User"
+
+    def get_display_username(self, user: User) -> str:
+        return display_username(user)
+
+
+class UserCreateFields(serializers.Serializer):
+    username = serializers.CharField(max_length=64)
+    email = serializers.EmailField(max_length=254, required=False, allow_null=True, allow_blank=True,
+                                   help_text="Required, except for bots.")
+    password = serializers.CharField(max_length=4096, required=False, allow_blank=True,
+                                     help_text="Required, except for bots (which sign in with application tokens).")
+    display_name = serializers.CharField(max_length=150, required=False, allow_blank=True, default="")
+    bot = serializers.BooleanField(required=False, default=False)
+
+    class Meta:
+        ref_name = "UserCreateFields"
+
+    def validate(self, attrs):
+        if not attrs.get("bot"):
+            missing = {name: ["This field is required."] for name in ("email", "password") if not attrs.get(name)}
+            if missing:
+                raise serializers.ValidationError(missing)
+        return attrs
+
+
+class UserCreateInput(serializers.Serializer):
+    user = UserCreateFields()
+
+    class Meta:
+        ref_name = "UserCreate"
+
+
+class BootstrapFields(serializers.Serializer):
+    username = serializers.CharField(max_length=64)
+    email = serializers.EmailField(max_length=254)
+    password = serializers.CharField(max_length=4096)
+    display_name = serializers.CharField(max_length=150, required=False, allow_blank=True, default="")
+
+    class Meta:
+        ref_name = "BootstrapFields"
+
+
+class BootstrapInput(serializers.Serializer):
+    user = BootstrapFields()
+
+    class Meta:
+        ref_name = "Bootstrap"
+
+
+class UserUpdateFields(serializers.Serializer):
+    username = serializers.CharField(max_length=64, required=False,
+                                     help_text="User names cannot change: only the current one is accepted.")
+    email = serializers.EmailField(max_length=254, required=False, allow_null=True, allow_blank=True)
+    password = serializers.CharField(max_length=4096, required=False, allow_blank=True)
+    display_name = serializers.CharField(max_length=150, required=False, allow_blank=True)
+    admin = serializers.BooleanField(required=False)
+    enabled = serializers.BooleanField(required=False)
+
+    class Meta:
+        ref_name = "UserUpdateFields"
+
+
+class UserUpdateInput(serializers.Serializer):
+    user = UserUpdateFields()
+
+    class Meta:
+        ref_name = "UserUpdate"
+
+
+class ApplicationTokenSerializer(serializers.Serializer):
+    id = serializers.IntegerField(read_only=True)
+    application = serializers.CharField(read_only=True)
+
+    class Meta:
+        ref_name = "ApplicationToken"
+
+
+class ApplicationTokenCreatedSerializer(ApplicationTokenSerializer):
+    plain_token = serializers.CharField(read_only=True, help_text="The secret; shown this once only.")
+
+    class Meta:
+        ref_name = "ApplicationTokenCreated"
+
+
+class ApplicationTokenInput(serializers.Serializer):
+    application = serializers.CharField(max_length=100)
+
+    class Meta:
+        ref_name = "ApplicationTokenCreate"
+
+
+def created_token(token: ApplicationToken, plain: str) -> dict:
+    return {"id": token.pk, "application": token.application, "plain_token": plain}

@@ -1,0 +1,125 @@
+"""Namespaces and their repositories. A namespace the caller may not pull from is 404."""
+
+from __future__ import annotations
+
+from django.core.exceptions import ValidationError as DjangoValidationError
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, extend_schema
+from rest_framework.exceptions import ValidationError
+
+from api.base import PortusAPIView
+from api.schema import PAGINATED, PAGING_PARAMETERS, authed, sorting, with_body
+from api.serializers.common import StatusSerializer
+from api.serializers.namespaces import (
+    NAMESPACE_SORT_FIELDS,
+    NamespaceCreateInput,
+    NamespaceSerializer,
+    NamespaceUpdateInput,
+    namespaces_queryset,
+)
+from api.serializers.repositories import REPOSITORY_SORT_FIELDS, RepositorySerializer, repositories_queryset
+from namespaces import policy, services
+from namespaces.models import Namespace, Repository, Visibility
+from registries.models import Registry
+from teams.models import Team
+
+NAMESPACE_ID = OpenApiParameter("id", OpenApiTypes.INT, OpenApiParameter.PATH, description="Namespace id.")
+
+
+class NamespaceMixin:
+    def namespace(self, pk: int) -> Namespace:
+        return self.found(namespaces_queryset(Namespace.objects.visible_to(self.request.user)), pk=pk)
+
+    def team_named(self, name: str) -> Team:
+        team = Team.objects.visible_to(self.request.user).filter(name=name).first()
+        if team is None:
+            raise ValidationError({"team": ["No team of yours has this name."]})
+        return team
+
+
+class NamespacesView(NamespaceMixin, PortusAPIView):
+    @extend_schema(tags=["namespaces"], summary="List the namespaces the caller may pull from",
+                   parameters=[*PAGING_PARAMETERS, *sorting(NAMESPACE_SORT_FIELDS)],
+                   responses={200: NamespaceSerializer(many=True), **authed(400)}, extensions={PAGINATED: True})
+    def get(self, request):
+        return self.present_page(NamespaceSerializer, namespaces_queryset(Namespace.objects.visible_to(request.user)),
+                                 sort_fields=NAMESPACE_SORT_FIELDS)
+
+    @extend_schema(tags=["namespaces"], summary="Create a namespace in a team", request=NamespaceCreateInput,
+                   responses={201: NamespaceSerializer, **with_body(403, 422)})
+    def post(self, request):
+        data = self.read(NamespaceCreateInput)
+        team = self.team_named(data["team"])
+        self.allow(policy.can_create_namespace(request.user, team))
+        if data["visibility"] != Visibility.PRIVATE:
+            self.allow(policy.can_change_visibility(request.user, Namespace(team=team)),
+                       "You may not choose the visibility of this team's namespaces.")
+        namespace = services.namespace_create(name=data["name"], team=team, by=request.user,
+                                              description=data["description"], visibility=data["visibility"])
+        return self.present(NamespaceSerializer, self.namespace(namespace.pk), status_code=201)
+
+
+class NamespaceValidateView(PortusAPIView):
+    @extend_schema(tags=["namespaces"], summary="Check a namespace name",
+                   parameters=[OpenApiParameter("name", str, required=True)],
+                   responses={200: StatusSerializer, **authed(400)})
+    def get(self, request):
+        name = request.query_params.get("name")
+        if name is None:
+            raise ValidationError({"name": ["This field is required."]})
+        messages: dict[str, list[str]] = {}
+        registry = Registry.default()
+        if registry is None:
+            messages["registry"] = ["Add a registry first."]
+        else:
+            try:
+                services.validate_namespace_name(name, registry=registry)
+            except DjangoValidationError as exc:
+                messages = exc.message_dict
+        return self.present(StatusSerializer, {"messages": messages, "valid": not messages})
+
+
+class NamespaceView(NamespaceMixin, PortusAPIView):
+    @extend_schema(tags=["namespaces"], summary="Show a namespace", parameters=[NAMESPACE_ID],
+                   responses={200: NamespaceSerializer, **authed(404)})
+    def get(self, request, id: int):
+        return self.present(NamespaceSerializer, self.namespace(id))
+
+    @extend_schema(tags=["namespaces"], summary="Rename, describe, move or change the visibility of a namespace",
+                   parameters=[NAMESPACE_ID], request=NamespaceUpdateInput,
+                   responses={200: NamespaceSerializer, **with_body(403, 404, 422)})
+    def put(self, request, id: int):
+        namespace = self.namespace(id)
+        data = self.read(NamespaceUpdateInput)["namespace"]
+        user = request.user
+        if {"name", "description", "team"} & data.keys():
+            self.allow(policy.can_manage_namespace(user, namespace))
+        if data.get("visibility", namespace.visibility) != namespace.visibility:
+            self.allow(policy.can_change_visibility(user, namespace))
+        team = None
+        if "team" in data:
+            team = self.team_named(data["team"])
+            if team.pk != namespace.team_id:
+                # Moving a namespace into a team is like creating one there.
+                self.allow(policy.can_create_namespace(user, team))
+        services.namespace_update(namespace=namespace, by=user, name=data.get("name"),
+                                  description=data.get("description"), team=team, visibility=data.get("visibility"))
+        return self.present(NamespaceSerializer, self.namespace(id))
+
+    @extend_schema(tags=["namespaces"], summary="Delete a namespace and its repositories (here, not in the registry)",
+                   parameters=[NAMESPACE_ID], responses={204: None, **authed(403, 404, 422)})
+    def delete(self, request, id: int):
+        namespace = self.namespace(id)
+        self.allow(policy.can_destroy_namespace(request.user, namespace))
+        services.namespace_delete(namespace=namespace, by=request.user)
+        return self.no_content()
+
+
+class NamespaceRepositoriesView(NamespaceMixin, PortusAPIView):
+    @extend_schema(tags=["namespaces"], summary="List a namespace's repositories",
+                   parameters=[NAMESPACE_ID, *PAGING_PARAMETERS, *sorting(REPOSITORY_SORT_FIELDS)],
+                   responses={200: RepositorySerializer(many=True), **authed(400, 404)}, extensions={PAGINATED: True})
+    def get(self, request, id: int):
+        namespace = self.namespace(id)
+        repositories = repositories_queryset(Repository.objects.filter(namespace=namespace), request.user)
+        return self.present_page(RepositorySerializer, repositories, sort_fields=REPOSITORY_SORT_FIELDS)

@@ -1,0 +1,93 @@
+"""API test helpers: a client per named actor (Portus-Auth header), repositories and tags to look at."""
+
+from __future__ import annotations
+
+import pytest
+from rest_framework.test import APIClient
+
+ROLES = ["admin", "owner", "contributor", "viewer", "outsider", "bot", "anonymous"]
+
+
+def client_for(user) -> APIClient:
+    """A client that sends `Portus-Auth: <username>:<new application token>` (or nothing for None)."""
+    from accounts.services import application_token_create
+
+    client = APIClient()
+    if user is not None:
+        _, plain = application_token_create(user=user, application=f"tests-{user.pk}-{id(client)}", by=user)
+        client.credentials(HTTP_PORTUS_AUTH=f"{user.username}:{plain}")
+    return client
+
+
+@pytest.fixture
+def as_user():
+    """as_user(user) → a client authenticated as that user."""
+    return client_for
+
+
+@pytest.fixture
+def anonymous():
+    return None
+
+
+@pytest.fixture
+def client_as(request, team):
+    """client_as("viewer") → a client for one of the named actors (team qa exists), or anonymous."""
+
+    def make(role: str) -> APIClient:
+        return client_for(request.getfixturevalue(role))
+
+    return make
+
+
+@pytest.fixture
+def reachable(monkeypatch):
+    """Every registry answers (the reachability check is not what these tests are about)."""
+    from registries import services
+    from registries.services import Reachability
+
+    monkeypatch.setattr(services, "registry_check", lambda **kw: Reachability(True, "answered 401 (registry/2.0)."))
+
+
+@pytest.fixture
+def unreachable(monkeypatch):
+    from registries import services
+    from registries.services import Reachability
+
+    monkeypatch.setattr(services, "registry_check",
+                        lambda **kw: Reachability(False, "http://nowhere/v2/ is not reachable: ConnectionError."))
+
+
+def make_repository(namespace, name: str = "app", tags: dict[str, str] | None = None, author=None):
+    """A repository with tags (name → digest), as the sync would record them."""
+    from django.utils import timezone
+
+    from namespaces.models import Repository, Tag
+
+    repository = Repository.objects.create(namespace=namespace, name=name)
+    tags = {"latest": "sha256:" + "a" * 64, "v1": "sha256:" + "a" * 64, "v0": "sha256:" + "b" * 64} \
+        if tags is None else tags
+    for position, (tag, digest) in enumerate(tags.items()):
+        Tag.objects.create(repository=repository, name=tag, digest=digest, image_id="sha256:" + "c" * 64,
+                           size=1536 * (position + 1), author=author,
+                           pushed_at=timezone.now() - timezone.timedelta(minutes=10 - position))
+    repository.tags_count = len(tags)
+    repository.save()
+    return repository
+
+
+@pytest.fixture
+def repository(namespace, owner):
+    """qa/app (private namespace qa): latest and v1 on one digest, v0 on another."""
+    return make_repository(namespace, author=owner)
+
+
+@pytest.fixture
+def public_repository(registry, owner):
+    """olivia/site in olivia's personal namespace, made public."""
+    from namespaces.models import Namespace
+
+    personal = Namespace.objects.get(registry=registry, name="olivia")
+    personal.visibility = "public"
+    personal.save()
+    return make_repository(personal, name="site", author=owner)
