@@ -8,3 +8,5 @@ urlpatterns = [
     path("api/", include("api.urls")),
     path("", include("web.urls")),
 ]
+
+handler500 = "web.views.errors.server_error"

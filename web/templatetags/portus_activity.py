@@ -1,0 +1,100 @@
+"""How an activity reads in a list: "olivia pushed qa/app:1.0"."""
+
+from __future__ import annotations
+
+from django import template
+from django.urls import NoReverseMatch, reverse
+from django.utils.html import format_html
+
+register = template.Library()
+
+# key → what the owner did to the target ({target} is the target's name, {x} a parameter).
+ACTIVITY_TEXTS = {
+    "application_token.create": "created the application token “{application}” for {target}",
+    "application_token.destroy": "revoked the application token “{application}” of {target}",
+    "comment.create": "commented on {target}",
+    "comment.destroy": "deleted a comment on {target}",
+    "namespace.change_namespace_description": "changed the description of namespace {target}",
+    "namespace.change_namespace_name": "renamed namespace {old} to {new}",
+    "namespace.change_team": "moved namespace {target} from team {old} to team {new}",
+    "namespace.create": "created namespace {target}",
+    "namespace.delete": "deleted namespace {target}",
+    "namespace.private": "made namespace {target} private",
+    "namespace.protected": "made namespace {target} protected",
+    "namespace.public": "made namespace {target} public",
+    "registry.create": "added registry {target}",
+    "registry.update": "changed registry {target}",
+    "repository.change_description": "changed the description of {target}",
+    "repository.delete": "deleted repository {target}",
+    "repository.push": "pushed {target}",
+    "repository.star": "starred {target}",
+    "repository.unstar": "unstarred {target}",
+    "tag.delete": "deleted tag {target}",
+    "team.add_member": "added {user} to team {target} as {role}",
+    "team.change_member_role": "made {user} {new_role} in team {target}",
+    "team.change_team_description": "changed the description of team {target}",
+    "team.change_team_name": "renamed team {target}",
+    "team.create": "created team {target}",
+    "team.delete": "deleted team {target}",
+    "team.remove_member": "removed {user} from team {target}",
+    "user.change_admin": "changed the admin rights of {target}",
+    "user.change_display_name": "changed the display name of {target}",
+    "user.change_email": "changed the email of {target}",
+    "user.change_password": "changed the password of {target}",
+    "user.create": "created the account {target}",
+    "user.delete": "deleted the account {target}",
+    "user.disabled": "disabled {target}",
+    "user.enabled": "enabled {target}",
+    "user.unlock": "unlocked {target}",
+    "webhook.create": "created a webhook in {target}",
+    "webhook.delete": "deleted a webhook in {target}",
+}
+
+
+class _Fields(dict):
+    """Missing parameters read as "?" rather than failing the page."""
+
+    def __missing__(self, key: str) -> str:
+        return "?"
+
+
+_TARGET = "\x00target\x00"
+# Target types whose page exists; the URL names are the browsing pages'.
+_TARGET_PAGES = {"repository": "repository", "namespace": "namespace", "team": "team"}
+
+
+def _target_url(activity) -> str | None:
+    name = _TARGET_PAGES.get(activity.target_type)
+    if name is None or activity.target_id is None or activity.key.endswith(".delete"):
+        return None
+    try:
+        return reverse(name, args=[activity.target_id])
+    except NoReverseMatch:
+        return None
+
+
+def _sentence(activity) -> tuple[str, str]:
+    """The sentence with a marker where the target goes, and the target's name."""
+    params = activity.parameters if isinstance(activity.parameters, dict) else {}
+    target = activity.target_name or activity.target_type
+    if activity.key == "repository.push" and params.get("tag") and ":" not in target:
+        target = f"{target}:{params['tag']}"
+    text = ACTIVITY_TEXTS.get(activity.key)
+    if text is None:
+        return f"{activity.key} {_TARGET}", target
+    fields = _Fields({k: str(v).replace("\x00", "") for k, v in params.items()})
+    fields["target"] = _TARGET
+    return text.format_map(fields), target
+
+
+@register.filter
+def activity_text(activity) -> str:
+    """The owner and what they did, escaped, the target linked: <strong>olivia</strong> pushed <a>qa/app</a>."""
+    owner = activity.owner.username if activity.owner_id and activity.owner else "someone"
+    sentence, target = _sentence(activity)
+    before, marker, after = sentence.partition(_TARGET)
+    url = _target_url(activity)
+    if marker and url:
+        return format_html('<strong>{}</strong> {}<a href="{}">{}</a>{}', owner, before, url, target,
+                           after.replace(_TARGET, target))
+    return format_html("<strong>{}</strong> {}", owner, sentence.replace(_TARGET, target))
