@@ -1,0 +1,199 @@
+"""Getting in and out (sign in, sign up, sign out, password reset) and the user's own profile and tokens."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.contrib import messages
+from django.contrib.auth import login, logout, update_session_auth_hash
+from django.contrib.auth import views as auth_views
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.http import Http404
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse, reverse_lazy
+from django.utils import timezone
+from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_POST
+
+from accounts.models import ApplicationToken, User
+from accounts.services import application_token_create, application_token_revoke, user_create, user_update
+from namespaces import policy
+from portus.options import option
+from registries.models import Registry
+from web.forms import (
+    ApplicationTokenForm,
+    PasswordChangeForm,
+    PortusPasswordResetForm,
+    PortusSetPasswordForm,
+    ProfileForm,
+    SignInForm,
+    SignUpForm,
+    apply_errors,
+)
+from web.views import paginate, ui_login_required
+
+BACKEND = "accounts.backends.PortusBackend"
+
+
+def instance_is_empty() -> bool:
+    """No account yet but the internal `portus` one: the next sign-up may become the first admin."""
+    return not User.objects.exclude(username=User.INTERNAL_USERNAME).exists()
+
+
+class SignInView(auth_views.LoginView):
+    template_name = "account/sign_in.html"
+    authentication_form = SignInForm
+    redirect_authenticated_user = True
+
+    def get(self, request, *args, **kwargs):
+        if not request.user.is_authenticated and option("signup.enabled") and instance_is_empty():
+            return redirect("sign_up")
+        return super().get(request, *args, **kwargs)
+
+    def form_valid(self, form):
+        response = super().form_valid(form)
+        User.objects.filter(pk=form.get_user().pk).update(current_sign_in_at=timezone.now())
+        return response
+
+    def get_context_data(self, **kwargs):
+        context = super().get_context_data(**kwargs)
+        context["empty_instance"] = instance_is_empty()
+        return context
+
+
+sign_in = SignInView.as_view()
+
+
+@require_POST
+def sign_out(request):
+    logout(request)
+    return redirect(settings.LOGOUT_REDIRECT_URL)
+
+
+def sign_up(request):
+    if not option("signup.enabled"):
+        raise Http404("Sign-up is disabled.")
+    if request.user.is_authenticated:
+        return redirect("dashboard")
+    form = SignUpForm(request.POST or None)
+    first_admin = option("first_user_admin.enabled") and instance_is_empty()
+    if request.method == "POST" and form.is_valid():
+        try:
+            with transaction.atomic():
+                # Asked again inside the transaction that creates the account.
+                first_admin = option("first_user_admin.enabled") and instance_is_empty()
+                user = user_create(username=form.cleaned_data["username"], email=form.cleaned_data["email"],
+                                   password=form.cleaned_data["password"], admin=first_admin)
+        except ValidationError as exc:
+            apply_errors(form, exc)
+        else:
+            login(request, user, backend=BACKEND)
+            if user.admin:
+                messages.success(request, "Welcome! You are the first user, and so an administrator. "
+                                          "Add your registry next.")
+                return redirect("admin-registry-new" if not Registry.objects.exists() else "dashboard")
+            messages.success(request, "Welcome! Your account is ready.")
+            return redirect("dashboard")
+    return render(request, "account/sign_up.html", {"form": form, "first_admin": first_admin})
+
+
+# --- password reset by email (Django's views, our templates) ------------------------------------
+
+password_reset = auth_views.PasswordResetView.as_view(
+    template_name="account/password_reset.html",
+    email_template_name="account/password_reset_email.txt",
+    subject_template_name="account/password_reset_subject.txt",
+    form_class=PortusPasswordResetForm,
+    success_url=reverse_lazy("password_reset_done"),
+)
+password_reset_done = auth_views.PasswordResetDoneView.as_view(template_name="account/password_reset_done.html")
+password_reset_confirm = auth_views.PasswordResetConfirmView.as_view(
+    template_name="account/password_reset_confirm.html",
+    form_class=PortusSetPasswordForm,
+    success_url=reverse_lazy("password_reset_complete"),
+)
+password_reset_complete = auth_views.PasswordResetCompleteView.as_view(
+    template_name="account/password_reset_complete.html"
+)
+
+
+# --- the profile ----------------------------------------------------------------------------------
+
+
+def _profile_page(request, *, profile_form=None, password_form=None, token_form=None, status=200):
+    user = request.user
+    tokens = paginate(request, ApplicationToken.objects.filter(user=user).order_by("application"),
+                      param="tokens_page")
+    context = {
+        "profile_form": profile_form or ProfileForm(initial={"email": user.email, "display_name": user.display_name}),
+        "password_form": password_form or PasswordChangeForm(user),
+        "token_form": token_form or ApplicationTokenForm(),
+        "tokens": tokens,
+        "registry": Registry.default(),
+        "now": timezone.now(),
+    }
+    return render(request, "account/profile.html", context, status=status)
+
+
+@ui_login_required
+def profile(request):
+    if request.method != "POST":
+        return _profile_page(request)
+    form = ProfileForm(request.POST)
+    if form.is_valid():
+        try:
+            user_update(user=request.user, by=request.user, email=form.cleaned_data["email"],
+                        display_name=form.cleaned_data["display_name"])
+        except ValidationError as exc:
+            apply_errors(form, exc)
+        else:
+            messages.success(request, "Profile saved.")
+            return redirect("profile")
+    return _profile_page(request, profile_form=form, status=400)
+
+
+@ui_login_required
+@require_POST
+def password_change(request):
+    form = PasswordChangeForm(request.user, request.POST)
+    if form.is_valid():
+        try:
+            user_update(user=request.user, by=request.user, password=form.cleaned_data["password"])
+        except ValidationError as exc:
+            apply_errors(form, exc)
+        else:
+            update_session_auth_hash(request, request.user)
+            messages.success(request, "Password changed.")
+            return redirect("profile")
+    return _profile_page(request, password_form=form, status=400)
+
+
+@never_cache
+@ui_login_required
+@require_POST
+def token_create(request):
+    form = ApplicationTokenForm(request.POST)
+    if form.is_valid():
+        try:
+            token, plain = application_token_create(user=request.user, application=form.cleaned_data["application"],
+                                                    by=request.user, expires_at=form.expires_at())
+        except ValidationError as exc:
+            apply_errors(form, exc)
+        else:
+            # Shown in this response only (never stored, never redirected through a session).
+            return render(request, "account/token_created.html", {
+                "token": token, "plain": plain, "owner": request.user, "registry": Registry.default(),
+                "back_url": reverse("profile"),
+            }, status=201)
+    return _profile_page(request, token_form=form, status=400)
+
+
+@ui_login_required
+@require_POST
+def token_revoke(request, pk: int):
+    token = get_object_or_404(ApplicationToken.objects.select_related("user"), pk=pk, user=request.user)
+    if not policy.can_manage_tokens_of(request.user, token.user):
+        raise Http404
+    application_token_revoke(token=token, by=request.user)
+    messages.success(request, f"The token for {token.application} is revoked.")
+    return redirect("profile")
