@@ -2,7 +2,7 @@
 
 from django.urls import include, path
 
-from web.views import account, dashboard
+from web.views import account, admin, admin_activities, admin_registries, dashboard
 
 urlpatterns = [
     path("", dashboard.dashboard, name="dashboard"),
@@ -19,5 +19,24 @@ urlpatterns = [
     path("users/password", account.password_change, name="password_change"),
     path("users/application_tokens", account.token_create, name="token_create"),
     path("users/application_tokens/<int:pk>/revoke", account.token_revoke, name="token_revoke"),
+    # Administration.
+    path("admin", admin.status, name="admin-status"),
+    path("admin/events/retry", admin.events_retry, name="admin-events-retry"),
+    path("admin/users", admin.users, name="admin-users"),
+    path("admin/users/new", admin.user_new, name="admin-user-new"),
+    path("admin/users/<int:pk>", admin.user_detail, name="admin-user"),
+    path("admin/users/<int:pk>/edit", admin.user_edit, name="admin-user-edit"),
+    path("admin/users/<int:pk>/enabled", admin.user_enabled, name="admin-user-enabled"),
+    path("admin/users/<int:pk>/admin", admin.user_admin, name="admin-user-admin"),
+    path("admin/users/<int:pk>/unlock", admin.user_unlock, name="admin-user-unlock"),
+    path("admin/users/<int:pk>/delete", admin.user_delete, name="admin-user-delete"),
+    path("admin/users/<int:pk>/application_tokens", admin.user_token_create, name="admin-user-token-create"),
+    path("admin/users/<int:pk>/application_tokens/<int:token_pk>/revoke", admin.user_token_revoke,
+         name="admin-user-token-revoke"),
+    path("admin/registries", admin_registries.registries, name="admin-registries"),
+    path("admin/registries/new", admin_registries.registry_new, name="admin-registry-new"),
+    path("admin/registries/<int:pk>/edit", admin_registries.registry_edit, name="admin-registry-edit"),
+    path("admin/activities", admin_activities.activities, name="admin-activities"),
+    path("admin/activities.csv", admin_activities.activities_csv, name="admin-activities-csv"),
     path("", include("web.urls_browse")),
 ]

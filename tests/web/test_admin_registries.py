@@ -1,0 +1,84 @@
+"""/admin/registries: list, add with the reachability check (or save anyway), edit."""
+
+from __future__ import annotations
+
+from activities.models import Activity
+from namespaces.models import Namespace
+from registries.models import Registry
+
+
+def new(**extra):
+    return {"name": "second", "hostname": "registry2.test.lan:5000", "use_ssl": "on", **extra}
+
+
+def test_the_list(as_user, admin, registry):
+    html = as_user(admin).get("/admin/registries").content.decode()
+    assert "registry.test.lan:5000" in html and f'href="/admin/registries/{registry.pk}/edit"' in html
+
+
+def test_adding_a_reachable_registry(as_user, admin, reachable, owner):
+    response = as_user(admin).post("/admin/registries/new", new())
+    assert response["Location"] == "/admin/registries"
+    registry = Registry.objects.get(name="second")
+    assert registry.use_ssl and registry.hostname == "registry2.test.lan:5000"
+    assert Namespace.objects.filter(registry=registry, is_global=True).exists()
+    assert Namespace.objects.filter(registry=registry, name="olivia").exists()
+    assert Activity.objects.filter(key="registry.create", owner=admin).exists()
+
+
+def test_an_unreachable_registry_is_refused_with_the_reason(as_user, admin, unreachable):
+    response = as_user(admin).post("/admin/registries/new", new())
+    assert response.status_code == 400
+    html = response.content.decode()
+    assert "is not reachable" in html and 'name="save_anyway"' in html
+    assert not Registry.objects.filter(name="second").exists()
+
+
+def test_save_anyway_skips_the_check(as_user, admin, monkeypatch):
+    from registries import services
+
+    def must_not_run(**kwargs):
+        raise AssertionError("checked")
+
+    monkeypatch.setattr(services, "registry_check", must_not_run)
+    as_user(admin).post("/admin/registries/new", new(save_anyway="on"))
+    assert Registry.objects.filter(name="second").exists()
+
+
+def test_invalid_host_names_are_refused(as_user, admin, reachable):
+    response = as_user(admin).post("/admin/registries/new", new(hostname="not a host"))
+    assert "hostname" in response.context["form"].errors
+    assert not Registry.objects.filter(name="second").exists()
+
+
+def test_get_changes_nothing(as_user, admin, registry):
+    as_user(admin).get("/admin/registries/new", new())
+    as_user(admin).get(f"/admin/registries/{registry.pk}/edit", {"name": "renamed"})
+    assert list(Registry.objects.values_list("name", flat=True)) == ["main"]
+
+
+def test_renaming_does_not_check_reachability(as_user, admin, registry, monkeypatch):
+    from registries import services
+
+    monkeypatch.setattr(services, "registry_check", lambda **kw: (_ for _ in ()).throw(AssertionError("checked")))
+    response = as_user(admin).post(f"/admin/registries/{registry.pk}/edit", {
+        "name": "renamed", "hostname": registry.hostname, "external_hostname": ""})
+    assert response["Location"] == "/admin/registries"
+    registry.refresh_from_db()
+    assert registry.name == "renamed" and not registry.use_ssl
+
+
+def test_moving_to_an_unreachable_host_is_refused_unless_saved_anyway(as_user, admin, registry, unreachable):
+    client = as_user(admin)
+    form = {"name": "main", "hostname": "elsewhere.test.lan:5000", "external_hostname": ""}
+    assert client.post(f"/admin/registries/{registry.pk}/edit", form).status_code == 400
+    registry.refresh_from_db()
+    assert registry.hostname == "registry.test.lan:5000"
+    client.post(f"/admin/registries/{registry.pk}/edit", {**form, "save_anyway": "on"})
+    registry.refresh_from_db()
+    assert registry.hostname == "elsewhere.test.lan:5000"
+
+
+def test_csrf_is_enforced(as_user, admin, reachable):
+    assert as_user(admin, enforce_csrf=True).post("/admin/registries/new", new()).status_code == 403
+    assert not Registry.objects.filter(name="second").exists()
