@@ -1,0 +1,161 @@
+"""`manage.py portus_background`: processes registry events, runs the catalog sync, keeps a heartbeat.
+
+Any number of these may run, on any number of hosts: events are claimed with a lease, and each
+registry's sync is taken by one process at a time.
+"""
+
+from __future__ import annotations
+
+import logging
+import signal
+import threading
+import time
+from typing import Any
+
+from django.core.management.base import BaseCommand, CommandError
+from django.db import close_old_connections, connection
+from django.utils import timezone
+
+from portus.options import option
+from registries import sync
+from webhooks import processing, services
+
+log = logging.getLogger("webhooks.background")
+
+PRUNE_EVERY_SECONDS = 3600
+
+
+def _fresh_connection() -> None:
+    """Drops a broken or too old database connection between two rounds (never inside a transaction:
+    an embedding program, or a test, may hold one open around us)."""
+    if not connection.in_atomic_block:
+        close_old_connections()
+
+
+def _drop_connection() -> None:
+    if not connection.in_atomic_block:
+        connection.close()
+
+
+class Command(BaseCommand):
+    help = ("Process the registry's notifications and reconcile with its catalog. Stops cleanly on SIGTERM "
+            "or SIGINT, after the event in hand.")
+
+    def add_arguments(self, parser) -> None:
+        parser.add_argument("--once", action="store_true",
+                            help="process every due event (and a due sync), then exit")
+        parser.add_argument("--interval", type=float, default=0.5,
+                            help="seconds to wait for new events when the inbox is empty (default 0.5)")
+        parser.add_argument("--batch", type=int, default=20, help="events claimed at a time (default 20)")
+        parser.add_argument("--no-sync", action="store_true", help="never run the catalog sync")
+
+    def handle(self, *args: Any, **opts: Any) -> None:
+        if opts["interval"] <= 0 or opts["batch"] <= 0:
+            raise CommandError("--interval and --batch must be positive")
+        self.stopping = getattr(self, "stopping", None) or threading.Event()
+        self.name = services.process_name()
+        self.started_at = timezone.now()
+        self.stats: dict[str, Any] = {"processed": 0, "last_event_at": None, "sync": None, "errors": 0}
+        events_on = bool(option("background.registry.enabled"))
+        sync_on = bool(option("background.sync.enabled")) and not opts["no_sync"]
+        if opts["once"]:
+            self._once(batch=opts["batch"], events_on=events_on, sync_on=sync_on)
+            return
+        previous = self._install_signals()
+        log.info("portus_background %s started (events %s, sync %s)", self.name, "on" if events_on else "off",
+                 option("background.sync.strategy") if sync_on else "off")
+        syncer = threading.Thread(target=self._sync_loop, name="portus-sync", daemon=True) if sync_on else None
+        if syncer is not None:
+            syncer.start()
+        try:
+            self._loop(batch=opts["batch"], interval=opts["interval"], events_on=events_on)
+        finally:
+            self.stopping.set()
+            if syncer is not None:
+                syncer.join(timeout=30)
+            services.heartbeat_stop(name=self.name)
+            for signum, handler in previous.items():
+                signal.signal(signum, handler)
+            log.info("portus_background %s stopped", self.name)
+
+    # -- signals and pulse -------------------------------------------------------------------------
+
+    def _install_signals(self) -> dict:
+        def stop(signum, frame) -> None:  # noqa: ARG001
+            log.info("portus_background %s: signal %s, stopping after the event in hand", self.name, signum)
+            self.stopping.set()
+
+        if threading.current_thread() is not threading.main_thread():
+            return {}  # run inside another program (a local all-in-one run): it stops us through `stopping`
+        return {signum: signal.signal(signum, stop) for signum in (signal.SIGTERM, signal.SIGINT)}
+
+    def _beat(self) -> None:
+        services.heartbeat_beat(name=self.name, info=dict(self.stats), started_at=self.started_at)
+
+    # -- events --------------------------------------------------------------------------------------
+
+    def _loop(self, *, batch: int, interval: float, events_on: bool) -> None:
+        next_beat = next_prune = 0.0
+        while not self.stopping.is_set():
+            claimed = 0
+            try:
+                _fresh_connection()
+                if events_on:
+                    claimed = processing.process_batch(limit=batch, should_stop=self.stopping.is_set)
+                    if claimed:
+                        self.stats["processed"] += claimed
+                        self.stats["last_event_at"] = timezone.now().isoformat()
+                now = time.monotonic()
+                if now >= next_beat:
+                    self._beat()
+                    next_beat = now + services.HEARTBEAT_EVERY.total_seconds()
+                if now >= next_prune:
+                    services.events_prune()
+                    services.heartbeats_prune()
+                    next_prune = now + PRUNE_EVERY_SECONDS
+            except Exception:  # the database went away, say: keep the process, try again shortly
+                self.stats["errors"] += 1
+                log.exception("portus_background %s: loop error", self.name)
+                _drop_connection()
+                self.stopping.wait(min(5.0, interval * 10))
+                continue
+            if not claimed:
+                self.stopping.wait(interval)
+
+    def _once(self, *, batch: int, events_on: bool, sync_on: bool) -> None:
+        processed = processing.drain(limit=batch) if events_on else 0
+        self.stdout.write(f"processed {processed} event(s)")
+        if sync_on:
+            strategy = option("background.sync.strategy")
+            strategy = "update-delete" if strategy == "on-start" else strategy
+            for report in sync.run_sync(strategy=strategy, holder=self.name):
+                self.stdout.write(f"synced {report}")
+
+    # -- catalog sync (a thread, so a long walk never delays events) ------------------------------
+
+    def _sync_loop(self) -> None:
+        strategy = option("background.sync.strategy")
+        try:
+            if strategy == "on-start":
+                self._sync(strategy="on-start", force=True)
+                return
+            check_every = min(30.0, max(1.0, float(option("background.sync.interval"))))
+            while not self.stopping.is_set():
+                self._sync(strategy=strategy, force=False)
+                self.stopping.wait(check_every)
+        finally:
+            connection.close()
+
+    def _sync(self, *, strategy: str, force: bool) -> None:
+        try:
+            _fresh_connection()
+            reports = sync.run_sync(strategy=strategy, holder=self.name, force=force,
+                                    should_stop=self.stopping.is_set)
+        except Exception:
+            log.exception("portus_background %s: sync error", self.name)
+            _drop_connection()
+            return
+        if reports:
+            self.stats["sync"] = {"at": timezone.now().isoformat(),
+                                  "registries": [r.registry for r in reports],
+                                  "errors": sum(len(r.errors) for r in reports)}
