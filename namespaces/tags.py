@@ -154,7 +154,7 @@ def _tombstone(registry: Registry, repository_name: str, kind: str, value: str, 
 def _buried(registry: Registry, repository_name: str, tag: str, digest: str, when: datetime) -> bool:
     """Was this tag or digest deleted at or after `when`?"""
     return Tombstone.objects.filter(registry=registry, repository=repository_name, event_time__gte=when).filter(
-        Q(kind=Tombstone.Kind.TAG, value=tag) | Q(kind=Tombstone.Kind.DIGEST, value=digest)
+        Q(kind=Tombstone.Kind.TAG, value=tag[:128]) | Q(kind=Tombstone.Kind.DIGEST, value=digest[:128])
     ).exists()
 
 

@@ -42,6 +42,7 @@ CONTENT_TYPES = frozenset({
 
 _FRACTION_RE = re.compile(r"(\.\d{1,6})\d*")
 _MAX_REPOSITORY = 255
+MAX_TAG_DIGEST = 100  # Tag.digest (sha256 digests are 71 characters)
 
 
 def text(value: Any, limit: int) -> str:
@@ -149,6 +150,8 @@ def parse_event(event: Any) -> ParsedEvent:
         isinstance(target["digest"], str) and DIGEST_RE.match(target["digest"])
     ):
         problems.append("the target's digest is not a valid digest")
+    if parsed.action == "push" and parsed.is_manifest and len(parsed.digest) > MAX_TAG_DIGEST:
+        problems.append(f"a manifest digest longer than {MAX_TAG_DIGEST} characters cannot be stored")
     if parsed.action in ("push", "pull", "mount") and not parsed.digest:
         problems.append(f"a {parsed.action} event without a digest")
     if event.get("timestamp") is not None and parsed.timestamp is None:

@@ -51,15 +51,19 @@ def internal_pull_count() -> int:
     return Event.objects.filter(action="pull", actor=User.INTERNAL_USERNAME).count()
 
 
+RETRYABLE = (Event.Status.FAILED, Event.Status.FLAGGED, Event.Status.IGNORED, Event.Status.PENDING)
+
+
 @transaction.atomic
 def event_retry(*, event: Event, by=None, now: datetime | None = None) -> Event:
-    """Puts a failed, flagged or ignored event back in the queue, read again from its raw text (so an
-    event of a registry whose host name was fixed since is now understood). A finished event is applied
-    with its own time, so retrying cannot undo anything newer."""
+    """Puts a failed, flagged or ignored event back in the queue (a pending one: due now), read again
+    from its raw text, so an event of a registry whose host name was fixed since is now understood.
+    A done event was applied exactly once and stays so (a pull would be counted twice); one being
+    processed is left to its worker. Returns the event as it is now."""
     now = now or timezone.now()
     event = Event.objects.select_for_update().get(pk=event.pk)
-    if event.status == Event.Status.PROCESSING and event.lease_until and event.lease_until > now:
-        return event  # someone is working on it right now
+    if event.status not in RETRYABLE:
+        return event
     inbox.reclassify(event, now=now)
     event.attempts, event.next_attempt_at, event.lease_until, event.claim_token = 0, now, None, ""
     event.save()

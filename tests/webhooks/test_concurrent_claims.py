@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import os
 import subprocess
 import sys
@@ -90,3 +91,40 @@ def test_concurrent_processes_on_a_sqlite_file_never_claim_the_same_event(tmp_pa
     claimed = [int(pk) for out, _ in outputs for pk in out.split()]
     assert len(claimed) == 300
     assert len(set(claimed)) == 300
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_push_and_the_later_delete_applied_at_the_same_moment_never_resurrect(registry):
+    """Both writes about one repository name are serialised: whichever runs first, the tag ends deleted."""
+    if connection.vendor != "postgresql":
+        pytest.skip("SQLite serialises every writer already (BEGIN IMMEDIATE)")
+    from datetime import UTC, datetime
+
+    from namespaces.models import Tag
+    from namespaces.tags import tag_apply_delete, tag_apply_push
+
+    early, late = datetime(2024, 1, 1, tzinfo=UTC), datetime(2024, 1, 2, tzinfo=UTC)
+    errors: list[BaseException] = []
+
+    def run(write) -> None:
+        try:
+            write()
+        except BaseException as exc:  # noqa: BLE001 - reported below
+            errors.append(exc)
+        finally:
+            connections.close_all()
+
+    for i in range(15):
+        digest = "sha256:" + f"{i:064x}"
+        push = functools.partial(
+            tag_apply_push, registry=registry, repository_name="race/app", tag=f"t{i}", digest=digest,
+            media_type="", image_id="", size=1, platforms=[], author=None, event_time=early)
+        delete = functools.partial(tag_apply_delete, registry=registry, repository_name="race/app", digest=digest,
+                                   event_time=late)
+        threads = [threading.Thread(target=run, args=(w,)) for w in (push, delete)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(timeout=30)
+    assert not errors
+    assert not Tag.objects.filter(repository__name="app").exists()
