@@ -33,6 +33,11 @@ class AdminUserCreateForm(BootstrapMixin, PasswordPairMixin, forms.Form):
     admin = forms.BooleanField(label="Administrator", required=False)
     bot = forms.BooleanField(label="Bot account (registry and API only, no web sign-in)", required=False)
 
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        for name in ("email", "password", "password_confirm"):
+            self.fields[name].hide_optional = True  # required for people, not for bots
+
     def clean(self):
         cleaned = super().clean()
         if not cleaned.get("bot"):
@@ -78,8 +83,8 @@ class ActivityFilterForm(BootstrapMixin, forms.Form):
     user = forms.CharField(label="User", required=False, max_length=64,
                            widget=forms.TextInput(attrs={"autocapitalize": "none", "spellcheck": "false"}))
     since = forms.DateField(label="From", required=False, widget=forms.DateInput(attrs={"type": "date"}))
-    until = forms.DateField(label="Until", required=False, widget=forms.DateInput(attrs={"type": "date"}),
-                            help_text="Inclusive.")
+    until = forms.DateField(label="Until (inclusive)", required=False,
+                            widget=forms.DateInput(attrs={"type": "date"}))
 
     def clean(self):
         cleaned = super().clean()

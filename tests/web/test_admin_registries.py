@@ -82,3 +82,8 @@ def test_moving_to_an_unreachable_host_is_refused_unless_saved_anyway(as_user, a
 def test_csrf_is_enforced(as_user, admin, reachable):
     assert as_user(admin, enforce_csrf=True).post("/admin/registries/new", new()).status_code == 403
     assert not Registry.objects.filter(name="second").exists()
+
+
+def test_a_refusal_from_the_service_marks_the_field(as_user, admin, unreachable):
+    html = as_user(admin).post("/admin/registries/new", new()).content.decode()
+    assert 'class="form-control is-invalid"' in html and 'id="id_hostname_error"' in html

@@ -89,3 +89,9 @@ def test_csrf_is_enforced(owner):
     client = Client(enforce_csrf_checks=True)
     assert client.post("/users/sign_up", form()).status_code == 403
     assert not User.objects.filter(username="newbie").exists()
+
+
+def test_errors_are_tied_to_their_fields(client, owner):
+    html = client.post("/users/sign_up", form("olivia")).content.decode()
+    assert 'aria-invalid="true"' in html and 'aria-describedby="id_username_helptext id_username_error"' in html
+    assert 'id="id_username_error"' in html and "is-invalid" in html
