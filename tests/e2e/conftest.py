@@ -210,3 +210,18 @@ def images(tmp_path_factory):
                                                  {"etc/e2e-release": f"rootfs {Images.counter}\n"})
 
     return Images()
+
+
+@pytest.fixture
+def podman():
+    """Rootful podman with storage of its own (podman wants a runroot path under 50 characters)."""
+    import shutil
+    import tempfile
+
+    from tests.e2e.support.services import Podman
+
+    root = tempfile.mkdtemp(prefix="e2e-pm-")
+    client = Podman(root)
+    yield client
+    client("system", "reset", "--force", check=False, tls_verify=None)
+    shutil.rmtree(root, ignore_errors=True)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from tests.e2e.conftest import PASSWORD
-from tests.e2e.support.services import Podman, skopeo
+from tests.e2e.support.services import skopeo
 
 USERS = {"admin": "admin", "owner": "olivia", "contributor": "carl", "viewer": "vera", "outsider": "oscar"}
 REFUSED = ("unauthorized", "denied", "authentication required", "401", "403")
@@ -61,8 +61,7 @@ def pullable(stack, images):
     [("admin", True), ("owner", True), ("contributor", True), ("viewer", True), ("outsider", False),
      (None, False)],
 )
-def test_podman_pull_by_role(stack, pullable, tmp_path, role, allowed):
-    podman = Podman(tmp_path / "podman")
+def test_podman_pull_by_role(stack, pullable, podman, role, allowed):
     if role:
         podman("login", "-u", USERS[role], "--password-stdin", stack.registry.address, input=PASSWORD)
     result = podman("pull", stack.registry.ref("qa/pull", "v1"), check=False)
@@ -74,13 +73,12 @@ def test_podman_pull_by_role(stack, pullable, tmp_path, role, allowed):
         assert refused(result), result
 
 
-def test_anonymous_pulls_once_the_namespace_is_public(stack, pullable, tmp_path):
+def test_anonymous_pulls_once_the_namespace_is_public(stack, pullable, podman):
     namespace = next(n for n in stack.api("/namespaces", params={"all": "true"}).json() if n["name"] == "qa")
     response = stack.api(f"/namespaces/{namespace['id']}", method="PUT",
                          json={"namespace": {"visibility": "public"}})
     assert response.status_code == 200, response.text
     try:
-        podman = Podman(tmp_path / "podman")
         result = podman("pull", stack.registry.ref("qa/pull", "v1"), check=False)
         assert result.returncode == 0, result.stderr
         # Pulling is all anonymous visitors may do.
@@ -89,9 +87,8 @@ def test_anonymous_pulls_once_the_namespace_is_public(stack, pullable, tmp_path)
         stack.api(f"/namespaces/{namespace['id']}", method="PUT", json={"namespace": {"visibility": "private"}})
 
 
-def test_podman_push_as_contributor(stack, images, tmp_path):
+def test_podman_push_as_contributor(stack, images, podman):
     tarball = images.rootfs("podman-rootfs")
-    podman = Podman(tmp_path / "podman")
     reference = stack.registry.ref("qa/podman", "v1")
     podman("import", str(tarball), reference)
     podman("login", "-u", "carl", "--password-stdin", stack.registry.address, input=PASSWORD)
