@@ -2,14 +2,9 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
-
 from django.db import DatabaseError, connection, transaction
 from django.db.migrations.executor import MigrationExecutor
-from django.utils import timezone
 
-# A background process refreshes its heartbeat every few seconds; one silent for longer is gone.
-HEARTBEAT_FRESH = timedelta(seconds=60)
 # The code of a running process does not change: once its migrations are applied, they stay applied.
 _migrated = False
 
@@ -50,21 +45,19 @@ def check_registries() -> tuple[str, bool]:
 
 
 def check_background() -> tuple[str, bool] | None:
-    """None when this installation cannot tell (no heartbeat table yet)."""
+    """Is a background process beating? None when this installation cannot tell (no heartbeats yet)."""
     try:
-        from webhooks.models import Heartbeat
+        from webhooks.services import background_status
     except ImportError:
         return None
     try:
         with transaction.atomic():
-            latest = Heartbeat.objects.order_by("-last_seen").values_list("last_seen", flat=True).first()
+            status = background_status()
     except DatabaseError:
         return None
-    if latest is None:
-        return "no background process has run", False
-    if timezone.now() - latest > HEARTBEAT_FRESH:
-        return f"no background process seen since {latest.isoformat()}", False
-    return "background process is running", True
+    if status.running:
+        return f"background process is running ({len(status.alive)})", True
+    return "no background process is running", False
 
 
 def health() -> tuple[dict, bool]:

@@ -103,7 +103,7 @@ class RepositoryView(RepositoryMixin, PortusAPIView):
         self.allow(policy.can_delete(request.user, repository.namespace))
         deletion = _deletion()
         try:
-            deletion.repository_delete(repository=repository, by=request.user)
+            deletion.repository_destroy(repository=repository, by=request.user)
         except deletion.RegistryRefused as exc:
             raise Unprocessable(f"The registry did not delete the repository: {exc}") from exc
         return self.no_content()

@@ -51,7 +51,7 @@ class TagView(PortusAPIView):
         self.allow(policy.can_delete(request.user, tag.repository.namespace))
         deletion = _deletion()
         try:
-            deletion.tag_delete(tag=tag, by=request.user)
+            deletion.tag_destroy(tag=tag, by=request.user)
         except deletion.RegistryRefused as exc:
             raise Unprocessable(f"The registry did not delete the tag: {exc}") from exc
         return self.no_content()

@@ -5,6 +5,8 @@ from __future__ import annotations
 import pytest
 from rest_framework.test import APIClient
 
+DIGEST_A = "sha256:" + "a" * 64
+DIGEST_B = "sha256:" + "b" * 64
 ROLES = ["admin", "owner", "contributor", "viewer", "outsider", "bot", "anonymous"]
 
 
@@ -65,8 +67,7 @@ def make_repository(namespace, name: str = "app", tags: dict[str, str] | None = 
     from namespaces.models import Repository, Tag
 
     repository = Repository.objects.create(namespace=namespace, name=name)
-    tags = {"latest": "sha256:" + "a" * 64, "v1": "sha256:" + "a" * 64, "v0": "sha256:" + "b" * 64} \
-        if tags is None else tags
+    tags = {"latest": DIGEST_A, "v1": DIGEST_A, "v0": DIGEST_B} if tags is None else tags
     for position, (tag, digest) in enumerate(tags.items()):
         Tag.objects.create(repository=repository, name=tag, digest=digest, image_id="sha256:" + "c" * 64,
                            size=1536 * (position + 1), author=author,
@@ -91,3 +92,23 @@ def public_repository(registry, owner):
     personal.visibility = "public"
     personal.save()
     return make_repository(personal, name="site", author=owner)
+
+
+@pytest.fixture
+def registry_deletes(monkeypatch):
+    """The registry accepts every manifest delete; the digests asked for are recorded."""
+    from registries.client import RegistryClient
+
+    asked: list[tuple[str, str]] = []
+    monkeypatch.setattr(RegistryClient, "delete_manifest", lambda self, repo, digest: asked.append((repo, digest)))
+    return asked
+
+
+@pytest.fixture
+def registry_refuses(monkeypatch):
+    from registries.client import DeleteNotAllowed, RegistryClient
+
+    def refuse(self, repo, digest):
+        raise DeleteNotAllowed("the registry does not allow deletes (storage.delete.enabled)")
+
+    monkeypatch.setattr(RegistryClient, "delete_manifest", refuse)

@@ -1,0 +1,126 @@
+"""/api/v1/registries: admins only; creation and changes check that the registry answers."""
+
+from __future__ import annotations
+
+import pytest
+
+from registries.models import Registry
+
+pytestmark = pytest.mark.django_db
+
+NEW = {"registry": {"name": "second", "hostname": "registry2.test.lan:5000", "use_ssl": False}}
+
+
+@pytest.mark.parametrize("role, status", [
+    ("admin", 200), ("owner", 403), ("viewer", 403), ("outsider", 403), ("bot", 403), ("anonymous", 401),
+])
+def test_list_is_for_admins(client_as, role, status):
+    assert client_as(role).get("/api/v1/registries").status_code == status
+
+
+def test_list_fields(client_as, registry):
+    rows = client_as("admin").get("/api/v1/registries").json()
+    assert rows == [{
+        "id": registry.pk, "name": "main", "hostname": "registry.test.lan:5000", "external_hostname": "",
+        "use_ssl": False, "created_at": rows[0]["created_at"], "updated_at": rows[0]["updated_at"],
+    }]
+
+
+def test_create_checks_reachability(client_as, reachable):
+    response = client_as("admin").post("/api/v1/registries", NEW, format="json")
+    assert response.status_code == 201
+    assert response.json()["hostname"] == "registry2.test.lan:5000"
+    assert Registry.objects.filter(name="second").exists()
+
+
+def test_unreachable_registry_is_422_on_hostname(client_as, unreachable):
+    response = client_as("admin").post("/api/v1/registries", NEW, format="json")
+    assert response.status_code == 422
+    assert "not reachable" in response.json()["message"]["hostname"][0]
+    assert not Registry.objects.filter(name="second").exists()
+
+
+def test_create_by_non_admin_is_403(client_as, reachable):
+    assert client_as("owner").post("/api/v1/registries", NEW, format="json").status_code == 403
+
+
+def test_create_needs_use_ssl(client_as, reachable):
+    body = {"registry": {"name": "x", "hostname": "x.lan"}}
+    response = client_as("admin").post("/api/v1/registries", body, format="json")
+    assert response.status_code == 400
+    assert response.json()["message"] == {"registry": {"use_ssl": ["This field is required."]}}
+
+
+def test_bad_hostname_is_422(client_as, reachable):
+    body = {"registry": {**NEW["registry"], "hostname": "not a host"}}
+    response = client_as("admin").post("/api/v1/registries", body, format="json")
+    assert response.status_code == 422
+    assert "hostname" in response.json()["message"]
+
+
+def test_update(client_as, registry, reachable):
+    response = client_as("admin").put(f"/api/v1/registries/{registry.pk}",
+                                      {"registry": {"external_hostname": "registry.example.org"}}, format="json")
+    assert response.status_code == 200
+    assert response.json()["external_hostname"] == "registry.example.org"
+
+
+def test_update_hostname_is_checked(client_as, registry, unreachable):
+    response = client_as("admin").put(f"/api/v1/registries/{registry.pk}",
+                                      {"registry": {"hostname": "elsewhere.lan"}}, format="json")
+    assert response.status_code == 422
+    registry.refresh_from_db()
+    assert registry.hostname == "registry.test.lan:5000"
+
+
+def test_update_unknown_is_404(client_as, registry):
+    assert client_as("admin").put("/api/v1/registries/9999", {"registry": {}}, format="json").status_code == 404
+
+
+def test_update_by_non_admin_is_403(client_as, registry):
+    response = client_as("owner").put(f"/api/v1/registries/{registry.pk}", {"registry": {"name": "x"}},
+                                      format="json")
+    assert response.status_code == 403
+
+
+class TestValidate:
+    def test_valid(self, client_as, registry, reachable):
+        response = client_as("admin").get("/api/v1/registries/validate",
+                                          {"name": "second", "hostname": "r2.lan", "use_ssl": "true"})
+        assert response.status_code == 200
+        assert response.json() == {"messages": {}, "valid": True}
+
+    def test_every_problem_is_named(self, client_as, registry, unreachable):
+        response = client_as("admin").get("/api/v1/registries/validate",
+                                          {"name": "main", "hostname": "registry.test.lan:5000", "use_ssl": "false",
+                                           "external_hostname": "bad host"})
+        body = response.json()
+        assert body["valid"] is False
+        assert set(body["messages"]) == {"name", "hostname", "external_hostname"}
+
+    def test_unreachable(self, client_as, registry, unreachable):
+        body = client_as("admin").get("/api/v1/registries/validate",
+                                      {"name": "second", "hostname": "r2.lan", "use_ssl": "true"}).json()
+        assert body["valid"] is False
+        assert "not reachable" in body["messages"]["hostname"][0]
+
+    def test_only_restricts_the_check(self, client_as, registry, unreachable):
+        body = client_as("admin").get("/api/v1/registries/validate",
+                                      {"name": "second", "hostname": "r2.lan", "use_ssl": "true",
+                                       "only": ["name"]}).json()
+        assert body == {"messages": {}, "valid": True}
+
+    def test_only_in_rails_notation(self, client_as, registry, unreachable):
+        body = client_as("admin").get("/api/v1/registries/validate?name=main&hostname=r2.lan&use_ssl=true"
+                                      "&only[]=name").json()
+        assert body["valid"] is False and set(body["messages"]) == {"name"}
+
+    def test_missing_parameters_are_400(self, client_as, registry):
+        response = client_as("admin").get("/api/v1/registries/validate", {"name": "x"})
+        assert response.status_code == 400
+        assert set(response.json()["message"]) == {"hostname", "use_ssl"}
+
+    def test_for_admins_only(self, client_as, registry):
+        response = client_as("owner").get("/api/v1/registries/validate",
+                                          {"name": "x", "hostname": "r.lan", "use_ssl": "true"})
+        assert response.status_code == 403
