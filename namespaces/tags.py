@@ -342,3 +342,25 @@ def tags_sync_remove(*, registry: Registry, repository_name: str, keep: set[str]
         return 0
     doomed = [t for t in repository.tags.all() if t.name not in keep and t.updated_at <= observed_at]
     return _remove_tags(repository, doomed, actor=None, when=None)
+
+
+# --- deletes this service asks the registry for ------------------------------------------------
+
+
+def image_delete(*, repository: Repository, digest: str, by) -> int:
+    """Deletes a manifest from the registry (as the internal account) and forgets its tags here at once;
+    the registry's own delete events follow and find nothing left to do. The caller has asked the policy
+    (policy.can_delete). Raises registries.client errors (DeleteNotAllowed when the registry has deletes
+    off); a manifest the registry no longer has is simply forgotten. Returns how many tags went."""
+    from registries.client import ManifestUnknown, RegistryClient
+
+    registry = repository.namespace.registry
+    try:
+        RegistryClient(registry).delete_manifest(repository.full_name, digest)
+    except ManifestUnknown:
+        pass
+    with transaction.atomic():
+        _lock_name(registry, repository.full_name)
+        doomed = list(Tag.objects.filter(repository=repository, digest=digest))
+        # No tombstone: this service's clock is not the registry's (see the module's docstring).
+        return _remove_tags(repository, doomed, actor=by, when=None)

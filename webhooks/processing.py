@@ -202,7 +202,10 @@ def process_event(event: Event, token: str, *, now: datetime | None = None) -> s
     except tag_services.ImageNameRefused as exc:
         _finish(event, token, Event.Status.FLAGGED, note=str(exc), now=now)
     except RegistryError as exc:
-        _fail(event, token, f"{exc.__class__.__name__}: {exc}", now=now)
+        if exc.retryable:
+            _fail(event, token, f"{exc.__class__.__name__}: {exc}", now=now)
+        else:
+            _finish(event, token, Event.Status.FAILED, note=f"{exc.__class__.__name__}: {exc}", now=now)
     except Exception as exc:  # noqa: BLE001 - a bug must not stop the loop; the event is retried and kept
         log.exception("event %s: unexpected error", event.event_id)
         _fail(event, token, f"{exc.__class__.__name__}: {exc}", now=now)

@@ -408,3 +408,17 @@ def test_internal_token_is_minted_for_exactly_the_scope_needed(pushed, fake_regi
 
     RegistryClient(Registry.objects.get()).get_manifest("qa/app", pushed.digest)
     assert asked == [(SERVICE, ["repository:qa/app:pull"], "portus")]
+
+
+def test_image_delete_from_this_service_then_its_events(client, pushed, fake_registry, admin, options):
+    from namespaces.tags import image_delete
+
+    options.set("delete.enabled", True)
+    repository = Repository.objects.get(name="app")
+    assert image_delete(repository=repository, digest=pushed.digest, by=admin) == 1
+    assert fake_registry.repositories["qa/app"] == {}
+    assert tag_of() is None and Repository.objects.get(name="app").tags_count == 0
+    deliver(client, event("delete", "qa/app", digest=pushed.digest, media_type="", actor="portus", at=at(50)),
+            event("delete", "qa/app", tag="latest", media_type="", actor="portus", at=at(50)))
+    processing.drain()
+    assert Activity.objects.filter(key="tag.delete").get().owner == admin  # recorded once, by who asked
