@@ -108,10 +108,10 @@ class Repository(models.Model):
 class Tag(models.Model):
     repository = models.ForeignKey(Repository, on_delete=models.CASCADE, related_name="tags")
     name = models.CharField(max_length=128)
-    digest = models.CharField(max_length=100, db_index=True)
+    digest = models.CharField(max_length=160, db_index=True)
     media_type = models.CharField(max_length=255, blank=True)
     # The config blob's digest (Docker's "image id").
-    image_id = models.CharField(max_length=100, blank=True)
+    image_id = models.CharField(max_length=160, blank=True)
     # Compressed size: config plus layers; for an index, the sum over its platforms.
     size = models.BigIntegerField(default=0)
     # For an image index: [{"os", "architecture", "variant", "digest", "size"}, …].
@@ -150,7 +150,7 @@ class Tombstone(models.Model):
     registry = models.ForeignKey("registries.Registry", on_delete=models.CASCADE)
     repository = models.CharField(max_length=512)
     kind = models.CharField(max_length=8, choices=Kind.choices)
-    value = models.CharField(max_length=128)
+    value = models.CharField(max_length=160)
     event_time = models.DateTimeField()
 
     class Meta:
