@@ -180,7 +180,7 @@ def _write_tag(*, repository: Repository, existing: Tag | None, name: str, diges
                image_id: str, size: int, platforms: list, author, pushed_at: datetime,
                event_time: datetime | None) -> Tag:
     tag = existing or Tag(repository=repository, name=name)
-    tag.digest, tag.media_type, tag.image_id = digest, media_type[:255], image_id[:100]
+    tag.digest, tag.media_type, tag.image_id = digest, media_type[:255], image_id[:160]
     tag.size, tag.platforms = max(int(size or 0), 0), list(platforms or [])
     tag.pushed_at, tag.event_time = pushed_at, event_time
     if author is not None or existing is None:

@@ -42,7 +42,7 @@ CONTENT_TYPES = frozenset({
 
 _FRACTION_RE = re.compile(r"(\.\d{1,6})\d*")
 _MAX_REPOSITORY = 255
-MAX_TAG_DIGEST = 100  # Tag.digest (sha256 digests are 71 characters)
+MAX_TAG_DIGEST = 160  # Tag.digest (sha256: 71 characters, sha512: 135)
 
 
 def text(value: Any, limit: int) -> str:
