@@ -72,7 +72,7 @@ def _inbox_status(request, services, Event) -> dict:
 @admin_required
 def status(request):
     services, Event = _webhooks()
-    registries = list(Registry.objects.order_by("name")[:20])
+    registries = paginate(request, Registry.objects.order_by("name"), param="registries_page")
     for registry in registries:
         registry.reachability = registry_check(hostname=registry.hostname, use_ssl=registry.use_ssl)
     return render(request, "admin/status.html", {
