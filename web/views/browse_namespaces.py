@@ -1,0 +1,168 @@
+"""Namespace pages: the list, one namespace with its repositories, create, edit, visibility, delete."""
+
+from __future__ import annotations
+
+from django.contrib import messages
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db.models import Count
+from django.shortcuts import redirect, render
+from django.views.decorators.http import require_http_methods, require_POST
+
+from namespaces import policy
+from namespaces.models import Namespace, Repository, Visibility
+from namespaces.services import namespace_create, namespace_delete, namespace_update
+from teams.models import Team, TeamMember
+from web.forms_browse import NamespaceCreateForm, NamespaceEditForm, VisibilityForm
+from web.views import ui_login_required
+from web.views.browse_common import browsable, flash_errors, form_errors_from, paginate, visible_or_404
+
+
+def _namespaces():
+    return Namespace.objects.select_related("registry", "team", "team__personal_of")
+
+
+def count_repositories(namespaces) -> None:
+    """Sets `repositories_total` on each namespace of a page, from one grouped query."""
+    namespaces = list(namespaces)
+    ids = {namespace.pk for namespace in namespaces}
+    counts = dict(
+        Repository.objects.filter(namespace_id__in=ids).order_by().values("namespace_id")
+        .annotate(n=Count("id")).values_list("namespace_id", "n")
+    ) if ids else {}
+    for namespace in namespaces:
+        namespace.repositories_total = counts.get(namespace.pk, 0)
+
+
+def creatable_teams(user):
+    """The teams the user may create namespaces in (the policy decides, team by team)."""
+    ids = [team.pk for team in Team.objects.visible_to(user).only("id", "hidden", "name")
+           if policy.can_create_namespace(user, team)]
+    return Team.objects.filter(pk__in=ids).order_by("name")
+
+
+def may_create_any_namespace(user) -> bool:
+    teams = Team.objects.visible_to(user).only("id", "hidden").order_by()
+    return any(policy.can_create_namespace(user, team) for team in teams.iterator(chunk_size=100))
+
+
+@ui_login_required
+def namespace_list(request):
+    """Portus's /namespaces: the personal namespace, those of the user's teams, then the others they may see."""
+    user = request.user
+    my_teams = TeamMember.objects.filter(user_id=user.pk).values("team_id")
+    personal = list(_namespaces().filter(team__personal_of=user))
+    teams_page = paginate(request, _namespaces().filter(team_id__in=my_teams, team__hidden=False), param="page")
+    others_page = paginate(request, _namespaces().visible_to(user).exclude(team_id__in=my_teams),
+                           param="others_page")
+    count_repositories([*personal, *teams_page.object_list, *others_page.object_list])
+    return render(request, "namespaces/index.html", {
+        "personal": personal,
+        "teams_page": teams_page,
+        "others_page": others_page,
+        "can_create": may_create_any_namespace(user),
+    })
+
+
+@browsable
+def namespace_detail(request, pk: int):
+    namespace = visible_or_404(_namespaces().visible_to(request.user), pk=pk)
+    repositories = paginate(request, namespace.repositories.order_by("name"), param="page")
+    permissions = policy.namespace_permissions(request.user, namespace)
+    return render(request, "namespaces/show.html", {
+        "namespace": namespace,
+        "permissions": permissions,
+        "repositories": repositories,
+        "can_view_team": policy.can_view_team(request.user, namespace.team) and not namespace.team.hidden,
+        "visibility_choices": Visibility.choices,
+        "push_example": f"docker push {namespace.registry.reference_host}/"
+                        f"{'' if namespace.is_global else namespace.name + '/'}<image>:<tag>",
+    })
+
+
+@ui_login_required
+@require_http_methods(["GET", "POST"])
+def namespace_new(request):
+    teams = creatable_teams(request.user)
+    if not teams.exists():
+        raise PermissionDenied("You may not create namespaces in any team.")
+    initial = {"team": request.GET.get("team")} if request.GET.get("team", "").isdigit() else {}
+    form = NamespaceCreateForm(request.POST or None, teams=teams, initial=initial)
+    if request.method == "POST" and form.is_valid():
+        try:
+            namespace = namespace_create(name=form.cleaned_data["name"], team=form.cleaned_data["team"],
+                                         description=form.cleaned_data["description"], by=request.user)
+        except ValidationError as error:
+            form_errors_from(form, error)
+        else:
+            messages.success(request, f"Namespace {namespace.name} created.")
+            return redirect("namespace", pk=namespace.pk)
+    return render(request, "namespaces/new.html", {"form": form})
+
+
+def _managed_namespace(request, pk: int, check) -> Namespace:
+    """The namespace if the user sees it (else 404) and `check` allows (else 403)."""
+    namespace = visible_or_404(_namespaces().visible_to(request.user), pk=pk)
+    if not check(request.user, namespace):
+        raise PermissionDenied("Your role in this namespace's team does not allow this.")
+    return namespace
+
+
+@ui_login_required
+@require_http_methods(["GET", "POST"])
+def namespace_edit(request, pk: int):
+    namespace = _managed_namespace(request, pk, policy.can_manage_namespace)
+    fixed_owner = namespace.is_global or namespace.is_personal
+    teams = None
+    if not fixed_owner:
+        teams = creatable_teams(request.user) | Team.objects.filter(pk=namespace.team_id)
+    can_rename = not fixed_owner and not namespace.repositories.exists()
+    form = NamespaceEditForm(
+        request.POST or None, teams=teams, can_rename=can_rename,
+        initial={"name": namespace.name, "team": namespace.team_id, "description": namespace.description},
+    )
+    if request.method == "POST" and form.is_valid():
+        try:
+            namespace_update(namespace=namespace, by=request.user, name=form.cleaned_data.get("name"),
+                             description=form.cleaned_data["description"], team=form.cleaned_data.get("team"))
+        except ValidationError as error:
+            form_errors_from(form, error)
+        else:
+            messages.success(request, f"Namespace {namespace} saved.")
+            return redirect("namespace", pk=namespace.pk)
+    return render(request, "namespaces/edit.html", {"namespace": namespace, "form": form})
+
+
+@ui_login_required
+@require_POST
+def namespace_change_visibility(request, pk: int):
+    namespace = _managed_namespace(request, pk, policy.can_change_visibility)
+    form = VisibilityForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, "Choose private, protected or public.")
+    else:
+        try:
+            namespace_update(namespace=namespace, by=request.user, visibility=form.cleaned_data["visibility"])
+        except ValidationError as error:
+            flash_errors(request, error)
+        else:
+            messages.success(request, f"Namespace {namespace} is now {namespace.get_visibility_display().lower()}.")
+    return redirect("namespace", pk=namespace.pk)
+
+
+@ui_login_required
+@require_http_methods(["GET", "POST"])
+def namespace_delete_view(request, pk: int):
+    namespace = _managed_namespace(request, pk, policy.can_destroy_namespace)
+    if request.method == "POST":
+        name = str(namespace)
+        try:
+            namespace_delete(namespace=namespace, by=request.user)
+        except ValidationError as error:
+            flash_errors(request, error)
+            return redirect("namespace", pk=namespace.pk)
+        messages.success(request, f"Namespace {name} deleted.")
+        return redirect("namespaces")
+    return render(request, "namespaces/delete.html", {
+        "namespace": namespace,
+        "repositories_count": namespace.repositories.count(),
+    })

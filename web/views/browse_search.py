@@ -1,0 +1,64 @@
+"""Search over repositories, namespaces and teams, and the public repositories for anyone (explore)."""
+
+from __future__ import annotations
+
+from django.contrib.auth.models import AnonymousUser
+from django.db.models import Q
+from django.shortcuts import render
+
+from namespaces.models import Namespace, Repository
+from teams.models import Team
+from web.views.browse_common import browsable, paginate
+from web.views.browse_namespaces import count_repositories
+from web.views.browse_repositories import listed
+
+MAX_QUERY_LENGTH = 100
+
+
+def _query(request) -> str:
+    return " ".join(request.GET.get("q", "").split())[:MAX_QUERY_LENGTH]
+
+
+def repository_filter(query: str) -> Q:
+    """Matches the repository's name or its namespace's; `team/app` matches both parts."""
+    match = Q(name__icontains=query) | Q(namespace__name__icontains=query)
+    namespace_part, slash, name_part = query.partition("/")
+    if slash and namespace_part and name_part:
+        match |= Q(namespace__name__icontains=namespace_part, name__icontains=name_part)
+    return match
+
+
+@browsable
+def search(request):
+    query = _query(request)
+    context = {"query": query}
+    if query:
+        user = request.user
+        namespaces = paginate(
+            request,
+            Namespace.objects.visible_to(user).select_related("registry", "team").filter(name__icontains=query),
+            param="namespaces_page",
+        )
+        count_repositories(namespaces.object_list)
+        context.update({
+            "repositories": paginate(request, listed(Repository.objects.visible_to(user).filter(
+                repository_filter(query)))),
+            "namespaces": namespaces,
+            "teams": paginate(request, Team.objects.visible_to(user).filter(name__icontains=query).order_by("name"),
+                              param="teams_page"),
+        })
+    return render(request, "search/index.html", context)
+
+
+@browsable
+def explore(request):
+    """Public repositories that hold images (what anyone may pull), the most recently pushed first.
+
+    Newest first along the index on pushed_at; a repository without tags has nothing to pull and no push time.
+    """
+    query = _query(request)
+    public = Repository.objects.visible_to(AnonymousUser()).filter(pushed_at__isnull=False)
+    if query:
+        public = public.filter(repository_filter(query))
+    page = paginate(request, listed(public).order_by("-pushed_at", "-id"))
+    return render(request, "search/explore.html", {"page": page, "query": query})
