@@ -25,9 +25,13 @@ class Failure(enum.Enum):
     DISABLED = "disabled"
 
 
+# Wrong credentials and a lock read the same, so that the answer does not tell a stranger which
+# accounts exist or are locked; "disabled" is only said to whoever gave the right password.
+_INVALID_OR_LOCKED = ("Invalid user name or password, or the account is locked for a while after too many "
+                      "failed attempts.")
 MESSAGES = {
-    Failure.INVALID: "Invalid user name or password.",
-    Failure.LOCKED: "This account is locked after too many failed attempts; try again later.",
+    Failure.INVALID: _INVALID_OR_LOCKED,
+    Failure.LOCKED: _INVALID_OR_LOCKED,
     Failure.DISABLED: "This account is disabled.",
 }
 
@@ -73,9 +77,15 @@ def verify(username: str, secret: str, *, allow_tokens: bool = True) -> Verified
         _burn_hash(secret)
         return Verified(None, Failure.INVALID)
     if user.is_locked():
+        # No password check while locked: guessing must not go on.
         return Verified(user, Failure.LOCKED)
     if not user.enabled:
-        return Verified(user, Failure.DISABLED)
+        # Costs a hash, so a disabled account answers like any other to a wrong password.
+        if user.has_usable_password() and user.check_password(secret):
+            return Verified(user, Failure.DISABLED)
+        if allow_tokens and ApplicationToken.find(secret) is not None:
+            return Verified(user, Failure.DISABLED)
+        return Verified(None, Failure.INVALID)
 
     if allow_tokens and secret.startswith(ApplicationToken.PREFIX + "_"):
         token = ApplicationToken.find(secret)

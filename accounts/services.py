@@ -40,6 +40,11 @@ def user_create(
     else:
         user.set_unusable_password()
     user.full_clean(exclude=["password", "last_login", "date_joined"])
+    from namespaces.models import Namespace
+
+    if Namespace.objects.filter(name=username).exists():
+        # The personal namespace carries the user's name: it must be free.
+        raise ValidationError({"username": "This name is taken by a namespace."})
     user.save()
     team = Team.objects.create(name=personal_team_name(username), hidden=True, personal_of=user)
     TeamMember.objects.create(team=team, user=user, role=Role.OWNER)

@@ -12,12 +12,15 @@ class ActivityQuerySet(models.QuerySet):
         from django.db.models import Q
 
         from namespaces import policy
+        from teams.models import TeamMember
 
         if user is not None and user.is_authenticated and user.admin:
             return self
         q = Q(namespace__isnull=False) & policy.pullable_namespaces_q(user, prefix="namespace__")
         if user is not None and user.is_authenticated:
-            q |= Q(namespace__isnull=True, team__members__user=user)
+            # A subquery, not a join: a join would repeat the row once per member of the team.
+            mine = TeamMember.objects.filter(user_id=user.pk).values("team_id")
+            q |= Q(namespace__isnull=True, team_id__in=mine)
             q |= Q(namespace__isnull=True, team__isnull=True, owner=user)
         return self.filter(q)
 

@@ -42,14 +42,14 @@ def test_next_is_followed_when_local_and_ignored_when_not(client, owner):
 def test_a_wrong_password_is_refused_and_counted(client, owner):
     response = sign_in(client, "olivia", "wrong-password")
     assert response.status_code == 200
-    assert "Invalid user name or password." in response.content.decode()
+    assert "Invalid user name or password, or the account is locked" in response.content.decode()
     owner.refresh_from_db()
     assert owner.failed_attempts == 1
     assert "_auth_user_id" not in client.session
 
 
 def test_an_unknown_user_gets_the_same_message(client, owner):
-    assert "Invalid user name or password." in sign_in(client, "nobody").content.decode()
+    assert "Invalid user name or password, or the account is locked" in sign_in(client, "nobody").content.decode()
 
 
 def test_lockout_after_too_many_failures(client, owner, options):
@@ -59,13 +59,16 @@ def test_lockout_after_too_many_failures(client, owner, options):
     owner.refresh_from_db()
     assert owner.is_locked()
     response = sign_in(client, "olivia")  # even the right password
-    assert "This account is locked" in response.content.decode()
+    assert "the account is locked for a while" in response.content.decode()
     assert "_auth_user_id" not in client.session
 
 
-def test_a_locked_account_is_told_so(client, owner):
+def test_a_locked_account_reads_like_wrong_credentials(client, owner):
+    """Strangers must not learn which accounts exist or are locked."""
     User.objects.filter(pk=owner.pk).update(locked_until=timezone.now() + timedelta(minutes=5))
-    assert "This account is locked" in sign_in(client, "olivia").content.decode()
+    locked = sign_in(client, "olivia").content.decode()
+    assert "the account is locked for a while" in locked
+    assert "Invalid user name or password" in sign_in(client, "nobody").content.decode()
 
 
 def test_a_disabled_account_is_told_so(client, owner, admin):
@@ -75,6 +78,8 @@ def test_a_disabled_account_is_told_so(client, owner, admin):
     response = sign_in(client, "olivia")
     assert "This account is disabled." in response.content.decode()
     assert "_auth_user_id" not in client.session
+    # A wrong password does not reveal that the account is disabled.
+    assert "This account is disabled." not in sign_in(client, "olivia", "wrong-password").content.decode()
 
 
 @pytest.mark.parametrize("who", ["bot", "internal_account"])

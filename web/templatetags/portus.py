@@ -30,7 +30,7 @@ def human_size(value) -> str:
 def when(value):
     """A relative time ("3 minutes ago") with the exact UTC time on hover."""
     if not value:
-        return format_html('<span class="text-body-secondary">never</span>')
+        return mark_safe('<span class="text-body-secondary">never</span>')  # noqa: S308 - a constant
     return format_html('<time datetime="{}" title="{}">{}</time>',
                        value.isoformat(), value.strftime("%Y-%m-%d %H:%M:%S UTC"), naturaltime(value))
 
