@@ -14,6 +14,7 @@ from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.core.exceptions import RequestDataTooBig
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.http import Http404, JsonResponse
+from django.views.decorators.csrf import csrf_exempt
 from rest_framework import exceptions, status
 from rest_framework.response import Response
 
@@ -114,6 +115,7 @@ def _authenticate_header(exc, context) -> dict:
     return {}
 
 
+@csrf_exempt
 def not_found_view(request, *args, **kwargs):
     """Every /api/ path that matches no route: a JSON 404, like Portus's catch-all."""
     return JsonResponse({"message": NOT_FOUND}, status=404)

@@ -61,6 +61,12 @@ def with_body(*codes: int) -> dict[int, OpenApiResponse]:
     return authed(400, 413, *codes)
 
 
+def path_id(name: str = "id", description: str = "") -> OpenApiParameter:
+    """A database id in the path (the URL converter takes 1 to 18 digits; anything else is 404)."""
+    return OpenApiParameter(name, {"type": "integer", "minimum": 1, "maximum": 10**18 - 1},
+                            OpenApiParameter.PATH, description=description)
+
+
 PAGING_PARAMETERS = [
     OpenApiParameter("page", OpenApiTypes.INT, description="Page number, from 1 (default 1)."),
     OpenApiParameter("per_page", OpenApiTypes.INT,

@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 from django.core.exceptions import ValidationError as DjangoValidationError
-from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework.exceptions import ValidationError
 
 from api.base import PortusAPIView
-from api.schema import PAGINATED, PAGING_PARAMETERS, authed, sorting, with_body
+from api.schema import PAGINATED, PAGING_PARAMETERS, authed, path_id, sorting, with_body
 from api.serializers.common import StatusSerializer
 from api.serializers.namespaces import (
     NAMESPACE_SORT_FIELDS,
@@ -23,7 +22,7 @@ from namespaces.models import Namespace, Repository, Visibility
 from registries.models import Registry
 from teams.models import Team
 
-NAMESPACE_ID = OpenApiParameter("id", OpenApiTypes.INT, OpenApiParameter.PATH, description="Namespace id.")
+NAMESPACE_ID = path_id("id", "Namespace id.")
 
 
 class NamespaceMixin:

@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 from django.core.exceptions import ValidationError as DjangoValidationError
-from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 
 from api.base import PortusAPIView
-from api.schema import PAGINATED, PAGING_PARAMETERS, authed, sorting, with_body
+from api.schema import PAGINATED, PAGING_PARAMETERS, authed, path_id, sorting, with_body
 from api.serializers.common import StatusSerializer
 from api.serializers.registries import (
     RegistryCreateInput,
@@ -42,7 +41,7 @@ class RegistriesView(PortusAPIView):
 
 class RegistryView(PortusAPIView):
     @extend_schema(tags=["registries"], summary="Change a registry (admins)",
-                   parameters=[OpenApiParameter("id", OpenApiTypes.INT, OpenApiParameter.PATH)],
+                   parameters=[path_id("id")],
                    request=RegistryUpdateInput, responses={200: RegistrySerializer, **with_body(403, 404, 422)})
     def put(self, request, id: int):
         self.allow(policy.is_admin(request.user))

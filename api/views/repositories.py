@@ -4,15 +4,14 @@ from __future__ import annotations
 
 from django.db.models import Max
 from django.db.models.functions import Coalesce
-from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiParameter, extend_schema
+from drf_spectacular.utils import extend_schema
 from rest_framework.response import Response
 from rest_framework.serializers import ListSerializer
 
 from api.base import PortusAPIView
 from api.errors import FeatureDisabled, Unprocessable
 from api.pagination import paginate_values
-from api.schema import PAGINATED, PAGING_PARAMETERS, authed, sorting, with_body
+from api.schema import PAGINATED, PAGING_PARAMETERS, authed, path_id, sorting, with_body
 from api.serializers.repositories import (
     COMMENT_SORT_FIELDS,
     REPOSITORY_SORT_FIELDS,
@@ -31,7 +30,7 @@ from namespaces.models import Comment, Repository, Tag
 from namespaces.services import repository_update
 from portus.options import option
 
-REPOSITORY_ID = OpenApiParameter("id", OpenApiTypes.INT, OpenApiParameter.PATH, description="Repository id.")
+REPOSITORY_ID = path_id("id", "Repository id.")
 
 
 def digests_newest_first(repository: Repository) -> list[str]:
@@ -136,7 +135,7 @@ class RepositoryGroupedTagsView(RepositoryMixin, PortusAPIView):
 
 class RepositoryTagView(RepositoryMixin, PortusAPIView):
     @extend_schema(tags=["repositories"], summary="Show one of a repository's tags",
-                   parameters=[REPOSITORY_ID, OpenApiParameter("tag_id", OpenApiTypes.INT, OpenApiParameter.PATH)],
+                   parameters=[REPOSITORY_ID, path_id("tag_id")],
                    responses={200: TagSerializer, **authed(404)})
     def get(self, request, id: int, tag_id: int):
         repository = self.repository(id)
@@ -165,7 +164,7 @@ class RepositoryCommentsView(RepositoryMixin, PortusAPIView):
 
 class RepositoryCommentView(RepositoryMixin, PortusAPIView):
     @extend_schema(tags=["repositories"], summary="Delete a comment (its author, or an admin)",
-                   parameters=[REPOSITORY_ID, OpenApiParameter("comment_id", OpenApiTypes.INT, OpenApiParameter.PATH)],
+                   parameters=[REPOSITORY_ID, path_id("comment_id")],
                    responses={204: None, **authed(403, 404)})
     def delete(self, request, id: int, comment_id: int):
         repository = self.repository(id)

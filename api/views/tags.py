@@ -2,19 +2,18 @@
 
 from __future__ import annotations
 
-from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
+from drf_spectacular.utils import OpenApiResponse, extend_schema
 
 from api.base import PortusAPIView
 from api.errors import FeatureDisabled, Unprocessable
-from api.schema import PAGINATED, PAGING_PARAMETERS, authed, sorting
+from api.schema import PAGINATED, PAGING_PARAMETERS, authed, path_id, sorting
 from api.serializers.repositories import TAG_SORT_FIELDS, TagSerializer, tags_queryset
 from api.views.repositories import _deletion
 from namespaces import policy
 from namespaces.models import Repository, Tag
 from portus.options import option
 
-TAG_ID = OpenApiParameter("id", OpenApiTypes.INT, OpenApiParameter.PATH, description="Tag id.")
+TAG_ID = path_id("id", "Tag id.")
 NO_SCANNER = "No security scanner is configured on this instance."
 RESCHEDULED = OpenApiResponse(description="Scheduled (with a security scanner; this instance has none: 405).")
 

@@ -4,14 +4,13 @@ from __future__ import annotations
 
 from django.db.models import F
 from django.utils import timezone
-from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework.exceptions import ValidationError
 
 from accounts.models import User
 from api.base import PortusAPIView
 from api.errors import FeatureDisabled
-from api.schema import PAGINATED, PAGING_PARAMETERS, authed, sorting, with_body
+from api.schema import PAGINATED, PAGING_PARAMETERS, authed, path_id, sorting, with_body
 from api.serializers.namespaces import NAMESPACE_SORT_FIELDS, NamespaceSerializer, namespaces_queryset
 from api.serializers.teams import (
     MEMBER_SORT_FIELDS,
@@ -32,9 +31,8 @@ from portus.options import option
 from teams import services
 from teams.models import Team, TeamMember
 
-TEAM_ID = OpenApiParameter("id", OpenApiTypes.INT, OpenApiParameter.PATH, description="Team id.")
-MEMBER_ID = OpenApiParameter("member_id", OpenApiTypes.INT, OpenApiParameter.PATH,
-                             description="The membership's id (member_id in the member list).")
+TEAM_ID = path_id("id", "Team id.")
+MEMBER_ID = path_id("member_id", "The membership's id (member_id in the member list).")
 
 
 class TeamMixin:

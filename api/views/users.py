@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import connection, transaction
-from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework.exceptions import NotFound, PermissionDenied
 from rest_framework.permissions import AllowAny
@@ -19,7 +18,7 @@ from accounts.services import (
 )
 from api.base import PortusAPIView
 from api.errors import BadRequest, FeatureDisabled
-from api.schema import PAGINATED, PAGING_PARAMETERS, authed, errors, sorting, with_body
+from api.schema import PAGINATED, PAGING_PARAMETERS, authed, errors, path_id, sorting, with_body
 from api.serializers.users import (
     USER_SORT_FIELDS,
     ApplicationTokenCreatedSerializer,
@@ -172,7 +171,7 @@ class UserTokensView(PortusAPIView):
 
 class ApplicationTokenView(PortusAPIView):
     @extend_schema(tags=["application_tokens"], summary="Revoke an application token",
-                   parameters=[OpenApiParameter("id", OpenApiTypes.INT, OpenApiParameter.PATH)],
+                   parameters=[path_id("id")],
                    responses={204: None, **authed(404)})
     def delete(self, request, id: int):
         token = ApplicationToken.objects.select_related("user").filter(pk=id).first()

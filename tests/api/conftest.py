@@ -112,3 +112,16 @@ def registry_refuses(monkeypatch):
         raise DeleteNotAllowed("the registry does not allow deletes (storage.delete.enabled)")
 
     monkeypatch.setattr(RegistryClient, "delete_manifest", refuse)
+
+
+def pytest_terminal_summary(terminalreporter):
+    """The schemathesis run's figures, when it ran."""
+    from tests.api.test_schemathesis_live import STATS
+
+    if not STATS:
+        return
+    operations = sorted(key for key in STATS if key.startswith("operation "))
+    statuses = ", ".join(f"{key[7:]}: {STATS[key]}" for key in sorted(STATS) if key.startswith("status "))
+    terminalreporter.write_line(
+        f"schemathesis: {len(operations)} operations, {STATS['examples']} examples; statuses {statuses}"
+    )

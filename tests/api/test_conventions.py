@@ -151,3 +151,12 @@ class TestCors:
 def test_errors_are_json_objects_with_a_message(client_as):
     for response in (client_as("viewer").get("/api/v1/users"), APIClient().get("/api/v1/users")):
         assert set(json.loads(response.content)) == {"message"}
+
+
+def test_unknown_path_with_an_unsafe_method_is_a_json_404(client_as):
+    from rest_framework.test import APIClient as Client
+
+    client = Client(enforce_csrf_checks=True)
+    response = client.put("/api/v1/namespaces/-1", {"namespace": {}}, format="json")
+    assert response.status_code == 404
+    assert response.json() == {"message": "Not found"}
