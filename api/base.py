@@ -123,8 +123,7 @@ class PortusAPIView(APIView):
             raise ValidationError({field: [UNSTORABLE_TEXT]})
 
     def options(self, request, *args, **kwargs):
-        allow = ", ".join(m for m in self.allowed_methods if m != "PATCH")
-        return Response(status=status.HTTP_204_NO_CONTENT, headers={"Allow": allow})
+        return Response(status=status.HTTP_204_NO_CONTENT, headers={"Allow": ", ".join(self.allowed_methods)})
 
     def finalize_response(self, request, response, *args, **kwargs):
         response = super().finalize_response(request, response, *args, **kwargs)
@@ -132,10 +131,6 @@ class PortusAPIView(APIView):
         return response
 
     # --- helpers for the views ---
-
-    @property
-    def user(self):
-        return self.request.user
 
     def body(self) -> dict:
         """The request body as a dict (JSON, or a form in bracket notation); 400 when it is not an object."""

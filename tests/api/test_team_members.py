@@ -14,7 +14,9 @@ def member_of(team, user) -> TeamMember:
 
 
 def test_list_as_users_with_membership(client_as, team, viewer):
-    rows = {row["username"]: row for row in client_as("viewer").get(f"/api/v1/teams/{team.pk}/members").json()}
+    listed = client_as("viewer").get(f"/api/v1/teams/{team.pk}/members").json()
+    assert len(listed) == 4  # one row per member, though each also belongs to a personal team
+    rows = {row["username"]: row for row in listed}
     assert set(rows) == {"olivia", "carl", "vera", "ci-bot"}
     assert rows["vera"]["role"] == "viewer"
     assert rows["vera"]["member_id"] == member_of(team, viewer).pk
