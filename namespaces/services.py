@@ -50,16 +50,16 @@ def validate_namespace_name(name: str, *, registry: Registry, exclude_pk: int | 
         raise ValidationError(
             {"name": "Use lowercase letters and digits, separated by single '.', '_', '__' or dashes."}
         )
-    taken = Namespace.objects.filter(registry=registry, name=name)
-    if exclude_pk:
-        taken = taken.exclude(pk=exclude_pk)
-    if taken.exists():
-        raise ValidationError({"name": "This namespace name is already taken."})
     from accounts.models import User
 
     if User.objects.filter(username=name).exists():
         # Reserved for that user's personal namespace (in registries added later too).
         raise ValidationError({"name": "This name belongs to a user's personal namespace."})
+    taken = Namespace.objects.filter(registry=registry, name=name)
+    if exclude_pk:
+        taken = taken.exclude(pk=exclude_pk)
+    if taken.exists():
+        raise ValidationError({"name": "This namespace name is already taken."})
     return name
 
 
