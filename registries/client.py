@@ -332,7 +332,7 @@ class RegistryClient:
         if not manifest.is_index:
             config = manifest.data.get("config") if isinstance(manifest.data.get("config"), dict) else {}
             image_id = config.get("digest") if isinstance(config.get("digest"), str) else ""
-            return ImageDetails(digest=manifest.digest, media_type=manifest.media_type, image_id=image_id[:100],
+            return ImageDetails(digest=manifest.digest, media_type=manifest.media_type, image_id=image_id[:160],
                                 size=image_size(manifest.data), platforms=[])
         platforms = []
         entries = manifest.data.get("manifests") if isinstance(manifest.data.get("manifests"), list) else []

@@ -42,6 +42,17 @@ class AuthorSerializer(serializers.Serializer):
         ref_name = "Author"
 
 
+class PlatformSerializer(serializers.Serializer):
+    os = serializers.CharField(read_only=True)
+    architecture = serializers.CharField(read_only=True)
+    variant = serializers.CharField(read_only=True, required=False, allow_blank=True, allow_null=True)
+    digest = serializers.CharField(read_only=True)
+    size = serializers.IntegerField(read_only=True)
+
+    class Meta:
+        ref_name = "Platform"
+
+
 class TagSerializer(serializers.Serializer):
     id = serializers.IntegerField(read_only=True)
     name = serializers.CharField(read_only=True)
@@ -52,6 +63,12 @@ class TagSerializer(serializers.Serializer):
     updated_at = serializers.DateTimeField(read_only=True)
     size = serializers.IntegerField(read_only=True, help_text="Compressed size in bytes.")
     size_human = serializers.SerializerMethodField()
+    media_type = serializers.CharField(read_only=True, help_text="Media type of the manifest or image index.")
+    platforms = PlatformSerializer(many=True, read_only=True,
+                                   help_text="For an image index: each platform's image; empty otherwise.")
+    pushed_at = serializers.DateTimeField(read_only=True, allow_null=True)
+    pulled_at = serializers.DateTimeField(read_only=True, allow_null=True)
+    pull_count = serializers.IntegerField(read_only=True)
     scanned = serializers.SerializerMethodField(help_text="0: not scanned (no security scanner is configured).")
     vulnerabilities = serializers.SerializerMethodField(help_text="null: no security scanner is configured.")
 

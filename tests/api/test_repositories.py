@@ -103,7 +103,9 @@ class TestTags:
         assert [row["name"] for row in rows] == ["latest", "v0", "v1"]
         tag = rows[0]
         assert set(tag) == {"id", "name", "author", "digest", "image_id", "created_at", "updated_at", "size",
-                            "size_human", "scanned", "vulnerabilities"}
+                            "size_human", "scanned", "vulnerabilities",
+                            # beyond Portus: what the registry reported about the image
+                            "media_type", "platforms", "pushed_at", "pulled_at", "pull_count"}
         assert tag["author"] == {"id": owner.pk, "name": "olivia"}
         assert tag["size_human"] == "1.5 KiB"
         assert tag["scanned"] == 0 and tag["vulnerabilities"] is None
