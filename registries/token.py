@@ -8,6 +8,7 @@ import logging
 import time
 from datetime import UTC, datetime
 
+from django.db.models.signals import post_delete, post_save
 from django.http import HttpRequest, JsonResponse
 from django.views.decorators.csrf import csrf_exempt
 
@@ -52,8 +53,13 @@ def registry_for_service(service: str) -> Registry | None:
     return registry
 
 
-def forget_registries() -> None:
+def forget_registries(**_) -> None:
+    """Drops this process's cache of registries (other processes' entries expire within seconds)."""
     _REGISTRY_CACHE.clear()
+
+
+post_save.connect(forget_registries, sender=Registry, dispatch_uid="forget-registries-save")
+post_delete.connect(forget_registries, sender=Registry, dispatch_uid="forget-registries-delete")
 
 
 def signing_key() -> SigningKey:

@@ -41,8 +41,12 @@ def _portus_options(settings, signing_files):
     settings.PORTUS = tree
     from django.core.cache import cache
 
+    from registries.token import forget_registries
+
     cache.clear()
+    forget_registries()
     yield
+    forget_registries()
 
 
 class Options:
