@@ -3,6 +3,7 @@ Distribution registry configured by `manage.py registry_config`, and named actor
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import sys
@@ -48,7 +49,7 @@ def pytest_collection_modifyitems(config, items):
             item.add_marker(pytest.mark.e2e)
 
 
-def _e2e_database(tmp: Path) -> tuple[str, callable]:
+def _e2e_database(tmp: Path, label: str = "e2e") -> tuple[str, callable]:
     """A database of its own: PostgreSQL when the suite runs on it, else a SQLite file."""
     url = os.environ.get("DATABASE_URL", "")
     if not url.startswith(("postgres://", "postgresql://")):
@@ -56,7 +57,7 @@ def _e2e_database(tmp: Path) -> tuple[str, callable]:
     import psycopg2
 
     parsed = urlparse(url)
-    name = f"{parsed.path.lstrip('/') or 'portus'}_e2e_{os.getpid()}"
+    name = f"{parsed.path.lstrip('/') or 'portus'}_{label}_{os.getpid()}"
     admin_url = urlunparse(parsed._replace(path="/postgres"))
 
     def execute(sql: str) -> None:
@@ -129,13 +130,16 @@ class Stack:
             time.sleep(0.1)
 
 
-@pytest.fixture(scope="session")
-def stack(tmp_path_factory):
+@contextlib.contextmanager
+def _running_stack(tmp_path_factory, label: str, *, populate: bool):
+    """Start a stack; with `populate`, also add the registry and create the actors of SETUP_SCRIPT.
+    Without it the database holds only the internal `portus` account, and the registry runs but is not
+    added in Portus yet."""
     for binary in ("/usr/bin/docker-registry", "/usr/bin/skopeo", "/usr/bin/podman"):
         if not os.path.exists(binary):
             pytest.skip(f"{binary} is not installed (scripts/install-system-packages)")
-    root = tmp_path_factory.mktemp("stack")
-    database_url, drop_database = _e2e_database(root)
+    root = tmp_path_factory.mktemp(label)
+    database_url, drop_database = _e2e_database(root, "e2e" if populate else "e2e_empty")
     web_port, registry_port = services.free_port(), services.free_port()
     env = services.client_env({
         "DATABASE_URL": database_url,
@@ -174,14 +178,31 @@ def stack(tmp_path_factory):
                           timeout=60, what="portus web", alive=web.alive, logs=web.log_tail)
         stack.registry = services.start_registry(root / "registry.yml", log_path=root / "registry.log")
         stack.processes.append(stack.registry)
-        stack.manage("create_registry", "--name", "e2e", "--hostname", stack.registry.address, "--no-ssl")
-        out = stack.manage("shell", "-c", SETUP_SCRIPT.format(password=PASSWORD)).stdout
-        stack.admin_token = json.loads(out.split("SETUP", 1)[1])["admin_token"]
+        if populate:
+            stack.manage("create_registry", "--name", "e2e", "--hostname", stack.registry.address, "--no-ssl")
+            out = stack.manage("shell", "-c", SETUP_SCRIPT.format(password=PASSWORD)).stdout
+            stack.admin_token = json.loads(out.split("SETUP", 1)[1])["admin_token"]
         yield stack
     finally:
         for process in reversed(stack.processes):
             process.stop()
         drop_database()
+
+
+@pytest.fixture(scope="session")
+def stack(tmp_path_factory):
+    """The registry added as `e2e` and the actors: admin; team qa owned by olivia with carl (contributor) and
+    vera (viewer); oscar outside it; namespace qa of team qa."""
+    with _running_stack(tmp_path_factory, "stack", populate=True) as running:
+        yield running
+
+
+@pytest.fixture(scope="session")
+def empty_stack(tmp_path_factory):
+    """A second, independent stack on an empty database: no user but the internal `portus` account, no
+    registry added (its registry process runs; add it through the UI). `admin_token` is empty."""
+    with _running_stack(tmp_path_factory, "empty-stack", populate=False) as running:
+        yield running
 
 
 @pytest.fixture(scope="session")
