@@ -6,6 +6,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import re
 import sys
 import time
 from dataclasses import dataclass, field
@@ -139,7 +140,8 @@ def _running_stack(tmp_path_factory, label: str, *, populate: bool):
         if not os.path.exists(binary):
             pytest.skip(f"{binary} is not installed (scripts/install-system-packages)")
     root = tmp_path_factory.mktemp(label)
-    database_url, drop_database = _e2e_database(root, "e2e" if populate else "e2e_empty")
+    # A database name of its own per stack: two stacks may run at once in one session.
+    database_url, drop_database = _e2e_database(root, "e2e" if populate else "e2e_" + re.sub(r"\W", "_", label))
     web_port, registry_port = services.free_port(), services.free_port()
     env = services.client_env({
         "DATABASE_URL": database_url,
