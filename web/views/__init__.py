@@ -85,14 +85,6 @@ def paginate(request, queryset, *, per_page: int | None = None, param: str = "pa
     return page
 
 
-def without_repeats(queryset):
-    """DISTINCT only when the queryset joins other tables (a join on memberships repeats rows).
-
-    An admin's Activity.objects.visible_to() is the bare table, where DISTINCT would only cost.
-    """
-    return queryset.distinct() if len(queryset.query.alias_map) > 1 else queryset
-
-
 @dataclass
 class KeysetPage:
     """One page of a list ordered newest first by (created_at, id), found by seeking, never counting."""

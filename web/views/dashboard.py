@@ -11,7 +11,7 @@ from namespaces.models import Namespace, Repository
 from portus.options import option
 from registries.models import Registry
 from teams.models import Team
-from web.views import keyset_paginate, paginate, ui_login_required, without_repeats
+from web.views import keyset_paginate, paginate, ui_login_required
 
 FIRST_PUSH_IMAGE = "busybox"
 
@@ -47,10 +47,9 @@ def dashboard(request):
 @ui_login_required
 def _dashboard(request):
     user = request.user
-    # visible_to() joins team memberships, which repeats an activity once per member of its team.
     activities = keyset_paginate(
         request,
-        without_repeats(Activity.objects.visible_to(user))
+        Activity.objects.visible_to(user)
         .select_related("owner", "namespace", "namespace__registry", "team"),
     )
     starred = paginate(
