@@ -49,7 +49,7 @@ def comment_create(*, repository: Repository, author, body: str) -> Comment:
     if len(body) > MAX_COMMENT_LENGTH:
         raise ValidationError({"body": f"A comment is at most {MAX_COMMENT_LENGTH} characters long."})
     comment = Comment.objects.create(repository=repository, author=author, body=body)
-    activity_record(key="repository.comment", owner=author, target=repository, namespace=repository.namespace,
+    activity_record(key="comment.create", owner=author, target=repository, namespace=repository.namespace,
                     parameters={"comment_id": comment.pk})
     return comment
 
@@ -58,4 +58,7 @@ def comment_create(*, repository: Repository, author, body: str) -> Comment:
 def comment_delete(*, comment: Comment, by) -> None:
     if not policy.can_destroy_comment(by, comment):
         raise PermissionDenied("You cannot delete this comment.")
+    repository = comment.repository
+    activity_record(key="comment.destroy", owner=by, target=repository, namespace=repository.namespace,
+                    parameters={"comment_id": comment.pk})
     comment.delete()

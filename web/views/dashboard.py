@@ -40,6 +40,11 @@ def _first_push(user, registry: Registry | None) -> dict | None:
 
 def dashboard(request):
     if not request.user.is_authenticated:
+        from web.views.account import instance_is_empty
+
+        if option("signup.enabled") and instance_is_empty():
+            # The first visitor of a new instance is its future admin.
+            return redirect("sign_up")
         return redirect("/explore" if option("anonymous_browsing.enabled") else settings.LOGIN_URL)
     return _dashboard(request)
 
