@@ -10,6 +10,7 @@ costs the full hash, and counts towards the lockout kept in the database (shared
 from __future__ import annotations
 
 import enum
+import hmac
 from dataclasses import dataclass
 
 from django.contrib.auth.hashers import make_password
@@ -72,6 +73,18 @@ def verify(username: str, secret: str, *, allow_tokens: bool = True) -> Verified
     """Checks a user name and a password or application token; one indexed query on a cache hit."""
     if not username or not secret or len(username) > 150 or len(secret) > 1024:
         return Verified(None, Failure.INVALID)
+    if allow_tokens and secret.startswith(ApplicationToken.PREFIX + "_"):
+        # One indexed query finds the token with its user.
+        token = ApplicationToken.find(secret)
+        if token is not None and hmac.compare_digest(token.user.username.encode(), username.encode("utf-8", "surrogatepass")):
+            user = token.user
+            if user.is_locked():
+                return Verified(user, Failure.LOCKED)
+            if not user.enabled:
+                return Verified(user, Failure.DISABLED)
+            token.touch()
+            record_successful_login(user)
+            return Verified(user, via_token=token)
     user = User.objects.filter(username=username).first()
     if user is None:
         _burn_hash(secret)
@@ -83,16 +96,7 @@ def verify(username: str, secret: str, *, allow_tokens: bool = True) -> Verified
         # Costs a hash, so a disabled account answers like any other to a wrong password.
         if user.has_usable_password() and user.check_password(secret):
             return Verified(user, Failure.DISABLED)
-        if allow_tokens and ApplicationToken.find(secret) is not None:
-            return Verified(user, Failure.DISABLED)
         return Verified(None, Failure.INVALID)
-
-    if allow_tokens and secret.startswith(ApplicationToken.PREFIX + "_"):
-        token = ApplicationToken.find(secret)
-        if token is not None and token.user_id == user.pk:
-            token.touch()
-            record_successful_login(user)
-            return Verified(user, via_token=token)
 
     ttl = option("credential_cache.seconds")
     key = _cache_key(username, secret)

@@ -408,3 +408,15 @@ def test_other_methods_are_404_json(client, registry, method):
 def test_anonymous_post_refresh_with_garbage_is_401(client, registry):
     assert_unauthorized(form(client, {"grant_type": "refresh_token", "refresh_token": "x" * 5000,
                                       "service": SERVICE}))
+
+
+def test_application_token_with_a_non_ascii_user_name_is_401(client, owner):
+    _, plain = application_token_create(user=owner, application="ci", by=owner)
+    header = "Basic " + base64.b64encode(f"olívia:{plain}".encode()).decode()
+    assert_unauthorized(client.get(URL, {"service": SERVICE}, HTTP_AUTHORIZATION=header))
+
+
+def test_application_token_of_a_disabled_user_is_401(client, owner, admin):
+    _, plain = application_token_create(user=owner, application="ci", by=owner)
+    user_update(user=owner, by=admin, enabled=False)
+    assert_unauthorized(get_token(client, user=owner, password=plain))
