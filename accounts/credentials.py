@@ -76,7 +76,8 @@ def verify(username: str, secret: str, *, allow_tokens: bool = True) -> Verified
     if allow_tokens and secret.startswith(ApplicationToken.PREFIX + "_"):
         # One indexed query finds the token with its user.
         token = ApplicationToken.find(secret)
-        if token is not None and hmac.compare_digest(token.user.username.encode(), username.encode("utf-8", "surrogatepass")):
+        presented = username.encode("utf-8", "surrogatepass")
+        if token is not None and hmac.compare_digest(token.user.username.encode(), presented):
             user = token.user
             if user.is_locked():
                 return Verified(user, Failure.LOCKED)
