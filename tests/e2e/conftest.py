@@ -241,7 +241,7 @@ def podman():
     import shutil
     import tempfile
 
-    from tests.e2e.support.services import Podman
+    from tests.e2e.support.containers import Podman
 
     root = tempfile.mkdtemp(prefix="e2e-pm-")
     client = Podman(root)

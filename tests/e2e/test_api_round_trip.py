@@ -7,7 +7,7 @@ import time
 import pytest
 import requests
 
-from tests.e2e.support.services import skopeo
+from tests.e2e.support.containers import skopeo
 
 PASSWORD = "round-trip-password"
 

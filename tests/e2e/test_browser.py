@@ -23,7 +23,8 @@ from urllib.parse import urlparse
 import pytest
 
 from tests.e2e.conftest import ROOT
-from tests.e2e.support.services import free_port, skopeo
+from tests.e2e.support.containers import skopeo
+from tests.e2e.support.services import free_port
 
 SCREENSHOTS = ROOT / "test-artifacts" / "screenshots"
 CHROMIUM = "/usr/bin/chromium"

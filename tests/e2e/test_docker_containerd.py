@@ -7,7 +7,7 @@ import shutil
 import pytest
 
 from tests.e2e.conftest import PASSWORD
-from tests.e2e.support.services import start_dockerd
+from tests.e2e.support.docker import start_dockerd
 
 
 @pytest.fixture(scope="module")

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from tests.e2e.conftest import PASSWORD
-from tests.e2e.support.services import skopeo
+from tests.e2e.support.containers import skopeo
 
 USERS = {"admin": "admin", "owner": "olivia", "contributor": "carl", "viewer": "vera", "outsider": "oscar"}
 REFUSED = ("unauthorized", "denied", "authentication required", "401", "403")

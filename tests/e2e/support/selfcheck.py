@@ -23,7 +23,7 @@ if __package__ in (None, ""):  # run as a script: make `tests.e2e.support` impor
 
 import requests  # noqa: E402
 
-from tests.e2e.support import images, services  # noqa: E402
+from tests.e2e.support import containers, docker, images, services  # noqa: E402
 
 ACCEPT = ", ".join(
     [
@@ -118,10 +118,10 @@ def main(argv=None) -> int:
         check("images: deterministic OCI layout, index and tarball", builders_are_deterministic)
 
         def inspect_layout():
-            out = json.loads(services.skopeo("inspect", single.ref(), home=tmp / "skopeo").stdout)
+            out = json.loads(containers.skopeo("inspect", single.ref(), home=tmp / "skopeo").stdout)
             assert out["Digest"] == single.digest, out
             assert out["Layers"] == list(single.layer_digests), out
-            raw = services.skopeo("inspect", "--raw", index.ref(), home=tmp / "skopeo").stdout
+            raw = containers.skopeo("inspect", "--raw", index.ref(), home=tmp / "skopeo").stdout
             assert "sha256:" + hashlib.sha256(raw.encode()).hexdigest() == index.digest
 
         check("skopeo inspect oci:DIR:TAG (image and index)", inspect_layout)
@@ -143,7 +143,7 @@ def main(argv=None) -> int:
         reg = registry.address
 
         def sk(*args):
-            return services.skopeo(*args, home=tmp / "skopeo")
+            return containers.skopeo(*args, home=tmp / "skopeo")
 
         def skopeo_push():
             sk("copy", single.ref(), f"docker://{reg}/selfcheck/single:v1")
@@ -187,7 +187,7 @@ def main(argv=None) -> int:
         check(
             "skopeo login (auth file isolated)",
             lambda: (
-                services.skopeo(
+                containers.skopeo(
                     "login", "-u", "someone", "--password-stdin", reg, home=tmp / "skopeo", input="secret\n"
                 ),
                 _assert_in(reg, (tmp / "skopeo" / "auth.json").read_text()),
@@ -195,7 +195,7 @@ def main(argv=None) -> int:
         )
 
         # --- podman ---
-        pm = services.Podman(tmp / "podman")
+        pm = containers.Podman(tmp / "podman")
 
         def podman_import_push():
             pm("import", "--quiet", rootfs, f"{reg}/selfcheck/podman:1")
@@ -229,7 +229,7 @@ def main(argv=None) -> int:
         # --- dockerd, docker CLI, ctr ---
         dockerd = check(
             "dockerd: start (vfs, no networking, its own containerd)",
-            services.start_dockerd,
+            docker.start_dockerd,
             tmp / "docker",
             insecure_registries=[reg],
             own_containerd=True if opts.own_containerd else None,
