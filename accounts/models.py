@@ -5,9 +5,10 @@ from __future__ import annotations
 import hashlib
 import hmac
 import secrets
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from django.conf import settings
+from django.contrib.auth.hashers import check_password
 from django.contrib.auth.models import AbstractUser, UserManager
 from django.db import models
 from django.db.models import F, Q
@@ -86,6 +87,21 @@ class User(AbstractUser):
     def is_locked(self, now=None) -> bool:
         return self.locked_until is not None and self.locked_until > (now or timezone.now())
 
+    def check_password(self, raw_password: str) -> bool:
+        """Django's check, keeping refresh tokens minted with this password when the hasher upgrades
+        its hash (same password, new encoding: `RefreshToken` binds to a fingerprint of the hash)."""
+
+        def upgrade(raw: str) -> None:
+            before = self.password
+            self.set_password(raw)
+            self._password = None
+            self.save(update_fields=["password"])
+            RefreshToken.objects.filter(
+                user=self, password_fingerprint=password_hash_fingerprint(before)
+            ).update(password_fingerprint=password_hash_fingerprint(self.password))
+
+        return check_password(raw_password, self.password, upgrade)
+
     def password_fingerprint(self) -> str:
         """Changes whenever the password, the enabled flag or the lock changes."""
         return keyed_hash(f"{self.password}|{self.enabled}|{self.locked_until}", purpose="password-fp")[:32]
@@ -112,6 +128,8 @@ class SecretToken(models.Model):
     revoked_at = models.DateTimeField(null=True, blank=True)
 
     objects = TokenQuerySet.as_manager()
+    # Loaded with the token by `find`, in the same query.
+    FIND_RELATED: tuple[str, ...] = ("user",)
 
     class Meta:
         abstract = True
@@ -134,7 +152,7 @@ class SecretToken(models.Model):
         if not plain or len(plain) > 200:
             return None
         digest = cls.hash_secret(plain)
-        token = cls.objects.usable().select_related("user").filter(digest=digest).first()
+        token = cls.objects.usable().select_related(*cls.FIND_RELATED).filter(digest=digest).first()
         if token is None or not hmac.compare_digest(token.digest, digest):
             return None
         return token
@@ -165,17 +183,102 @@ class ApplicationToken(SecretToken):
         return f"{self.application} ({self.prefix}…)"
 
 
+class RefreshTokenQuerySet(TokenQuerySet):
+    def usable(self):
+        """Not revoked, neither idle nor old beyond the current options (a changed option applies at
+        once), and, when an application token minted it, that token still stands. The password
+        binding needs the user's hash: see `of_user` and `RefreshToken.is_good_for`."""
+        from portus.options import option
+
+        now = timezone.now()
+        idle_since = now - timedelta(days=option("refresh_tokens.idle_days"))
+        recent = Q(last_used_at__gt=idle_since) | Q(last_used_at__isnull=True, created_at__gt=idle_since)
+        max_days = option("refresh_tokens.max_lifetime_days")
+        if max_days:
+            recent &= Q(created_at__gt=now - timedelta(days=max_days))
+        minted_ok = Q(application_token__isnull=True) | (
+            Q(application_token__revoked_at__isnull=True)
+            & (Q(application_token__expires_at__isnull=True) | Q(application_token__expires_at__gt=now))
+        )
+        return super().usable().filter(recent, minted_ok)
+
+    def of_user(self, user: User):
+        """One user's signed-in clients: exactly the tokens the token endpoint would still accept."""
+        fingerprint = password_hash_fingerprint(user.password)
+        return self.usable().filter(user=user).filter(
+            Q(application_token__isnull=False) | Q(password_fingerprint=fingerprint)
+        )
+
+
+def password_hash_fingerprint(encoded: str) -> str:
+    """Names a password hash without revealing it; changes when the password does."""
+    return keyed_hash(encoded or "", purpose="refresh-token-password")[:32]
+
+
 class RefreshToken(SecretToken):
-    """An OAuth2 refresh token from the token endpoint (offline_token / access_type=offline)."""
+    """An OAuth2 refresh token from the token endpoint (offline_token / access_type=offline): a
+    "signed-in client" such as `docker login`.
+
+    It lives as long as all of these hold, checked on every use (nothing is cached):
+    - it is not revoked; it was used within the last `refresh_tokens.idle_days` (sliding: every use
+      extends it, because docker and containerd keep one refresh token for months and never rotate
+      it); and it is younger than `refresh_tokens.max_lifetime_days` (when not 0), so that a stolen
+      token in steady use still ends;
+    - the credential that minted it still stands: the application token (revoking or deleting it ends
+      its refresh tokens; an expired one too), or the password (a fingerprint of the password hash is
+      kept: any change of password ends them; a hash upgraded by the hasher is the same password and
+      keeps them, see `User.check_password`);
+    - the account may act (`policy.is_active`, asked by the token endpoint): disabling or deleting it
+      ends them; a lock only suspends them, since anyone can lock an account by guessing passwords;
+    - it is used for the registry it was minted for (the token's `service`).
+    `client_id` is shown, not checked: it is whatever the client says, and clients that share docker's
+    credential file (crane, skopeo) present docker's refresh token under their own client id.
+    """
 
     PURPOSE = "refresh-token"
     PREFIX = "prt"
+    FIND_RELATED = ("user",)
 
     client_id = models.CharField(max_length=200, blank=True)
+    # The registry's host name at mint time, for display; `registry` is what is checked.
     service = models.CharField(max_length=255, blank=True)
+    registry = models.ForeignKey("registries.Registry", on_delete=models.CASCADE, null=True,
+                                 related_name="+")
+    application_token = models.ForeignKey(ApplicationToken, on_delete=models.CASCADE, null=True, blank=True,
+                                          related_name="refresh_tokens")
+    password_fingerprint = models.CharField(max_length=32, blank=True)
+
+    objects = RefreshTokenQuerySet.as_manager()
 
     class Meta:
         ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return f"{self.client_id or 'client'} ({self.prefix}…)"
+
+    @property
+    def minted_with(self) -> str:
+        return "application_token" if self.application_token_id else "password"
+
+    @property
+    def ends_at(self) -> datetime:
+        """When it ends unless used again, under the current options (`expires_at` stays empty: the
+        options decide, so that changing them applies to every token at once)."""
+        from portus.options import option
+
+        end = (self.last_used_at or self.created_at) + timedelta(days=option("refresh_tokens.idle_days"))
+        max_days = option("refresh_tokens.max_lifetime_days")
+        return min(end, self.created_at + timedelta(days=max_days)) if max_days else end
+
+    def is_good_for(self, registry) -> bool:
+        """May be exchanged for a registry token of `registry`; expiry, revocation and the application
+        token are checked by the query that found it (`find`)."""
+        if registry is None or self.registry_id != registry.pk:
+            return False
+        if self.application_token_id:
+            return True
+        current = password_hash_fingerprint(self.user.password)
+        return bool(self.password_fingerprint) and hmac.compare_digest(self.password_fingerprint, current)
 
 
 def record_failed_login(user_id: int) -> None:

@@ -5,10 +5,12 @@ from __future__ import annotations
 from django.contrib.auth.password_validation import validate_password
 from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.db.models.functions import Coalesce
 from django.utils import timezone
 
-from accounts.models import ApplicationToken, RefreshToken, User
+from accounts.models import ApplicationToken, RefreshToken, User, password_hash_fingerprint
 from activities.services import activity_record
+from registries.models import Registry
 from teams.models import Role, Team, TeamMember
 
 
@@ -156,16 +158,34 @@ def application_token_revoke(*, token: ApplicationToken, by: User) -> None:
     token.delete()
 
 
-def refresh_token_create(*, user: User, client_id: str, service: str) -> str:
+# Each `docker login` mints one; past this many live ones a user's least recently used goes, so that
+# a script logging in in a loop cannot grow the table without bound.
+REFRESH_TOKENS_PER_USER = 100
+
+
+@transaction.atomic
+def refresh_token_create(*, user: User, registry: Registry, client_id: str,
+                         application_token: ApplicationToken | None = None) -> str:
+    """A refresh token for `registry`, bound to the credential that was presented: the application
+    token when there was one, else the password (see RefreshToken). The plain secret is returned once."""
+    live = RefreshToken.objects.of_user(user)
+    RefreshToken.objects.filter(user=user).exclude(pk__in=live.values("pk")).delete()
+    surplus = live.order_by(Coalesce("last_used_at", "created_at").desc()).values_list("pk", flat=True)
+    RefreshToken.objects.filter(pk__in=list(surplus[REFRESH_TOKENS_PER_USER - 1:])).delete()
     plain = RefreshToken.new_secret()
-    token = RefreshToken(user=user, client_id=client_id[:200], service=service[:255])
+    token = RefreshToken(user=user, registry=registry, service=registry.hostname[:255],
+                         client_id=(client_id or "")[:200], application_token=application_token,
+                         password_fingerprint="" if application_token else password_hash_fingerprint(user.password))
     token.set_secret(plain)
     token.save()
     return plain
 
 
-def refresh_token_revoke(*, token: RefreshToken) -> None:
-    RefreshToken.objects.filter(pk=token.pk).update(revoked_at=timezone.now())
+def refresh_token_revoke(*, token: RefreshToken, by: User) -> None:
+    """Signs the client out: its next token request is refused."""
+    activity_record(key="refresh_token.destroy", owner=by, target=token.user,
+                    parameters={"client_id": token.client_id, "prefix": token.prefix})
+    token.delete()
 
 
 @transaction.atomic

@@ -170,6 +170,11 @@ def _validate(tree: dict) -> None:
     minutes = tree["registry"]["jwt_expiration_time"]["value"]
     if not 1 <= minutes <= 24 * 60:
         raise ConfigError(f"registry.jwt_expiration_time.value: expected 1 to 1440 minutes, got {minutes}")
+    idle, lifetime = tree["refresh_tokens"]["idle_days"], tree["refresh_tokens"]["max_lifetime_days"]
+    if not 1 <= idle <= 3650:
+        raise ConfigError(f"refresh_tokens.idle_days: expected 1 to 3650 days, got {idle}")
+    if not 0 <= lifetime <= 36500:
+        raise ConfigError(f"refresh_tokens.max_lifetime_days: expected 0 (no limit) to 36500 days, got {lifetime}")
     if tree["pagination"]["max_per_page"] < 1:
         raise ConfigError("pagination.max_per_page: must be at least 1")
     if tree["lockout"]["max_attempts"] < 1:

@@ -108,13 +108,17 @@ def _authenticate(username: str, password: str) -> User:
     if not result.ok:
         log.info("token request refused for %r: %s", username[:64], result.failure.value)
         raise TokenError(401, "UNAUTHORIZED", result.message)
+    # Like Django's `user.backend`: which credential this request presented (a refresh token binds to it).
+    result.user.authenticated_with_token = result.via_token
     return result.user
 
 
-def _user_from_refresh_token(plain: str) -> User:
+def _user_from_refresh_token(plain: str, *, service: str) -> User:
+    """The refresh token's user, if it is live, still backed by the credential that minted it, and
+    presented for the registry it was minted for (RefreshToken says why `client_id` is not checked)."""
     token = RefreshToken.find(plain)
-    if token is None or not policy.is_active(token.user):
-        raise TokenError(401, "UNAUTHORIZED", "Invalid or revoked refresh token.")
+    if token is None or not token.is_good_for(registry_for_service(service)) or not policy.is_active(token.user):
+        raise TokenError(401, "UNAUTHORIZED", "Invalid, expired or revoked refresh token.")
     token.touch()
     return token.user
 
@@ -142,7 +146,7 @@ def _handle(request: HttpRequest) -> dict:
             user = _authenticate(params.get("username", ""), params.get("password", ""))
             offline = params.get("access_type") == "offline"
         elif grant == "refresh_token":
-            user = _user_from_refresh_token(params.get("refresh_token", ""))
+            user = _user_from_refresh_token(params.get("refresh_token", ""), service=params.get("service", ""))
             offline = False
         else:
             raise TokenError(404, "UNSUPPORTED", f"Unsupported grant_type {grant[:40]!r}.")
@@ -153,7 +157,8 @@ def _handle(request: HttpRequest) -> dict:
     scopes = parse_scopes(_scope_values(params))
     refresh = None
     if offline and user is not None:
-        refresh = refresh_token_create(user=user, client_id=params.get("client_id", ""), service=service)
+        refresh = refresh_token_create(user=user, registry=registry, client_id=params.get("client_id", ""),
+                                       application_token=getattr(user, "authenticated_with_token", None))
     return issue_token(user=user, registry=registry, service=service, scopes=scopes, refresh_token=refresh)
 
 

@@ -387,7 +387,7 @@ def test_revoked_refresh_token_is_401(client, owner):
     from accounts.services import refresh_token_revoke
 
     refresh = get_token(client, user=owner, offline_token="true").json()["refresh_token"]
-    refresh_token_revoke(token=RefreshToken.objects.get(user=owner))
+    refresh_token_revoke(token=RefreshToken.objects.get(user=owner), by=owner)
     assert_unauthorized(form(client, {"grant_type": "refresh_token", "refresh_token": refresh,
                                       "service": SERVICE}))
 
