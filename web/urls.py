@@ -19,6 +19,7 @@ urlpatterns = [
     path("users/password", account.password_change, name="password_change"),
     path("users/application_tokens", account.token_create, name="token_create"),
     path("users/application_tokens/<int:pk>/revoke", account.token_revoke, name="token_revoke"),
+    path("users/clients/<int:pk>/revoke", account.client_revoke, name="client_revoke"),
     # Administration.
     path("admin", admin.status, name="admin-status"),
     path("admin/events/retry", admin.events_retry, name="admin-events-retry"),

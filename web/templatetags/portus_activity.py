@@ -22,6 +22,7 @@ ACTIVITY_TEXTS = {
     "namespace.private": "made namespace {target} private",
     "namespace.protected": "made namespace {target} protected",
     "namespace.public": "made namespace {target} public",
+    "refresh_token.destroy": "signed out the client “{client_id}” ({prefix}…) of {target}",
     "registry.create": "added registry {target}",
     "registry.update": "changed registry {target}",
     "repository.change_description": "changed the description of {target}",

@@ -15,8 +15,14 @@ from django.utils import timezone
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST
 
-from accounts.models import ApplicationToken, User
-from accounts.services import application_token_create, application_token_revoke, user_create, user_update
+from accounts.models import ApplicationToken, RefreshToken, User
+from accounts.services import (
+    application_token_create,
+    application_token_revoke,
+    refresh_token_revoke,
+    user_create,
+    user_update,
+)
 from namespaces import policy
 from portus.options import option
 from registries.models import Registry
@@ -124,11 +130,16 @@ def _profile_page(request, *, profile_form=None, password_form=None, token_form=
     user = request.user
     tokens = paginate(request, ApplicationToken.objects.filter(user=user).order_by("application"),
                       param="tokens_page")
+    clients = paginate(request, RefreshToken.objects.of_user(user).select_related("application_token")
+                       .order_by("-created_at", "-pk"), param="clients_page")
     context = {
         "profile_form": profile_form or ProfileForm(initial={"email": user.email, "display_name": user.display_name}),
         "password_form": password_form or PasswordChangeForm(user),
         "token_form": token_form or ApplicationTokenForm(),
         "tokens": tokens,
+        "clients": clients,
+        "refresh_idle_days": option("refresh_tokens.idle_days"),
+        "refresh_max_days": option("refresh_tokens.max_lifetime_days"),
         "registry": Registry.default(),
         "now": timezone.now(),
     }
@@ -196,4 +207,18 @@ def token_revoke(request, pk: int):
         raise Http404
     application_token_revoke(token=token, by=request.user)
     messages.success(request, f"The token for {token.application} is revoked.")
+    return redirect("profile")
+
+
+@ui_login_required
+@require_POST
+def client_revoke(request, pk: int):
+    """Signs out one client (a refresh token): one's own, or anyone's for an admin."""
+    token = RefreshToken.objects.select_related("user").filter(pk=pk).first()
+    if token is None or not policy.can_manage_tokens_of(request.user, token.user):
+        raise Http404
+    refresh_token_revoke(token=token, by=request.user)
+    messages.success(request, f"{token.client_id or 'The client'} ({token.prefix}…) is signed out.")
+    if token.user_id != request.user.pk:
+        return redirect("admin-user", token.user_id)
     return redirect("profile")
