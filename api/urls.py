@@ -4,7 +4,7 @@ from django.urls import path, re_path, register_converter
 from drf_spectacular.views import SpectacularJSONAPIView, SpectacularSwaggerView
 
 from api.errors import not_found_view
-from api.views import meta, namespaces, registries, repositories, tags, teams, users
+from api.views import meta, namespaces, refresh_tokens, registries, repositories, tags, teams, users
 
 
 class IdConverter:
@@ -37,6 +37,9 @@ urlpatterns = [
     *route("v1/users/bootstrap", users.BootstrapView.as_view(), "api-users-bootstrap"),
     *route("v1/users/application_tokens/<id:id>", users.ApplicationTokenView.as_view(), "api-token"),
     *route("v1/users/<id:id>/application_tokens", users.UserTokensView.as_view(), "api-user-tokens"),
+    *route("v1/users/refresh_tokens/<id:id>", refresh_tokens.RefreshTokenView.as_view(), "api-refresh-token"),
+    *route("v1/users/<id:id>/refresh_tokens", refresh_tokens.UserRefreshTokensView.as_view(),
+           "api-user-refresh-tokens"),
     *route("v1/users/<str:id>", users.UserView.as_view(), "api-user"),
     # registries
     *route("v1/registries", registries.RegistriesView.as_view(), "api-registries"),

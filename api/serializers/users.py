@@ -148,3 +148,25 @@ class ApplicationTokenInput(serializers.Serializer):
 
 def created_token(token: ApplicationToken, plain: str) -> dict:
     return {"id": token.pk, "application": token.application, "plain_token": plain}
+
+
+class RefreshTokenSerializer(serializers.Serializer):
+    """A signed-in client: a refresh token of the token endpoint (its secret is never shown again)."""
+
+    id = serializers.IntegerField(read_only=True)
+    prefix = serializers.CharField(read_only=True, help_text="The token's first characters, to recognise it.")
+    client_id = serializers.CharField(read_only=True, help_text="What the client called itself (docker, …).")
+    service = serializers.CharField(read_only=True, help_text="The registry it was issued for.")
+    minted_with = serializers.ChoiceField(choices=["password", "application_token"], read_only=True,
+                                          help_text="The credential it signed in with; it ends with it.")
+    application_token_id = serializers.IntegerField(read_only=True, allow_null=True)
+    application = serializers.CharField(source="application_token.application", read_only=True, allow_null=True,
+                                        default=None)
+    created_at = serializers.DateTimeField(read_only=True)
+    last_used_at = serializers.DateTimeField(read_only=True, allow_null=True)
+    expires_at = serializers.DateTimeField(source="ends_at", read_only=True,
+                                           help_text="When it ends unless used before (each use extends it, "
+                                                     "up to the configured maximum lifetime).")
+
+    class Meta:
+        ref_name = "RefreshToken"

@@ -18,6 +18,8 @@ PORTUS_PATHS = {
     "/api/v1/users/bootstrap": {"post"},
     "/api/v1/users/{id}/application_tokens": {"get", "post"},
     "/api/v1/users/application_tokens/{id}": {"delete"},
+    "/api/v1/users/{id}/refresh_tokens": {"get"},
+    "/api/v1/users/refresh_tokens/{id}": {"delete"},
     "/api/v1/registries": {"get", "post"},
     "/api/v1/registries/{id}": {"put"},
     "/api/v1/registries/validate": {"get"},
