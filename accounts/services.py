@@ -168,6 +168,9 @@ def refresh_token_create(*, user: User, registry: Registry, client_id: str,
                          application_token: ApplicationToken | None = None) -> str:
     """A refresh token for `registry`, bound to the credential that was presented: the application
     token when there was one, else the password (see RefreshToken). The plain secret is returned once."""
+    if application_token is None and not user.has_usable_password():
+        # Nothing to bind to: such a token could outlive the application token that was really used.
+        raise ValueError("A refresh token needs the application token it was minted with.")
     live = RefreshToken.objects.of_user(user)
     RefreshToken.objects.filter(user=user).exclude(pk__in=live.values("pk")).delete()
     surplus = live.order_by(Coalesce("last_used_at", "created_at").desc()).values_list("pk", flat=True)

@@ -158,7 +158,7 @@ def _handle(request: HttpRequest) -> dict:
     refresh = None
     if offline and user is not None:
         refresh = refresh_token_create(user=user, registry=registry, client_id=params.get("client_id", ""),
-                                       application_token=getattr(user, "authenticated_with_token", None))
+                                       application_token=user.authenticated_with_token)
     return issue_token(user=user, registry=registry, service=service, scopes=scopes, refresh_token=refresh)
 
 

@@ -244,3 +244,31 @@ def test_huge_refresh_tokens_are_a_401_in_json(client, owner, size):
 def test_a_refresh_token_is_not_a_password(client, owner):
     refresh = mint(client, owner)
     assert_unauthorized(client.get(URL, {"service": SERVICE}, HTTP_AUTHORIZATION=basic("olivia", refresh)))
+
+
+def passwordless(user):
+    user.set_unusable_password()
+    user.save()
+    return user
+
+
+def test_a_bot_without_a_password_gets_tokens_bound_to_its_application_token(client, bot):
+    passwordless(bot)
+    app, plain = application_token_create(user=bot, application="deploy", by=bot)
+    refresh = mint(client, bot, password=plain)
+    assert RefreshToken.objects.get(user=bot).application_token == app
+    application_token_revoke(token=app, by=bot)
+    assert_unauthorized(refresh_with(client, refresh))
+
+
+def test_nothing_binds_a_token_to_a_password_that_cannot_be_used(bot, registry):
+    passwordless(bot)
+    with pytest.raises(ValueError):
+        services.refresh_token_create(user=bot, registry=registry, client_id="docker")
+
+
+def test_deleting_the_user_ends_them(client, owner, admin):
+    refresh = mint(client, owner)
+    services.user_delete(user=owner, by=admin)
+    assert_unauthorized(refresh_with(client, refresh))
+    assert not RefreshToken.objects.exists()
