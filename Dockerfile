@@ -4,6 +4,7 @@ WORKDIR /src
 COPY pyproject.toml README.md ./
 COPY portus portus
 COPY accounts accounts
+COPY ratelimits ratelimits
 COPY teams teams
 COPY namespaces namespaces
 COPY registries registries

@@ -40,6 +40,7 @@ INSTALLED_APPS = [
     "drf_spectacular_sidecar",
     "portus",
     "accounts",
+    "ratelimits",
     "teams",
     "registries",
     "namespaces",
