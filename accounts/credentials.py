@@ -1,10 +1,20 @@
-"""Checking a user name and a secret (password or application token), fast on repeats and with lockout.
+"""Checking a user name and a secret (password or application token), fast on repeats, with lockout and
+per-address rate limits.
 
 A docker client asks for a token on nearly every registry request, so a repeated valid login must not
 pay a full password hash each time. A successful verification is remembered for a short while under an
 HMAC of (user name, secret) keyed by the secret key, beside a fingerprint of the user's password hash,
-enabled flag and lock: any change to those makes the entry miss. Failed attempts are never cached: each
-costs the full hash, and counts towards the lockout kept in the database (shared by every worker).
+enabled flag and lock: any change to those makes the entry miss. Failed attempts are never cached.
+
+What the lock means: after `lockout.max_attempts` wrong passwords an account's PASSWORD logins are
+refused for a while. It stops guessing and nothing else: application tokens (random, not guessable) keep
+working, as do open sessions and the internal account's in-process work (namespaces/policy.py does not
+look at the lock), so a stranger cannot switch an account or a CI bot off. An account without a usable
+password (a bot) has nothing to guess and is never counted or locked.
+
+Before a password is checked the client address's failure budget is read (ratelimits): over it, the
+answer is RATE_LIMITED without hashing. Successes from the token path or the cache never read or write
+the rate-limit table.
 """
 
 from __future__ import annotations
@@ -13,17 +23,19 @@ import enum
 import hmac
 from dataclasses import dataclass
 
-from django.contrib.auth.hashers import make_password
+from django.contrib.auth.hashers import check_password, make_password
 from django.core.cache import cache
 
 from accounts.models import ApplicationToken, User, keyed_hash, record_failed_login, record_successful_login
 from portus.options import option
+from ratelimits.services import failure_record, failure_wait
 
 
 class Failure(enum.Enum):
     INVALID = "invalid"
     LOCKED = "locked"
     DISABLED = "disabled"
+    RATE_LIMITED = "rate_limited"
 
 
 # Wrong credentials and a lock read the same, so that the answer does not tell a stranger which
@@ -34,6 +46,7 @@ MESSAGES = {
     Failure.INVALID: _INVALID_OR_LOCKED,
     Failure.LOCKED: _INVALID_OR_LOCKED,
     Failure.DISABLED: "This account is disabled.",
+    Failure.RATE_LIMITED: "Too many failed attempts from your address.",
 }
 
 
@@ -42,6 +55,7 @@ class Verified:
     user: User | None
     failure: Failure | None = None
     via_token: ApplicationToken | None = None
+    retry_after: int = 0  # seconds, with RATE_LIMITED
 
     @property
     def ok(self) -> bool:
@@ -49,6 +63,9 @@ class Verified:
 
     @property
     def message(self) -> str:
+        if self.failure is Failure.RATE_LIMITED:
+            minutes = max(1, (self.retry_after + 59) // 60)
+            return f"{MESSAGES[self.failure]} Try again in {minutes} minute{'s' if minutes > 1 else ''}."
         return MESSAGES[self.failure] if self.failure else ""
 
 
@@ -60,8 +77,6 @@ def _burn_hash(password: str) -> None:
     global _DUMMY_HASH
     if _DUMMY_HASH is None:
         _DUMMY_HASH = make_password("portus-dummy-password")
-    from django.contrib.auth.hashers import check_password
-
     check_password(password, _DUMMY_HASH)
 
 
@@ -69,24 +84,27 @@ def _cache_key(username: str, secret: str) -> str:
     return "cred:" + keyed_hash(f"{username}\x00{secret}", purpose="credential-cache")
 
 
-def verify(username: str, secret: str, *, allow_tokens: bool = True) -> Verified:
-    """Checks a user name and a password or application token; one indexed query on a cache hit."""
-    if not username or not secret or len(username) > 150 or len(secret) > 1024:
-        return Verified(None, Failure.INVALID)
-    if allow_tokens and secret.startswith(ApplicationToken.PREFIX + "_"):
-        # One indexed query finds the token with its user.
-        token = ApplicationToken.find(secret)
-        presented = username.encode("utf-8", "surrogatepass")
-        if token is not None and hmac.compare_digest(token.user.username.encode(), presented):
-            user = token.user
-            if user.is_locked():
-                return Verified(user, Failure.LOCKED)
-            if not user.enabled:
-                return Verified(user, Failure.DISABLED)
-            token.touch()
-            record_successful_login(user)
-            return Verified(user, via_token=token)
-    user = User.objects.filter(username=username).first()
+def _token_login(username: str, secret: str) -> Verified | None:
+    """The application token's answer, or None when `secret` is no token of `username`'s."""
+    token = ApplicationToken.find(secret)  # one indexed query, with the user
+    presented = username.encode("utf-8", "surrogatepass")
+    if token is None or not hmac.compare_digest(token.user.username.encode(), presented):
+        return None
+    user = token.user
+    if not user.enabled:
+        return Verified(user, Failure.DISABLED)
+    # Not a reset of the password failures: a CI's token logins must not wipe an attacker's count.
+    token.touch()
+    return Verified(user, via_token=token)
+
+
+def _remembered(user: User, username: str, secret: str) -> bool:
+    if not option("credential_cache.seconds") or not user.enabled or user.is_locked():
+        return False
+    return cache.get(_cache_key(username, secret)) == (user.pk, user.password_fingerprint())
+
+
+def _check_password(user: User | None, secret: str) -> Verified:
     if user is None:
         _burn_hash(secret)
         return Verified(None, Failure.INVALID)
@@ -98,20 +116,36 @@ def verify(username: str, secret: str, *, allow_tokens: bool = True) -> Verified
         if user.has_usable_password() and user.check_password(secret):
             return Verified(user, Failure.DISABLED)
         return Verified(None, Failure.INVALID)
+    if not user.has_usable_password():
+        return Verified(None, Failure.INVALID)
+    if not user.check_password(secret):
+        record_failed_login(user.pk)
+        user.refresh_from_db(fields=["failed_attempts", "locked_until", "locked_at"])
+        locked = user.is_locked()
+        return Verified(user if locked else None, Failure.LOCKED if locked else Failure.INVALID)
+    record_successful_login(user)
+    if ttl := option("credential_cache.seconds"):
+        # check_password may have upgraded the hash: fingerprint the stored one.
+        cache.set(_cache_key(user.username, secret), (user.pk, user.password_fingerprint()), ttl)
+    return Verified(user)
 
-    ttl = option("credential_cache.seconds")
-    key = _cache_key(username, secret)
-    fingerprint = user.password_fingerprint()
-    if ttl and cache.get(key) == (user.pk, fingerprint):
+
+def verify(username: str, secret: str, *, allow_tokens: bool = True, address: str | None = None) -> Verified:
+    """Checks a user name and a password or application token.
+
+    `address` is the client's rate-limit key (ratelimits.addresses.address_key), None for checks that
+    come from no client. A token login or a remembered password costs one indexed query and no more."""
+    if allow_tokens and secret.startswith(ApplicationToken.PREFIX + "_"):
+        result = _token_login(username, secret)
+        if result is not None:
+            return result
+    well_formed = bool(username and secret) and len(username) <= 150 and len(secret) <= 1024
+    user = User.objects.filter(username=username).first() if well_formed else None
+    if user is not None and _remembered(user, username, secret):
         return Verified(user)
-
-    if user.has_usable_password() and user.check_password(secret):
-        record_successful_login(user)
-        if ttl:
-            # check_password may have upgraded the hash: fingerprint the stored one.
-            cache.set(key, (user.pk, user.password_fingerprint()), ttl)
-        return Verified(user)
-
-    record_failed_login(user.pk)
-    user.refresh_from_db(fields=["failed_attempts", "locked_until", "locked_at"])
-    return Verified(user if user.is_locked() else None, Failure.LOCKED if user.is_locked() else Failure.INVALID)
+    if address is not None and (wait := failure_wait(address=address)):
+        return Verified(None, Failure.RATE_LIMITED, retry_after=wait)
+    result = _check_password(user, secret) if well_formed else Verified(None, Failure.INVALID)
+    if not result.ok and address is not None:
+        failure_record(address=address)
+    return result

@@ -1,7 +1,10 @@
 """THE permission policy: every door (token endpoint, UI, API) asks these functions and nothing else.
 
 Rules (Portus's, made explicit):
-- A disabled or locked account may do nothing. Anonymous visitors may only pull from public namespaces.
+- A disabled account may do nothing. Anonymous visitors may only pull from public namespaces. A lock
+  (too many wrong passwords) only refuses password logins (accounts/credentials.py): it is not an
+  account state here, so a stranger's guesses cannot switch off an account's tokens, sessions or the
+  internal account's work.
 - Admins (and the internal `portus` account, which is an admin) may pull, push and manage everything;
   they may delete when `delete.enabled` is on.
 - Pull: members of the namespace's team (any role); any signed-in user for protected and public
@@ -33,10 +36,10 @@ PULL, PUSH, DELETE = "pull", "push", "delete"
 
 
 def is_active(user) -> bool:
-    """Signed in, enabled and not locked."""
+    """Signed in and enabled (a lock refuses password logins only, see the module's rules)."""
     if user is None or not getattr(user, "is_authenticated", False):
         return False
-    return bool(user.enabled) and not user.is_locked()
+    return bool(user.enabled)
 
 
 def is_admin(user) -> bool:

@@ -17,6 +17,7 @@ from accounts.models import RefreshToken, User
 from accounts.services import refresh_token_create
 from namespaces import policy
 from portus.options import certificate_path, key_path, option
+from ratelimits.addresses import address_key
 from registries.authorization import decide
 from registries.jwt_tokens import build_claims, token_response
 from registries.keys import SigningKey
@@ -30,15 +31,17 @@ _REGISTRY_TTL = 10.0
 
 
 class TokenError(Exception):
-    def __init__(self, status: int, code: str, message: str) -> None:
+    def __init__(self, status: int, code: str, message: str, *, retry_after: int = 0) -> None:
         super().__init__(message)
-        self.status, self.code, self.message = status, code, message
+        self.status, self.code, self.message, self.retry_after = status, code, message, retry_after
 
 
-def error_response(status: int, code: str, message: str) -> JsonResponse:
+def error_response(status: int, code: str, message: str, *, retry_after: int = 0) -> JsonResponse:
     response = JsonResponse({"errors": [{"code": code, "message": message}]}, status=status)
     if status == 401:
         response["WWW-Authenticate"] = f'Basic realm="{option("machine_fqdn.value")}"'
+    if retry_after:
+        response["Retry-After"] = str(retry_after)
     return response
 
 
@@ -103,8 +106,10 @@ def _basic_credentials(request: HttpRequest) -> tuple[str, str] | None:
     return username, password
 
 
-def _authenticate(username: str, password: str) -> User:
-    result = credentials.verify(username, password)
+def _authenticate(request: HttpRequest, username: str, password: str) -> User:
+    result = credentials.verify(username, password, address=address_key(request))
+    if result.failure is credentials.Failure.RATE_LIMITED:
+        raise TokenError(429, "TOOMANYREQUESTS", result.message, retry_after=result.retry_after)
     if not result.ok:
         log.info("token request refused for %r: %s", username[:64], result.failure.value)
         raise TokenError(401, "UNAUTHORIZED", result.message)
@@ -135,7 +140,7 @@ def _handle(request: HttpRequest) -> dict:
     if request.method == "GET":
         params = request.GET
         creds = _basic_credentials(request)
-        user = _authenticate(*creds) if creds else None
+        user = _authenticate(request, *creds) if creds else None
         offline = _is_true(params.get("offline_token"))
     else:
         if not request.content_type.startswith("application/x-www-form-urlencoded"):
@@ -143,7 +148,7 @@ def _handle(request: HttpRequest) -> dict:
         params = request.POST
         grant = params.get("grant_type", "")
         if grant == "password":
-            user = _authenticate(params.get("username", ""), params.get("password", ""))
+            user = _authenticate(request, params.get("username", ""), params.get("password", ""))
             offline = params.get("access_type") == "offline"
         elif grant == "refresh_token":
             user = _user_from_refresh_token(params.get("refresh_token", ""), service=params.get("service", ""))
@@ -169,7 +174,7 @@ def token_view(request: HttpRequest) -> JsonResponse:
     try:
         body = _handle(request)
     except TokenError as exc:
-        return error_response(exc.status, exc.code, exc.message)
+        return error_response(exc.status, exc.code, exc.message, retry_after=exc.retry_after)
     response = JsonResponse(body, status=200)
     response["Cache-Control"] = "no-store"
     response["Pragma"] = "no-cache"

@@ -65,10 +65,12 @@ def test_disabled_account_is_refused(owner, token):
     assert header_client(f"olivia:{token}").get("/api/version").status_code == 401
 
 
-def test_locked_account_is_refused(owner, token):
+def test_a_locked_account_keeps_its_token(owner, token):
+    """A lock stops password guessing; a token cannot be guessed, so a stranger's wrong passwords must
+    not switch off the account's scripts."""
     owner.locked_until = timezone.now() + timedelta(minutes=5)
     owner.save()
-    assert header_client(f"olivia:{token}").get("/api/version").status_code == 401
+    assert header_client(f"olivia:{token}").get("/api/version").status_code == 200
 
 
 def test_expired_token_is_refused(owner):
@@ -118,9 +120,29 @@ def test_session_with_csrf_token_may_write(owner):
     assert response.status_code == 201, response.json()
 
 
-def test_locked_session_is_anonymous(owner):
+def test_a_lock_does_not_end_an_open_session(owner):
     client = APIClient()
     client.force_login(owner)
     owner.locked_until = timezone.now() + timedelta(minutes=5)
     owner.save()
+    assert client.get("/api/version").status_code == 200
+
+
+def test_a_disabled_session_is_anonymous(owner):
+    client = APIClient()
+    client.force_login(owner)
+    owner.enabled = False
+    owner.save()
     assert client.get("/api/version").status_code == 401
+
+
+def test_refused_headers_count_against_the_address_and_end_in_429(owner, token, options):
+    options.set("rate_limit.failures", 3)
+    for _ in range(3):
+        assert header_client("olivia:pat_guess").get("/api/version").status_code == 401
+    response = header_client("olivia:pat_guess").get("/api/version")
+    assert response.status_code == 429
+    assert int(response["Retry-After"]) >= 1
+    assert response.json()["message"].startswith("Too many failed attempts from your address.")
+    # A valid token never reads the counter: scripts from the same address go on.
+    assert header_client(f"olivia:{token}").get("/api/version").status_code == 200

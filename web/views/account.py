@@ -15,6 +15,7 @@ from django.utils import timezone
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST
 
+from accounts import credentials
 from accounts.models import ApplicationToken, RefreshToken, User
 from accounts.services import (
     application_token_create,
@@ -25,6 +26,8 @@ from accounts.services import (
 )
 from namespaces import policy
 from portus.options import option
+from ratelimits.addresses import address_key
+from ratelimits.services import failure_record, failure_wait
 from registries.models import Registry
 from web.forms import (
     ApplicationTokenForm,
@@ -39,6 +42,17 @@ from web.forms import (
 from web.views import paginate, ui_login_required
 
 BACKEND = "accounts.backends.PortusBackend"
+
+
+def _too_many(response, retry_after: int):
+    """A form page answered 429: the client's address has used up its failure budget (ratelimits)."""
+    response.status_code = 429
+    response["Retry-After"] = str(retry_after)
+    return response
+
+
+def _rate_limit_message(wait: int) -> str:
+    return credentials.Verified(None, credentials.Failure.RATE_LIMITED, retry_after=wait).message
 
 
 def instance_is_empty() -> bool:
@@ -60,6 +74,14 @@ class SignInView(auth_views.LoginView):
         response = super().form_valid(form)
         User.objects.filter(pk=form.get_user().pk).update(current_sign_in_at=timezone.now())
         return response
+
+    def form_invalid(self, form):
+        result = getattr(self.request, "portus_login_result", None)
+        if result is None or result.failure is not credentials.Failure.RATE_LIMITED:
+            return super().form_invalid(form)
+        form.errors.clear()
+        form.add_error(None, result.message)
+        return _too_many(self.render_to_response(self.get_context_data(form=form)), result.retry_after)
 
     def get_context_data(self, **kwargs):
         context = super().get_context_data(**kwargs)
@@ -105,13 +127,30 @@ def sign_up(request):
 
 # --- password reset by email (Django's views, our templates) ------------------------------------
 
-password_reset = auth_views.PasswordResetView.as_view(
+_password_reset = auth_views.PasswordResetView.as_view(
     template_name="account/password_reset.html",
     email_template_name="account/password_reset_email.txt",
     subject_template_name="account/password_reset_subject.txt",
     form_class=PortusPasswordResetForm,
     success_url=reverse_lazy("password_reset_done"),
 )
+
+
+def password_reset(request, *args, **kwargs):
+    """Django's reset request; every POST counts against the address's failure budget, so that no one
+    can send mail to a mailbox (or probe addresses) without limit."""
+    if request.method == "POST":
+        address = address_key(request)
+        wait = failure_wait(address=address)
+        if wait:
+            form = PortusPasswordResetForm(request.POST)
+            form.errors.clear()  # an email field's own checks; nothing is looked up or sent
+            form.add_error(None, _rate_limit_message(wait))
+            return _too_many(render(request, "account/password_reset.html", {"form": form}), wait)
+        failure_record(address=address)
+    return _password_reset(request, *args, **kwargs)
+
+
 password_reset_done = auth_views.PasswordResetDoneView.as_view(template_name="account/password_reset_done.html")
 password_reset_confirm = auth_views.PasswordResetConfirmView.as_view(
     template_name="account/password_reset_confirm.html",
