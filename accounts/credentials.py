@@ -10,11 +10,13 @@ What the lock means: after `lockout.max_attempts` wrong passwords an account's P
 refused for a while. It stops guessing and nothing else: application tokens (random, not guessable) keep
 working, as do open sessions and the internal account's in-process work (namespaces/policy.py does not
 look at the lock), so a stranger cannot switch an account or a CI bot off. An account without a usable
-password (a bot) has nothing to guess and is never counted or locked.
+password (a bot) has nothing to guess and is never counted or locked. A disabled account counts and
+locks like any other, so "disabled" — said only to the right password — is no unlimited oracle.
 
-Before a password is checked the client address's failure budget is read (ratelimits): over it, the
-answer is RATE_LIMITED without hashing. Successes from the token path or the cache never read or write
-the rate-limit table.
+Every password check that is not a remembered success costs exactly one hasher run, whether the user
+exists, is locked, has no password or gave a wrong one: the time of an answer tells nothing. Before that
+run the client address's failure budget is read (ratelimits): over it, the answer is RATE_LIMITED
+without hashing. Successes from the token path or the cache never read or write the rate-limit table.
 """
 
 from __future__ import annotations
@@ -73,7 +75,7 @@ _DUMMY_HASH: str | None = None
 
 
 def _burn_hash(password: str) -> None:
-    """Spends the hasher's time on an unknown user, so timing does not reveal which names exist."""
+    """Spends one hasher run where there is no password to check, so timing tells nothing."""
     global _DUMMY_HASH
     if _DUMMY_HASH is None:
         _DUMMY_HASH = make_password("portus-dummy-password")
@@ -105,24 +107,23 @@ def _remembered(user: User, username: str, secret: str) -> bool:
 
 
 def _check_password(user: User | None, secret: str) -> Verified:
+    """One hasher run, whatever the account's state."""
     if user is None:
         _burn_hash(secret)
         return Verified(None, Failure.INVALID)
     if user.is_locked():
-        # No password check while locked: guessing must not go on.
+        _burn_hash(secret)  # no real check while locked: guessing must not go on
         return Verified(user, Failure.LOCKED)
-    if not user.enabled:
-        # Costs a hash, so a disabled account answers like any other to a wrong password.
-        if user.has_usable_password() and user.check_password(secret):
-            return Verified(user, Failure.DISABLED)
-        return Verified(None, Failure.INVALID)
     if not user.has_usable_password():
+        _burn_hash(secret)
         return Verified(None, Failure.INVALID)
     if not user.check_password(secret):
         record_failed_login(user.pk)
         user.refresh_from_db(fields=["failed_attempts", "locked_until", "locked_at"])
         locked = user.is_locked()
         return Verified(user if locked else None, Failure.LOCKED if locked else Failure.INVALID)
+    if not user.enabled:
+        return Verified(user, Failure.DISABLED)
     record_successful_login(user)
     if ttl := option("credential_cache.seconds"):
         # check_password may have upgraded the hash: fingerprint the stored one.

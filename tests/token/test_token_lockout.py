@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 import pytest
 from django.contrib.auth.hashers import get_hashers
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
+from django.utils import timezone
 
-from accounts.services import application_token_create, user_create
+from accounts.models import User
+from accounts.services import application_token_create, user_create, user_update
 from ratelimits.models import FailureCounter
 from tests.conftest import PASSWORD
 from tests.token.test_token_endpoint import SERVICE, URL, access_of, basic, form, get_token
@@ -162,3 +166,35 @@ def test_successful_logins_never_touch_the_counters(client, owner, namespace):
     with CaptureQueriesContext(connection) as failed:
         get_token(client, user=owner, password="wrong")
     assert len([q for q in failed.captured_queries if "ratelimits_" in q["sql"]]) <= 4
+
+
+# --- finding: guessing gaps ----------------------------------------------------------------------
+
+
+def test_a_disabled_account_counts_failures_and_stops_saying_disabled_once_locked(client, owner, admin, options):
+    options.set("rate_limit.failures", 1000)
+    user_update(user=owner, by=admin, enabled=False)
+    assert wrong_guesses(client, "olivia", 10) == [401] * 10
+    owner.refresh_from_db()
+    assert owner.is_locked()
+    message = get_token(client, user=owner).json()["errors"][0]["message"]
+    assert "disabled" not in message and "locked" in message
+
+
+@pytest.mark.parametrize("case", ["unknown", "wrong password", "locked", "disabled", "no password"])
+def test_every_refusal_costs_exactly_one_hasher_run(client, owner, admin, passwordless_bot, hasher_runs, case):
+    """Timing would tell which names exist or are locked if some answers skipped the hash."""
+    username, password = "olivia", "wrong"
+    if case == "unknown":
+        username = "nobody"
+    elif case == "locked":
+        User.objects.filter(pk=owner.pk).update(locked_until=timezone.now() + timedelta(minutes=5))
+        password = PASSWORD
+    elif case == "disabled":
+        user_update(user=owner, by=admin, enabled=False)
+    elif case == "no password":
+        username = "deploy-bot"
+    hasher_runs.clear()
+    response = client.get(URL, {"service": SERVICE}, HTTP_AUTHORIZATION=basic(username, password))
+    assert response.status_code == 401
+    assert len(hasher_runs) == 1

@@ -1,11 +1,15 @@
-"""The web doors under guessing: sign-in and reset requests share the address's budget, answer 429 with
-a clear message, and a lock no longer ends the session of the account's owner."""
+"""The web doors under guessing: sign-in, password change and reset requests share the address's budget,
+answer 429 with a clear message, and a lock no longer ends the session of the account's owner."""
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 import pytest
 from django.core import mail
+from django.utils import timezone
 
+from accounts.models import User
 from tests.conftest import PASSWORD
 
 pytestmark = pytest.mark.django_db
@@ -51,6 +55,44 @@ def test_a_lock_does_not_end_the_owners_open_session(as_user, client, owner, opt
     owner.refresh_from_db()
     assert owner.is_locked()
     assert signed_in.get("/users/edit").status_code == 200
+
+
+def test_wrong_current_passwords_count_towards_the_lock(as_user, owner, options):
+    options.set("lockout.max_attempts", 3)
+    client = as_user(owner)
+    for _ in range(3):
+        assert change_password(client, "wrong").status_code == 400
+    owner.refresh_from_db()
+    assert owner.is_locked()
+    response = change_password(client, PASSWORD)  # the right one, now too late
+    assert response.status_code == 429 and int(response["Retry-After"]) > 0
+    assert "password checks are paused" in response.content.decode()
+    owner.refresh_from_db()
+    assert owner.check_password(PASSWORD)
+
+
+def test_a_locked_account_cannot_have_its_password_checked_by_the_change_form(as_user, owner, monkeypatch):
+    User.objects.filter(pk=owner.pk).update(locked_until=timezone.now() + timedelta(minutes=5))
+    checks = []
+    monkeypatch.setattr(User, "check_password", lambda self, raw: checks.append(raw) or False)
+    assert change_password(as_user(owner), PASSWORD).status_code == 429
+    assert checks == []
+
+
+def test_the_password_change_form_shares_the_address_budget(as_user, client, owner, small_budget):
+    for _ in range(2):
+        sign_in(client, "olivia", "wrong")
+    signed_in = as_user(owner)
+    assert change_password(signed_in, "wrong").status_code == 400
+    assert_limited(change_password(signed_in, PASSWORD))
+    owner.refresh_from_db()
+    assert owner.check_password(PASSWORD)
+
+
+def test_an_empty_current_password_is_not_a_guess(as_user, owner):
+    change_password(as_user(owner), "")
+    owner.refresh_from_db()
+    assert owner.failed_attempts == 0
 
 
 def test_reset_requests_are_limited_per_address(client, owner, small_budget):

@@ -16,7 +16,7 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST
 
 from accounts import credentials
-from accounts.models import ApplicationToken, RefreshToken, User
+from accounts.models import ApplicationToken, RefreshToken, User, record_failed_login
 from accounts.services import (
     application_token_create,
     application_token_revoke,
@@ -205,8 +205,23 @@ def profile(request):
 @ui_login_required
 @require_POST
 def password_change(request):
-    form = PasswordChangeForm(request.user, request.POST)
-    if form.is_valid():
+    """The current password is checked like a login: refused while the account is locked or the address
+    is over its budget, and a wrong one counts towards both."""
+    user, address = request.user, address_key(request)
+    # Decided before the form is validated: validating it checks the current password.
+    if wait := failure_wait(address=address):
+        messages.error(request, _rate_limit_message(wait))
+        return _too_many(_profile_page(request, status=429), wait)
+    if user.is_locked():
+        wait = max(1, int((user.locked_until - timezone.now()).total_seconds()))
+        messages.error(request, "Too many wrong passwords: this account's password checks are paused. "
+                                "Try again later.")
+        return _too_many(_profile_page(request, status=429), wait)
+    form = PasswordChangeForm(user, request.POST)
+    if not form.is_valid() and request.POST.get("current_password") and "current_password" in form.errors:
+        record_failed_login(user.pk)
+        failure_record(address=address)
+    elif form.is_valid():
         try:
             user_update(user=request.user, by=request.user, password=form.cleaned_data["password"])
         except ValidationError as exc:
