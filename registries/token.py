@@ -8,6 +8,7 @@ import logging
 import time
 from datetime import UTC, datetime
 
+from django.core.exceptions import SuspiciousOperation
 from django.db.models.signals import post_delete, post_save
 from django.http import HttpRequest, JsonResponse
 from django.views.decorators.csrf import csrf_exempt
@@ -22,12 +23,18 @@ from registries.authorization import decide
 from registries.jwt_tokens import build_claims, token_response
 from registries.keys import SigningKey
 from registries.models import Registry
-from registries.scopes import ResourceScope, parse_scopes
+from registries.scopes import ResourceScope, TooManyScopes, parse_scopes
 
 log = logging.getLogger(__name__)
 
 _REGISTRY_CACHE: dict[str, tuple[float, Registry | None]] = {}
 _REGISTRY_TTL = 10.0
+
+
+# Real clients send one to three resource scopes (a cross-repository mount two) in a few hundred bytes;
+# a request far beyond that is an attack on the workers' time and the JWT's size (registries/scopes.py).
+MAX_BODY_BYTES = 32 * 1024
+MAX_QUERY_BYTES = 32 * 1024
 
 
 class TokenError(Exception):
@@ -136,16 +143,32 @@ def _is_true(value: str | None) -> bool:
     return (value or "").lower() in {"true", "1", "yes"}
 
 
+def _params(request: HttpRequest):
+    """The query (GET) or form (POST), refused before parsing when larger than any real client's."""
+    if len(request.META.get("QUERY_STRING", "")) > MAX_QUERY_BYTES:
+        raise TokenError(400, "UNSUPPORTED", f"The query string is longer than {MAX_QUERY_BYTES} bytes.")
+    if request.method == "POST":
+        if not request.content_type.startswith("application/x-www-form-urlencoded"):
+            raise TokenError(400, "UNSUPPORTED", "POST a form (application/x-www-form-urlencoded).")
+        try:
+            length = int(request.META.get("CONTENT_LENGTH") or 0)
+        except ValueError:
+            length = 0  # Django reads no body then
+        if length > MAX_BODY_BYTES:
+            raise TokenError(413, "UNSUPPORTED", f"The request body is larger than {MAX_BODY_BYTES} bytes.")
+    try:
+        return request.GET if request.method == "GET" else request.POST
+    except SuspiciousOperation:  # more fields than DATA_UPLOAD_MAX_NUMBER_FIELDS
+        raise TokenError(400, "UNSUPPORTED", "The request has too many fields.") from None
+
+
 def _handle(request: HttpRequest) -> dict:
+    params = _params(request)
     if request.method == "GET":
-        params = request.GET
         creds = _basic_credentials(request)
         user = _authenticate(request, *creds) if creds else None
         offline = _is_true(params.get("offline_token"))
     else:
-        if not request.content_type.startswith("application/x-www-form-urlencoded"):
-            raise TokenError(400, "UNSUPPORTED", "POST a form (application/x-www-form-urlencoded).")
-        params = request.POST
         grant = params.get("grant_type", "")
         if grant == "password":
             user = _authenticate(request, params.get("username", ""), params.get("password", ""))
@@ -159,7 +182,10 @@ def _handle(request: HttpRequest) -> dict:
     registry = registry_for_service(service)
     if registry is None:
         raise TokenError(401, "UNAUTHORIZED", "Unknown service: no registry is configured with this name.")
-    scopes = parse_scopes(_scope_values(params))
+    try:
+        scopes = parse_scopes(_scope_values(params))
+    except TooManyScopes as exc:
+        raise TokenError(400, "UNSUPPORTED", str(exc)) from None
     refresh = None
     if offline and user is not None:
         refresh = refresh_token_create(user=user, registry=registry, client_id=params.get("client_id", ""),
