@@ -2,12 +2,28 @@
 
 from __future__ import annotations
 
-from django.db import models
+import threading
+import time
+from dataclasses import dataclass, field
+
+from django.db import connection, models, transaction
+from django.db.models.signals import post_delete, post_save
+
+# How long a process trusts its copy of the registries table before reading it again; a change made
+# in this process is seen at once (signals below), one made elsewhere within this many seconds.
+DIRECTORY_TTL_SECONDS = 5.0
+MAX_HOST_LENGTH = 255
+
+
+def canonical_host(value: str) -> str:
+    """A host[:port] as stored and compared: stripped, lowercased."""
+    return (value or "").strip().lower()
 
 
 class Registry(models.Model):
     name = models.CharField(max_length=255, unique=True)
-    # host[:port] the registry is reached at by this service; also the token `service`.
+    # host[:port] the registry is reached at by this service; also the token `service` (the registry's
+    # auth.token.service) and so the `aud` of every token for it.
     hostname = models.CharField(max_length=255, unique=True)
     # host[:port] clients use, when it differs (behind a proxy).
     external_hostname = models.CharField(max_length=255, blank=True)
@@ -34,20 +50,76 @@ class Registry(models.Model):
         return self.external_hostname or self.hostname
 
     def matches_host(self, host: str) -> bool:
-        host = (host or "").strip().lower()
-        return bool(host) and host in {self.hostname.lower(), self.external_hostname.lower()}
+        host = canonical_host(host)
+        return bool(host) and host in {canonical_host(self.hostname), canonical_host(self.external_hostname)}
 
     @classmethod
     def for_host(cls, host: str) -> Registry | None:
-        """The registry known by this host (the token `service`, or an event's `request.host`)."""
-        host = (host or "").strip().lower()
-        if not host:
+        """The registry known by this host (the token `service`, or an event's `request.host`).
+
+        Looked up in this process's copy of the whole (small) table, so a lookup costs no query and a
+        stream of made-up host names costs no memory: nothing is remembered about a name that matched
+        nothing."""
+        host = canonical_host(host)
+        if not host or len(host) > MAX_HOST_LENGTH:
             return None
-        for registry in cls.objects.all():
-            if registry.matches_host(host):
-                return registry
-        return None
+        return directory().by_host.get(host)
 
     @classmethod
     def default(cls) -> Registry | None:
         return cls.objects.order_by("id").first()
+
+
+@dataclass(frozen=True)
+class RegistryDirectory:
+    """Every registry, by each of its host names, as read at `loaded_at` (monotonic)."""
+
+    loaded_at: float
+    by_host: dict[str, Registry] = field(default_factory=dict)
+    first: Registry | None = None  # the oldest one: the registry of a token request naming no service
+
+
+_directory: RegistryDirectory | None = None
+_directory_lock = threading.Lock()
+
+
+def directory() -> RegistryDirectory:
+    """This process's copy of the registries table, read again when older than DIRECTORY_TTL_SECONDS."""
+    global _directory
+    current = _directory
+    now = time.monotonic()
+    if current is not None and now - current.loaded_at < DIRECTORY_TTL_SECONDS:
+        return current
+    with _directory_lock:
+        current = _directory
+        if current is not None and now - current.loaded_at < DIRECTORY_TTL_SECONDS:
+            return current
+        registries = list(Registry.objects.order_by("id"))
+        by_host: dict[str, Registry] = {}
+        # The oldest registry wins a clash between one's external name and another's; host names are unique.
+        for registry in reversed(registries):
+            if registry.external_hostname:
+                by_host[canonical_host(registry.external_hostname)] = registry
+        for registry in registries:
+            by_host[canonical_host(registry.hostname)] = registry
+        current = RegistryDirectory(loaded_at=now, by_host=by_host, first=registries[0] if registries else None)
+        _directory = current
+        return current
+
+
+def forget_directory(**_) -> None:
+    """Drops this process's copy of the registries table, now and again when the transaction commits
+    (a thread reading it in between would otherwise keep the old rows for the TTL)."""
+    global _directory
+    _directory = None
+
+    def again() -> None:
+        global _directory
+        _directory = None
+
+    if connection.in_atomic_block:
+        transaction.on_commit(again)
+
+
+post_save.connect(forget_directory, sender=Registry, dispatch_uid="forget-registry-directory-save")
+post_delete.connect(forget_directory, sender=Registry, dispatch_uid="forget-registry-directory-delete")

@@ -9,7 +9,6 @@ import time
 from datetime import UTC, datetime
 
 from django.core.exceptions import SuspiciousOperation
-from django.db.models.signals import post_delete, post_save
 from django.http import HttpRequest, JsonResponse
 from django.views.decorators.csrf import csrf_exempt
 
@@ -22,13 +21,11 @@ from ratelimits.addresses import address_key
 from registries.authorization import decide
 from registries.jwt_tokens import build_claims, token_response
 from registries.keys import SigningKey
-from registries.models import Registry
+from registries.models import Registry, forget_directory
+from registries.models import directory as registry_directory
 from registries.scopes import ResourceScope, TooManyScopes, parse_scopes
 
 log = logging.getLogger(__name__)
-
-_REGISTRY_CACHE: dict[str, tuple[float, Registry | None]] = {}
-_REGISTRY_TTL = 10.0
 
 
 # Real clients send one to three resource scopes (a cross-repository mount two) in a few hundred bytes;
@@ -53,23 +50,17 @@ def error_response(status: int, code: str, message: str, *, retry_after: int = 0
 
 
 def registry_for_service(service: str) -> Registry | None:
-    """The registry named by a token request's `service` (cached briefly: it is on every request)."""
-    now = time.monotonic()
-    hit = _REGISTRY_CACHE.get(service)
-    if hit is not None and hit[0] > now:
-        return hit[1]
-    registry = Registry.for_host(service) if service else Registry.default()
-    _REGISTRY_CACHE[service] = (now + _REGISTRY_TTL, registry)
-    return registry
+    """The registry named by a token request's `service` (any of its host names, compared canonically),
+    or the oldest registry when none is named. Read from the process's copy of the registries table
+    (registries/models.py): no query on the hot path, and nothing kept about names that match nothing."""
+    if not service:
+        return registry_directory().first
+    return Registry.for_host(service)
 
 
 def forget_registries(**_) -> None:
-    """Drops this process's cache of registries (other processes' entries expire within seconds)."""
-    _REGISTRY_CACHE.clear()
-
-
-post_save.connect(forget_registries, sender=Registry, dispatch_uid="forget-registries-save")
-post_delete.connect(forget_registries, sender=Registry, dispatch_uid="forget-registries-delete")
+    """Drops this process's copy of the registries table (other processes re-read theirs within seconds)."""
+    forget_directory()
 
 
 def signing_key() -> SigningKey:
@@ -86,7 +77,7 @@ def issue_token(*, user: User | None, registry: Registry, service: str, scopes: 
     claims = build_claims(
         issuer=option("machine_fqdn.value"),
         subject=user.username if user is not None else "",
-        audience=service or registry.hostname,
+        audience=registry.hostname,
         access=access,
         lifetime_seconds=lifetime,
         now=now,

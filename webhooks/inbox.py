@@ -182,18 +182,6 @@ def classify(parsed: ParsedEvent, registry: Registry | None) -> tuple[str, str]:
     return Event.Status.PENDING, ""
 
 
-class RegistryLookup:
-    """Registry.for_host, remembered for the duration of one delivery."""
-
-    def __init__(self) -> None:
-        self._found: dict[str, Registry | None] = {}
-
-    def __call__(self, host: str) -> Registry | None:
-        if host not in self._found:
-            self._found[host] = Registry.for_host(host)
-        return self._found[host]
-
-
 def _row(parsed: ParsedEvent, registry: Registry | None, now: datetime, status: str, reason: str) -> Event:
     return Event(
         event_id=parsed.event_id, registry=registry, action=parsed.action, repository=parsed.repository,
@@ -222,13 +210,12 @@ def rows_from_body(body: bytes, *, content_type: str, now: datetime | None = Non
         row = _undecodable(body, "the body is not an envelope {\"events\": […]}", now)
         row.raw = raw_text(envelope)
         return [row]
-    lookup = RegistryLookup()
     rows: dict[str, Event] = {}
     for element in events:
         parsed = parse_event(element)
         if parsed.event_id in rows:
             continue
-        registry = lookup(parsed.request_host) if parsed.request_host else None
+        registry = Registry.for_host(parsed.request_host)
         status, reason = classify(parsed, registry)
         if content_type not in CONTENT_TYPES and status != Event.Status.FLAGGED:
             status, reason = Event.Status.FLAGGED, f"unexpected content type {content_type[:100]!r}"

@@ -101,7 +101,8 @@ def event(action: str, repository: str, *, digest: str = "", tag: str = "", medi
 
 class FakeRegistry:
     """Serves /v2/, catalog, tags, manifests (GET, HEAD, DELETE) and demands Bearer tokens whose `aud` is
-    SERVICE and whose access covers the request, answering 401 with a challenge otherwise."""
+    its `service` (its own address, as README tells to configure auth.token.service) and whose access
+    covers the request, answering 401 with a challenge otherwise."""
 
     def __init__(self) -> None:
         self.repositories: dict[str, dict[str, str]] = {}  # name → tag → digest
@@ -113,6 +114,7 @@ class FakeRegistry:
         self.lock = threading.Lock()
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
         self.address = f"127.0.0.1:{self.server.server_address[1]}"
+        self.service = self.address
         self.thread = threading.Thread(target=self.server.serve_forever, kwargs={"poll_interval": 0.05},
                                        daemon=True)
 
@@ -180,10 +182,10 @@ class FakeRegistry:
                     claims = jwt.decode(header[7:], options={"verify_signature": False})
                     kind, _, rest = resource.partition(":")
                     for entry in claims.get("access", []):
-                        if (claims.get("aud") == SERVICE and entry["type"] == kind and entry["name"] == rest
+                        if (claims.get("aud") == fake.service and entry["type"] == kind and entry["name"] == rest
                                 and action in entry["actions"]):
                             return True
-                challenge = (f'Bearer realm="http://portus.test.lan/v2/token",service="{SERVICE}",'
+                challenge = (f'Bearer realm="http://portus.test.lan/v2/token",service="{fake.service}",'
                              f'scope="{scope}",error="insufficient_scope"')
                 self._json(401, {"errors": [{"code": "UNAUTHORIZED"}]}, {"WWW-Authenticate": challenge})
                 return False
@@ -258,14 +260,17 @@ class FakeRegistry:
 
 @pytest.fixture
 def fake_registry(registry, internal_account):
-    """The fake registry, with the test registry pointed at it (clients still name it SERVICE)."""
+    """The fake registry, with the test registry pointed at it (events still name it SERVICE, its external
+    host name)."""
     from registries.client import forget_tokens
     from registries.models import Registry
+    from registries.token import forget_registries
 
     fake = FakeRegistry().start()
     Registry.objects.filter(pk=registry.pk).update(hostname=fake.address, external_hostname=SERVICE)
     registry.refresh_from_db()
     forget_tokens()
+    forget_registries()
     yield fake
     fake.stop()
     forget_tokens()

@@ -10,7 +10,7 @@ from django.utils import timezone
 
 from activities.models import Activity
 from namespaces.models import Namespace, Repository, Tag, Tombstone
-from tests.webhooks.fakes import DOCKER_LIST, OCI_INDEX, OCI_MANIFEST, SERVICE, event, image, index, sha
+from tests.webhooks.fakes import DOCKER_LIST, OCI_INDEX, OCI_MANIFEST, event, image, index, sha
 from webhooks import processing
 from webhooks.models import Event
 from webhooks.services import event_retry
@@ -407,7 +407,7 @@ def test_internal_token_is_minted_for_exactly_the_scope_needed(pushed, fake_regi
     from registries.models import Registry
 
     RegistryClient(Registry.objects.get()).get_manifest("qa/app", pushed.digest)
-    assert asked == [(SERVICE, ["repository:qa/app:pull"], "portus")]
+    assert asked == [(fake_registry.address, ["repository:qa/app:pull"], "portus")]
 
 
 def test_image_delete_from_this_service_then_its_events(client, pushed, fake_registry, admin, options):

@@ -16,7 +16,7 @@ from registries.client import (
     parse_challenge,
     session,
 )
-from tests.webhooks.fakes import OCI_INDEX, SERVICE, image, index, sha
+from tests.webhooks.fakes import OCI_INDEX, image, index, sha
 
 
 @pytest.mark.parametrize("header, expected", [
@@ -90,7 +90,7 @@ def test_tokens_are_reused_until_they_expire(fake_registry, registry, monkeypatc
     for _ in range(3):
         client.get_manifest("qa/app", img.digest)
     assert len(calls) == 1
-    assert calls[0]["service"] == SERVICE and calls[0]["user"].username == "portus"
+    assert calls[0]["service"] == registry.hostname and calls[0]["user"].username == "portus"
     assert [r["auth"] for r in fake_registry.requests] == [False, True, True, True]
 
 
