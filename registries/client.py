@@ -2,8 +2,13 @@
 
 Tokens are minted in-process with the token endpoint's own logic, never fetched over HTTP: a worker that
 asked its own web workers for a token could wait on itself (the known issue of Portus's documentation).
-The registry's 401 challenge says which `service` and `scope` it wants; the client follows it once and
-remembers the service for the next calls.
+
+Nothing the registry answers chooses what the internal account's token may do. Its audience is always the
+registry's own host name (`Registry.hostname`, its auth.token.service) and its scope exactly what the
+calling method needs; a 401 challenge is only read to refuse one that names another service (whoever
+answers there would otherwise get a token for another registry). The token is sent only to the
+registry's own origin: paging links elsewhere are refused, and on a redirect to another host (a registry
+sending manifest or blob reads to its storage) requests drops the Authorization header.
 """
 
 from __future__ import annotations
@@ -18,12 +23,12 @@ import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
-from urllib.parse import quote, urljoin
+from urllib.parse import quote, urljoin, urlsplit
 
 import requests
 
 from portus.options import option
-from registries.models import Registry
+from registries.models import Registry, canonical_host
 
 log = logging.getLogger(__name__)
 
@@ -50,7 +55,14 @@ class RegistryUnavailable(RegistryError):
 
 
 class RegistryAuthError(RegistryError):
-    """The registry refused the internal account's token (issuer, certificate or service mismatch)."""
+    """The registry refused the internal account's token (issuer, certificate or service mismatch), or
+    asked for a token for another service."""
+
+
+class OffOriginLink(RegistryError):
+    """A URL off the registry's own origin (a paging link elsewhere): not followed, the token stays home."""
+
+    retryable = False
 
 
 class ManifestUnknown(RegistryError):
@@ -130,16 +142,16 @@ def session() -> requests.Session:
     return current
 
 
-# token cache: (registry id, service, scope) → (token, monotonic expiry); learned service per registry
+# token cache: (registry id, its host name, scope) → (token, monotonic expiry). Scopes come from this
+# module's own methods (one per repository read), and expired entries are swept on insertion.
 _tokens: dict[tuple[int, str, str], tuple[str, float]] = {}
-_services: dict[int, str] = {}
 _tokens_lock = threading.Lock()
+_MAX_CACHED_TOKENS = 1000
 
 
 def forget_tokens() -> None:
     with _tokens_lock:
         _tokens.clear()
-        _services.clear()
 
 
 def repository_scope(name: str, actions: str) -> str:
@@ -206,6 +218,19 @@ def _is_digest(reference: str) -> bool:
     return ":" in reference
 
 
+_DEFAULT_PORTS = {"http": 80, "https": 443}
+
+
+def _origin(url: str) -> tuple[str, str, int | None]:
+    """(scheme, host, port) with the default port made explicit; a malformed URL has no origin."""
+    try:
+        parts = urlsplit(url)
+        port = parts.port or _DEFAULT_PORTS.get(parts.scheme.lower())
+    except ValueError:
+        return ("", "", None)
+    return (parts.scheme.lower(), (parts.hostname or "").lower(), port)
+
+
 # --- the client ---------------------------------------------------------------------------------
 
 
@@ -222,7 +247,11 @@ class RegistryClient:
             return path_or_url
         return self.registry.base_url + path_or_url
 
-    def _mint(self, service: str, scope: str) -> str:
+    def same_origin(self, url: str) -> bool:
+        """Is url on the registry's own scheme, host and port (where its token may go)?"""
+        return _origin(url) == _origin(self.registry.base_url)
+
+    def _mint(self, scope: str) -> str:
         from accounts.models import User
         from registries.scopes import parse_scopes
         from registries.token import issue_token
@@ -231,29 +260,53 @@ class RegistryClient:
         if user is None:
             raise RegistryAuthError("the internal `portus` account does not exist "
                                     "(manage.py create_api_account)")
+        service = self.registry.hostname
         body = issue_token(user=user, registry=self.registry, service=service,
                            scopes=parse_scopes(scope.split(" ")))
         lifetime = int(body.get("expires_in") or 60)
-        expiry = time.monotonic() + max(lifetime - _TOKEN_MARGIN_SECONDS, 10)
+        now = time.monotonic()
+        expiry = now + max(lifetime - _TOKEN_MARGIN_SECONDS, 10)
         with _tokens_lock:
+            if len(_tokens) >= _MAX_CACHED_TOKENS:
+                for key in [key for key, (_, until) in _tokens.items() if until <= now] or list(_tokens):
+                    del _tokens[key]
             _tokens[(self.registry.pk, service, scope)] = (body["token"], expiry)
         return body["token"]
 
-    def _token(self, scope: str) -> str | None:
-        """A cached token for scope at the service last named by this registry's challenge, or None."""
-        service = _services.get(self.registry.pk)
-        if service is None:
-            return None
-        hit = _tokens.get((self.registry.pk, service, scope))
+    def _token(self, scope: str, *, fresh: bool = False) -> str:
+        """The internal account's token for exactly `scope` at this registry (cached until near expiry)."""
+        hit = None if fresh else _tokens.get((self.registry.pk, self.registry.hostname, scope))
         if hit is None or hit[1] <= time.monotonic():
-            return self._mint(service, scope)
+            return self._mint(scope)
         return hit[0]
+
+    def _check_challenge(self, method: str, url: str, response: requests.Response) -> Challenge:
+        """The 401's Bearer challenge, refused when it names a service other than this registry's own."""
+        challenge = parse_challenge(response.headers.get("WWW-Authenticate", ""))
+        if challenge is None or challenge.scheme != "bearer":
+            raise RegistryAuthError(f"{method} {url}: 401 without a Bearer challenge")
+        named = canonical_host(challenge.service)
+        if named and named != canonical_host(self.registry.hostname):
+            log.warning("registry %s (%s) asked for a token for another service %r: refused; its "
+                        "auth.token.service must be %r", self.registry.name, url[:200], named[:200],
+                        self.registry.hostname)
+            raise RegistryAuthError(
+                f"{method} {url}: the registry asked for a token for service {named[:200]!r}, but it is "
+                f"known here as {self.registry.hostname!r}: no token is made for another service (set its "
+                f"auth.token.service to {self.registry.hostname!r}, or correct the registry's host name)"
+            )
+        return challenge
 
     def _send(self, method: str, url: str, token: str | None, **kwargs: Any) -> requests.Response:
         headers = dict(kwargs.pop("headers", None) or {})
         if token:
+            if not self.same_origin(url):
+                raise OffOriginLink(f"{method} {url[:200]}: not on the registry's own origin "
+                                    f"{self.registry.base_url}; its token is not sent there")
             headers["Authorization"] = f"Bearer {token}"
         try:
+            # Redirects (GET/HEAD only: storage back ends) to another host lose the Authorization header:
+            # requests strips it (Session.rebuild_auth); tests/webhooks/test_registry_client.py checks it.
             return session().request(
                 method, url, headers=headers, allow_redirects=method in ("GET", "HEAD"),
                 timeout=(option("registry.timeout.value"), option("registry.read_timeout.value")),
@@ -263,26 +316,22 @@ class RegistryClient:
             raise RegistryUnavailable(f"{method} {url}: {exc.__class__.__name__}: {exc}") from exc
 
     def request(self, method: str, path_or_url: str, *, scope: str | None, **kwargs: Any) -> requests.Response:
-        """One call, authenticated for `scope`; follows a 401 Bearer challenge once."""
+        """One call with the internal account's token for exactly `scope` (None: no token). A 401 is
+        answered once with a freshly minted token for the same scope (the cached one may predate a key
+        or clock change), never with the scope or service the challenge asks for."""
         url = self._url(path_or_url)
         token = self._token(scope) if scope else None
         response = self._send(method, url, token, **kwargs)
         if response.status_code == 401:
-            challenge = parse_challenge(response.headers.get("WWW-Authenticate", ""))
-            if challenge is None or challenge.scheme != "bearer":
-                raise RegistryAuthError(f"{method} {url}: 401 without a Bearer challenge")
-            service = challenge.service or self.registry.hostname
-            wanted = challenge.scope or scope or ""
-            _services[self.registry.pk] = service
-            token = self._mint(service, wanted)
-            if scope and wanted != scope:
-                with _tokens_lock:
-                    _tokens[(self.registry.pk, service, scope)] = _tokens[(self.registry.pk, service, wanted)]
-            response = self._send(method, url, token, **kwargs)
+            challenge = self._check_challenge(method, url, response)
+            if not scope:
+                raise RegistryAuthError(f"{method} {url}: the registry wants a token here")
+            response = self._send(method, url, self._token(scope, fresh=True), **kwargs)
             if response.status_code == 401:
+                asked = f" (it asked for {challenge.scope[:200]!r})" if challenge.scope != scope else ""
                 raise RegistryAuthError(
-                    f"{method} {url}: the registry refused the internal account's token for {wanted!r} "
-                    f"(service {service!r}); check its auth.token issuer, service and rootcertbundle"
+                    f"{method} {url}: the registry refused the internal account's token for {scope!r}{asked}; "
+                    f"check its auth.token issuer, service ({self.registry.hostname!r}) and rootcertbundle"
                 )
         if response.status_code == 429 or response.status_code >= 500:
             raise RegistryUnavailable(f"{method} {url}: {response.status_code}")
@@ -389,7 +438,11 @@ class RegistryClient:
                 if isinstance(value, str):
                     yield value
             following = response.links.get("next", {}).get("url")
-            url = urljoin(response.url or url, following) if following else None
+            url = urljoin(url, following) if following else None
+            if url and not self.same_origin(url):
+                log.warning("registry %s: paging link to another origin %r refused", self.registry.name, url[:200])
+                raise OffOriginLink(f"GET {path}: the registry's next page is at {url[:200]!r}, not on its own "
+                                    f"origin {self.registry.base_url}: not followed")
 
     def catalog(self) -> Iterator[str]:
         """Every repository name, page after page (`n` from registry.catalog_page, `Link: rel="next"`)."""

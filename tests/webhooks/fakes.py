@@ -102,7 +102,9 @@ def event(action: str, repository: str, *, digest: str = "", tag: str = "", medi
 class FakeRegistry:
     """Serves /v2/, catalog, tags, manifests (GET, HEAD, DELETE) and demands Bearer tokens whose `aud` is
     its `service` (its own address, as README tells to configure auth.token.service) and whose access
-    covers the request, answering 401 with a challenge otherwise."""
+    covers the request, answering 401 with a challenge otherwise. `challenge_service` and
+    `challenge_scope` make it ask for something else (a hostile or misconfigured registry); `redirects`
+    sends GETs of a path elsewhere (path → absolute URL), as a registry does to its storage."""
 
     def __init__(self) -> None:
         self.repositories: dict[str, dict[str, str]] = {}  # name → tag → digest
@@ -115,6 +117,11 @@ class FakeRegistry:
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
         self.address = f"127.0.0.1:{self.server.server_address[1]}"
         self.service = self.address
+        self.challenge_service: str | None = None
+        self.challenge_scope: str | None = None
+        self.redirects: dict[str, str] = {}
+        self.links: dict[str, str] = {}  # catalog `last` → Link header value to send instead
+        self.refuse_tokens = 0  # answer this many requests with a challenge whatever their token
         self.thread = threading.Thread(target=self.server.serve_forever, kwargs={"poll_interval": 0.05},
                                        daemon=True)
 
@@ -178,6 +185,9 @@ class FakeRegistry:
             def _authorised(self, resource: str, action: str) -> bool:
                 scope = f"{resource}:{action}"
                 header = self.headers.get("Authorization", "")
+                if fake.refuse_tokens > 0 and header:
+                    fake.refuse_tokens -= 1
+                    header = ""
                 if header.startswith("Bearer "):
                     claims = jwt.decode(header[7:], options={"verify_signature": False})
                     kind, _, rest = resource.partition(":")
@@ -185,8 +195,10 @@ class FakeRegistry:
                         if (claims.get("aud") == fake.service and entry["type"] == kind and entry["name"] == rest
                                 and action in entry["actions"]):
                             return True
-                challenge = (f'Bearer realm="http://portus.test.lan/v2/token",service="{fake.service}",'
-                             f'scope="{scope}",error="insufficient_scope"')
+                service = fake.challenge_service if fake.challenge_service is not None else fake.service
+                asked = fake.challenge_scope if fake.challenge_scope is not None else scope
+                challenge = (f'Bearer realm="http://portus.test.lan/v2/token",service="{service}",'
+                             f'scope="{asked}",error="insufficient_scope"')
                 self._json(401, {"errors": [{"code": "UNAUTHORIZED"}]}, {"WWW-Authenticate": challenge})
                 return False
 
@@ -194,11 +206,15 @@ class FakeRegistry:
                 url = urlparse(self.path)
                 fake.requests.append({"method": self.command, "path": self.path,
                                       "auth": "Authorization" in self.headers,
+                                      "authorization": self.headers.get("Authorization", ""),
                                       "accept": self.headers.get("Accept", "")})
                 if fake.down:
                     self._json(503, {"errors": [{"code": "UNAVAILABLE"}]})
                     return
                 path = url.path
+                if self.path in fake.redirects and self.command in ("GET", "HEAD"):
+                    self._send(307, b"", {"Location": fake.redirects[self.path]})
+                    return
                 if path == "/v2/":
                     self._json(401 if "Authorization" not in self.headers else 200, {})
                     return
@@ -211,6 +227,8 @@ class FakeRegistry:
                     names = sorted(name for name in fake.repositories if name > last)
                     page, more = names[:n], len(names) > n
                     headers = {"Link": f'</v2/_catalog?last={page[-1]}&n={n}>; rel="next"'} if more else {}
+                    if more and page[-1] in fake.links:
+                        headers = {"Link": fake.links[page[-1]]}
                     self._json(200, {"repositories": page}, headers)
                     return
                 name, sep, rest = path[len("/v2/"):].rpartition("/manifests/")
@@ -256,6 +274,40 @@ class FakeRegistry:
             do_GET = do_HEAD = do_DELETE = _route
 
         return Handler
+
+
+class FakeStorage:
+    """Where a registry redirects reads (a storage back end): answers every GET with `body` and records
+    the headers it was sent."""
+
+    def __init__(self, body: bytes = b"{}", media_type: str = DOCKER_MANIFEST) -> None:
+        self.requests: list[dict] = []
+        storage = self
+
+        class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def log_message(self, *args) -> None:
+                pass
+
+            def do_GET(self) -> None:  # noqa: N802 - the http.server name
+                storage.requests.append({"path": self.path, "headers": dict(self.headers)})
+                self.send_response(200)
+                self.send_header("Content-Type", media_type)
+                self.send_header("Docker-Content-Digest", sha(body))
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+            do_HEAD = do_GET
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.port = self.server.server_address[1]
+        threading.Thread(target=self.server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True).start()
+
+    def stop(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
 
 
 @pytest.fixture

@@ -91,7 +91,8 @@ def test_tokens_are_reused_until_they_expire(fake_registry, registry, monkeypatc
         client.get_manifest("qa/app", img.digest)
     assert len(calls) == 1
     assert calls[0]["service"] == registry.hostname and calls[0]["user"].username == "portus"
-    assert [r["auth"] for r in fake_registry.requests] == [False, True, True, True]
+    # minted up front for the registry's own service: no unauthenticated round trip first
+    assert [r["auth"] for r in fake_registry.requests] == [True, True, True]
 
 
 @pytest.mark.django_db
@@ -161,7 +162,7 @@ def test_ping(fake_registry, registry):
 
 
 @pytest.mark.django_db
-def test_unreachable_registry_is_unavailable(registry, options):
+def test_unreachable_registry_is_unavailable(registry, internal_account, options):
     registry.hostname = "127.0.0.1:9"  # discard port: nothing listens
     with pytest.raises(RegistryUnavailable):
         RegistryClient(registry).get_manifest("qa/app", sha(b"x"))
@@ -172,3 +173,148 @@ def test_server_errors_are_unavailable(fake_registry, registry):
     fake_registry.down = True
     with pytest.raises(RegistryUnavailable):
         list(RegistryClient(registry).catalog())
+
+
+# --- nothing the registry answers chooses the token (finding: challenge-driven minting) ----------------
+
+
+def _claims(authorization: str) -> dict:
+    import jwt
+
+    return jwt.decode(authorization.removeprefix("Bearer "), options={"verify_signature": False})
+
+
+@pytest.fixture
+def minted(monkeypatch):
+    """Every token the client mints: (audience-bearing registry's host, the scopes asked)."""
+    import registries.token as token_module
+
+    calls = []
+    real = token_module.issue_token
+
+    def spy(**kwargs):
+        calls.append((kwargs["registry"].hostname, [str(s) for s in kwargs["scopes"]]))
+        return real(**kwargs)
+
+    monkeypatch.setattr(token_module, "issue_token", spy)
+    return calls
+
+
+@pytest.mark.django_db
+def test_a_challenge_naming_another_registry_gets_no_token_for_it(fake_registry, registry, minted, caplog):
+    """A registry (or anyone on a plain-HTTP path) answering with another registry's service and a wide
+    scope got a full-access token for that other registry."""
+    from registries.services import registry_create
+
+    other = registry_create(name="other", hostname="other.test.lan:5000", use_ssl=False, by=None, check=False)
+    img = fake_registry.put("qa/app", image("attack"), tag="v1")
+    fake_registry.service = other.hostname  # it accepts only tokens for the other registry
+    fake_registry.challenge_service = other.hostname
+    fake_registry.challenge_scope = "registry:catalog:* repository:x/y:pull,push,delete"
+    with pytest.raises(RegistryAuthError, match="another service"):
+        RegistryClient(registry).get_manifest("qa/app", img.digest)
+    assert minted == [(registry.hostname, ["repository:qa/app:pull"])]
+    sent = [_claims(r["authorization"]) for r in fake_registry.requests if r["authorization"]]
+    assert sent and all(c["aud"] == registry.hostname for c in sent)
+    assert all(c["access"] == [{"type": "repository", "name": "qa/app", "actions": ["pull"]}] for c in sent)
+    assert "other.test.lan:5000" in caplog.text
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("named", ["", " {service} ", "{SERVICE}"])
+def test_a_challenge_naming_this_registry_or_none_is_fine(fake_registry, registry, named):
+    img = fake_registry.put("qa/app", image("same"), tag="v1")
+    fake_registry.challenge_service = named.format(service=fake_registry.address,
+                                                   SERVICE=fake_registry.address.upper())
+    fake_registry.refuse_tokens = 1
+    assert RegistryClient(registry).get_manifest("qa/app", img.digest).digest == img.digest
+
+
+@pytest.mark.django_db
+def test_a_wider_scope_in_the_challenge_is_never_minted(fake_registry, registry, minted):
+    img = fake_registry.put("qa/app", image("wide"), tag="v1")
+    fake_registry.challenge_scope = "registry:catalog:* repository:qa/app:pull,push,delete repository:x/y:*"
+    fake_registry.refuse_tokens = 1  # the cached token is refused once: a fresh one, for the same scope
+    assert RegistryClient(registry).get_manifest("qa/app", img.digest).digest == img.digest
+    assert minted == [(registry.hostname, ["repository:qa/app:pull"])] * 2
+    for request in fake_registry.requests:
+        assert _claims(request["authorization"])["access"] == [
+            {"type": "repository", "name": "qa/app", "actions": ["pull"]}]
+
+
+@pytest.mark.django_db
+def test_a_token_refused_twice_is_an_auth_error_naming_the_service(fake_registry, registry):
+    img = fake_registry.put("qa/app", image("twice"), tag="v1")
+    fake_registry.refuse_tokens = 2
+    with pytest.raises(RegistryAuthError, match=registry.hostname.replace(".", r"\.")):
+        RegistryClient(registry).get_manifest("qa/app", img.digest)
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("where", [
+    "http://127.0.0.1:{storage}/v2/_catalog?last=ns1/app&n=2",  # another port
+    "http://localhost:{registry}/v2/_catalog?last=ns1/app&n=2",  # another host name, same server
+    "https://{address}/v2/_catalog?last=ns1/app&n=2",  # another scheme
+])
+def test_catalog_pages_off_the_registrys_origin_are_not_followed(fake_registry, registry, options, where):
+    from registries.client import OffOriginLink
+    from tests.webhooks.fakes import FakeStorage
+
+    storage = FakeStorage(b'{"repositories": ["evil/app"]}')
+    try:
+        options.set("registry.catalog_page.value", 2)
+        for name in ("ns0/app", "ns1/app", "ns2/app"):
+            fake_registry.put(name, image(name), tag="latest")
+        port = fake_registry.address.rsplit(":", 1)[1]
+        target = where.format(storage=storage.port, registry=port, address=fake_registry.address)
+        fake_registry.links["ns1/app"] = f'<{target}>; rel="next"'
+        seen = []
+        with pytest.raises(OffOriginLink, match="not followed"):
+            seen.extend(RegistryClient(registry).catalog())
+        assert seen == ["ns0/app", "ns1/app"]
+        assert storage.requests == []
+        assert len(fake_registry.fetches(part="/v2/_catalog")) == 1  # localhost: never asked
+        assert not OffOriginLink.retryable
+    finally:
+        storage.stop()
+
+
+@pytest.mark.django_db
+def test_an_absolute_same_origin_link_is_followed(fake_registry, registry, options):
+    options.set("registry.catalog_page.value", 2)
+    for name in ("ns0/app", "ns1/app", "ns2/app"):
+        fake_registry.put(name, image(name), tag="latest")
+    fake_registry.links["ns1/app"] = f'<http://{fake_registry.address}/v2/_catalog?last=ns1/app&n=2>; rel="next"'
+    assert list(RegistryClient(registry).catalog()) == ["ns0/app", "ns1/app", "ns2/app"]
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("where", ["http://127.0.0.1:{storage}/blobs/x", "http://localhost:{storage}/blobs/x"])
+def test_a_redirect_to_storage_does_not_carry_the_token(fake_registry, registry, where):
+    img = image("stored")
+    fake_registry.put("qa/app", img, tag="v1")
+    from tests.webhooks.fakes import FakeStorage
+
+    storage = FakeStorage(img.body)
+    try:
+        path = f"/v2/qa/app/manifests/{img.digest}"
+        fake_registry.redirects[path] = where.format(storage=storage.port)
+        manifest = RegistryClient(registry).get_manifest("qa/app", img.digest)
+        assert manifest.body == img.body
+        assert fake_registry.requests[0]["authorization"].startswith("Bearer ")
+        assert len(storage.requests) == 1
+        assert "Authorization" not in storage.requests[0]["headers"]
+        assert "authorization" not in {key.lower() for key in storage.requests[0]["headers"]}
+    finally:
+        storage.stop()
+
+
+@pytest.mark.django_db
+def test_cached_tokens_are_bounded(fake_registry, registry, monkeypatch):
+    from registries import client as client_module
+
+    monkeypatch.setattr(client_module, "_MAX_CACHED_TOKENS", 50)
+    client = RegistryClient(registry)
+    for i in range(200):
+        client._token(f"repository:qa/app{i}:pull")
+    assert len(client_module._tokens) <= 50
