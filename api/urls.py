@@ -45,6 +45,8 @@ urlpatterns = [
     *route("v1/registries", registries.RegistriesView.as_view(), "api-registries"),
     *route("v1/registries/validate", registries.RegistryValidateView.as_view(), "api-registries-validate"),
     *route("v1/registries/<id:id>", registries.RegistryView.as_view(), "api-registry"),
+    *route("v1/registries/<id:id>/notification_secret", registries.RegistryNotificationSecretView.as_view(),
+           "api-registry-notification-secret"),
     # teams
     *route("v1/teams", teams.TeamsView.as_view(), "api-teams"),
     *route("v1/teams/<id:id>", teams.TeamView.as_view(), "api-team"),

@@ -2,17 +2,24 @@
 
 from __future__ import annotations
 
+import hmac
 import threading
 import time
 from dataclasses import dataclass, field
+from datetime import datetime
 
 from django.db import connection, models, transaction
+from django.db.models import Q
 from django.db.models.signals import post_delete, post_save
+from django.utils import timezone
 
 # How long a process trusts its copy of the registries table before reading it again; a change made
 # in this process is seen at once (signals below), one made elsewhere within this many seconds.
 DIRECTORY_TTL_SECONDS = 5.0
 MAX_HOST_LENGTH = 255
+NOTIFICATION_SECRET_PREFIX = "pns"
+NOTIFICATION_SECRET_PURPOSE = "registry-notifications"
+MAX_SECRET_LENGTH = 200
 
 
 def canonical_host(value: str) -> str:
@@ -32,6 +39,16 @@ class Registry(models.Model):
     updated_at = models.DateTimeField(auto_now=True)
     last_sync_at = models.DateTimeField(null=True, blank=True)
     last_sync_error = models.TextField(blank=True)
+    # The secret this registry sends with its notifications (`Authorization: Bearer …`), as a keyed hash
+    # with a short public prefix; the secret itself is shown once, when made. After a rotation the
+    # previous one is still accepted until `previous_notification_secret_until`, so events the registry
+    # sends before it is restarted with the new one are not refused (it would retry them forever).
+    notification_secret_digest = models.CharField(max_length=64, blank=True, db_index=True, editable=False)
+    notification_secret_prefix = models.CharField(max_length=16, blank=True, editable=False)
+    notification_secret_rotated_at = models.DateTimeField(null=True, blank=True, editable=False)
+    previous_notification_secret_digest = models.CharField(max_length=64, blank=True, db_index=True,
+                                                           editable=False)
+    previous_notification_secret_until = models.DateTimeField(null=True, blank=True, editable=False)
 
     class Meta:
         ordering = ["name"]
@@ -68,6 +85,40 @@ class Registry(models.Model):
     @classmethod
     def default(cls) -> Registry | None:
         return cls.objects.order_by("id").first()
+
+    @property
+    def has_notification_secret(self) -> bool:
+        return bool(self.notification_secret_digest)
+
+    def previous_notification_secret_valid(self, now: datetime | None = None) -> bool:
+        until = self.previous_notification_secret_until
+        return bool(self.previous_notification_secret_digest) and until is not None and until > (now or timezone.now())
+
+    @staticmethod
+    def hash_notification_secret(plain: str) -> str:
+        from accounts.models import keyed_hash
+
+        return keyed_hash(plain, purpose=NOTIFICATION_SECRET_PURPOSE)
+
+    @classmethod
+    def for_notification_secret(cls, plain: str, *, now: datetime | None = None) -> Registry | None:
+        """The registry whose notification secret (or previous one, still in its window) this is; one
+        indexed query on the keyed hash, then a constant-time compare."""
+        if not plain or len(plain) > MAX_SECRET_LENGTH:
+            return None
+        now = now or timezone.now()
+        digest = cls.hash_notification_secret(plain)
+        found = cls.objects.filter(
+            Q(notification_secret_digest=digest)
+            | Q(previous_notification_secret_digest=digest, previous_notification_secret_until__gt=now)
+        ).first()
+        if found is None:
+            return None
+        current = hmac.compare_digest(found.notification_secret_digest, digest)
+        previous = hmac.compare_digest(found.previous_notification_secret_digest, digest)
+        if current or (previous and found.previous_notification_secret_valid(now)):
+            return found
+        return None
 
 
 @dataclass(frozen=True)

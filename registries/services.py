@@ -3,19 +3,28 @@
 from __future__ import annotations
 
 import re
+import secrets
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 
 import requests
 from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.utils import timezone
 
 from accounts.models import User
 from activities.services import activity_record
 from portus.options import option
-from registries.models import Registry
+from registries.models import NOTIFICATION_SECRET_PREFIX, Registry
 
 _LABEL = r"[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?"
 HOST_RE = re.compile(rf"^{_LABEL}(?:\.{_LABEL})*(?::\d{{1,5}})?$|^\[[0-9a-fA-F:]+\](?::\d{{1,5}})?$")
+
+
+# How long the previous notification secret is still accepted after a rotation: time to give the registry
+# its new configuration and restart it. A refused delivery is retried by the registry forever and holds up
+# every later event, so a rotation must not refuse the old secret the moment the new one exists.
+NOTIFICATION_SECRET_OVERLAP = timedelta(hours=24)
 
 
 @dataclass
@@ -111,3 +120,40 @@ def registry_update(
     registry.save()
     activity_record(key="registry.update", owner=by, target=registry)
     return registry
+
+
+@dataclass(frozen=True)
+class NewNotificationSecret:
+    """A freshly made notification secret: `plain` is shown this once and stored nowhere."""
+
+    registry: Registry
+    plain: str
+    previous_valid_until: datetime | None
+
+
+@transaction.atomic
+def registry_notification_secret_rotate(
+    *, registry: Registry, by: User | None, keep_previous: bool = True, now: datetime | None = None,
+) -> NewNotificationSecret:
+    """Gives the registry a new notification secret. The current one stays valid for
+    NOTIFICATION_SECRET_OVERLAP (unless `keep_previous` is False: it leaked), an older one not at all."""
+    now = now or timezone.now()
+    registry = Registry.objects.select_for_update().get(pk=registry.pk)
+    plain = f"{NOTIFICATION_SECRET_PREFIX}_{secrets.token_urlsafe(32)}"
+    if keep_previous and registry.notification_secret_digest:
+        registry.previous_notification_secret_digest = registry.notification_secret_digest
+        registry.previous_notification_secret_until = now + NOTIFICATION_SECRET_OVERLAP
+    else:
+        registry.previous_notification_secret_digest = ""
+        registry.previous_notification_secret_until = None
+    registry.notification_secret_digest = Registry.hash_notification_secret(plain)
+    registry.notification_secret_prefix = plain[: len(NOTIFICATION_SECRET_PREFIX) + 8]
+    registry.notification_secret_rotated_at = now
+    registry.save(update_fields=["notification_secret_digest", "notification_secret_prefix",
+                                 "notification_secret_rotated_at", "previous_notification_secret_digest",
+                                 "previous_notification_secret_until", "updated_at"])
+    activity_record(key="registry.update", owner=by, target=registry,
+                    parameters={"changed": "notification_secret", "prefix": registry.notification_secret_prefix,
+                                "kept_previous": keep_previous})
+    return NewNotificationSecret(registry=registry, plain=plain,
+                                 previous_valid_until=registry.previous_notification_secret_until)

@@ -37,6 +37,8 @@ urlpatterns = [
     path("admin/registries", admin_registries.registries, name="admin-registries"),
     path("admin/registries/new", admin_registries.registry_new, name="admin-registry-new"),
     path("admin/registries/<int:pk>/edit", admin_registries.registry_edit, name="admin-registry-edit"),
+    path("admin/registries/<int:pk>/notification-secret", admin_registries.registry_notification_secret,
+         name="admin-registry-notification-secret"),
     path("admin/activities", admin_activities.activities, name="admin-activities"),
     path("admin/activities.csv", admin_activities.activities_csv, name="admin-activities-csv"),
     path("", include("web.urls_browse")),

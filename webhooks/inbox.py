@@ -159,8 +159,8 @@ def parse_event(event: Any) -> ParsedEvent:
     return parsed
 
 
-def classify(parsed: ParsedEvent, registry: Registry | None) -> tuple[str, str]:
-    """(status, reason) of a freshly stored or retried event."""
+def classify(parsed: ParsedEvent, registry: Registry | None, *, missing: str = "") -> tuple[str, str]:
+    """(status, reason) of a freshly stored or retried event; `missing` says why there is no registry."""
     if parsed.problems:
         return Event.Status.FLAGGED, "; ".join(parsed.problems)
     action = parsed.action
@@ -178,36 +178,41 @@ def classify(parsed: ParsedEvent, registry: Registry | None) -> tuple[str, str]:
         if not parsed.tag:
             return Event.Status.IGNORED, f"manifest {action} by digest (no tag)"
     if registry is None:
-        return Event.Status.FLAGGED, f"unknown registry host {parsed.request_host!r}"
+        return Event.Status.FLAGGED, missing or f"unknown registry host {parsed.request_host!r}"
     return Event.Status.PENDING, ""
 
 
-def _row(parsed: ParsedEvent, registry: Registry | None, now: datetime, status: str, reason: str) -> Event:
+def _row(parsed: ParsedEvent, registry: Registry | None, now: datetime, status: str, reason: str, *,
+         authenticated: bool) -> Event:
     return Event(
-        event_id=parsed.event_id, registry=registry, action=parsed.action, repository=parsed.repository,
-        tag=parsed.tag, digest=parsed.digest, media_type=parsed.media_type, actor=parsed.actor,
-        request_host=parsed.request_host, timestamp=parsed.timestamp or now, raw=parsed.raw, status=status,
-        last_error=reason, received_at=now, next_attempt_at=now,
+        event_id=parsed.event_id, registry=registry, registry_authenticated=authenticated, action=parsed.action,
+        repository=parsed.repository, tag=parsed.tag, digest=parsed.digest, media_type=parsed.media_type,
+        actor=parsed.actor, request_host=parsed.request_host, timestamp=parsed.timestamp or now,
+        raw=parsed.raw, status=status, last_error=reason, received_at=now, next_attempt_at=now,
         processed_at=now if status == Event.Status.IGNORED else None,
     )
 
 
-def _undecodable(body: bytes, reason: str, now: datetime) -> Event:
+def _undecodable(body: bytes, reason: str, now: datetime, sender: Registry | None) -> Event:
     as_text = body.decode("utf-8", "backslashreplace").replace("\x00", "\\x00")
     return Event(event_id=hashed_id(body), raw=as_text, status=Event.Status.FLAGGED, last_error=reason,
+                 registry=sender, registry_authenticated=sender is not None,
                  timestamp=now, received_at=now, next_attempt_at=now)
 
 
-def rows_from_body(body: bytes, *, content_type: str, now: datetime | None = None) -> list[Event]:
-    """The inbox rows for one delivery (unsaved), in the order the registry sent the events."""
+def rows_from_body(body: bytes, *, content_type: str, now: datetime | None = None,
+                   registry: Registry | None = None) -> list[Event]:
+    """The inbox rows for one delivery (unsaved), in the order the registry sent the events. `registry`
+    is the registry whose own secret authenticated the delivery: the registry of every event in it. Without
+    it (the legacy shared secret) each event's `request.host` names its registry."""
     now = now or timezone.now()
     try:
         envelope = json.loads(body)
     except (ValueError, RecursionError):
-        return [_undecodable(body, "the body is not JSON", now)]
+        return [_undecodable(body, "the body is not JSON", now, registry)]
     events = envelope.get("events") if isinstance(envelope, dict) else None
     if not isinstance(events, list):
-        row = _undecodable(body, "the body is not an envelope {\"events\": […]}", now)
+        row = _undecodable(body, "the body is not an envelope {\"events\": […]}", now, registry)
         row.raw = raw_text(envelope)
         return [row]
     rows: dict[str, Event] = {}
@@ -215,11 +220,11 @@ def rows_from_body(body: bytes, *, content_type: str, now: datetime | None = Non
         parsed = parse_event(element)
         if parsed.event_id in rows:
             continue
-        registry = Registry.for_host(parsed.request_host)
-        status, reason = classify(parsed, registry)
+        owner = registry if registry is not None else Registry.for_host(parsed.request_host)
+        status, reason = classify(parsed, owner)
         if content_type not in CONTENT_TYPES and status != Event.Status.FLAGGED:
             status, reason = Event.Status.FLAGGED, f"unexpected content type {content_type[:100]!r}"
-        rows[parsed.event_id] = _row(parsed, registry, now, status, reason)
+        rows[parsed.event_id] = _row(parsed, owner, now, status, reason, authenticated=registry is not None)
     return list(rows.values())
 
 
@@ -241,8 +246,13 @@ def reclassify(event: Event, *, now: datetime | None = None) -> Event:
         event.status, event.last_error = Event.Status.FLAGGED, "the body is not JSON"
         return event
     parsed = parse_event(payload)
-    registry = Registry.for_host(parsed.request_host) if parsed.request_host else None
-    status, reason = classify(parsed, registry)
+    if event.registry_authenticated:
+        # Sent with that registry's own secret: its request.host does not choose another one now.
+        registry = event.registry
+        status, reason = classify(parsed, registry, missing="the registry that sent it has been deleted")
+    else:
+        registry = Registry.for_host(parsed.request_host)
+        status, reason = classify(parsed, registry)
     for name in ("action", "repository", "tag", "digest", "media_type", "actor", "request_host"):
         setattr(event, name, getattr(parsed, name))
     event.registry = registry

@@ -37,6 +37,10 @@ class Event(models.Model):
     media_type = models.CharField(max_length=255, blank=True)
     actor = models.CharField(max_length=255, blank=True)
     request_host = models.CharField(max_length=255, blank=True)
+    # The delivery came with this registry's own notification secret: `registry` is the registry that sent
+    # it, whatever `request_host` says. Otherwise (the legacy shared secret) the registry was chosen by
+    # request_host and may be chosen again when an admin retries the event.
+    registry_authenticated = models.BooleanField(default=False)
     # The event's own time when it has a readable one, else the time it was received.
     timestamp = models.DateTimeField()
     # The event as received: JSON text (ASCII-escaped, so any string survives every database), or the

@@ -124,7 +124,9 @@ def _actor(name: str) -> User | None:
 
 
 def _registry(event: Event) -> Registry | None:
-    return event.registry or (Registry.for_host(event.request_host) if event.request_host else None)
+    if event.registry_authenticated:
+        return event.registry  # the registry whose own secret came with it, or None: deleted since
+    return event.registry or Registry.for_host(event.request_host)
 
 
 def _push(event: Event, token: str, registry: Registry, now: datetime) -> bool:
@@ -183,7 +185,9 @@ def process_event(event: Event, token: str, *, now: datetime | None = None) -> s
     now = now or timezone.now()
     registry = _registry(event)
     if registry is None:
-        _finish(event, token, Event.Status.FLAGGED, note=f"unknown registry host {event.request_host!r}", now=now)
+        note = ("the registry that sent it has been deleted" if event.registry_authenticated
+                else f"unknown registry host {event.request_host!r}")
+        _finish(event, token, Event.Status.FLAGGED, note=note, now=now)
         return event.status
     if event.registry_id is None:
         Event.objects.filter(pk=event.pk).update(registry=registry)

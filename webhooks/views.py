@@ -1,17 +1,36 @@
-"""`/v2/webhooks/events`: the registry's notifications, authenticated, stored, answered at once."""
+"""`/v2/webhooks/events`: the registry's notifications, authenticated, stored, answered at once.
+
+Each registry sends its own notification secret (`manage.py registry_config --registry NAME` prints it in
+the registry's configuration), and the registry it belongs to is the registry of every event in the
+delivery, whatever the events' `request.host` says. The shared `secrets.webhook_secret`
+(PORTUS_WEBHOOK_SECRET) still works, as before, for deployments set up with it: the registry of each event
+is then the one its `request.host` names. It is legacy (whoever holds it speaks for every registry): a
+warning says so once per process, and the registries page shows it.
+"""
 
 from __future__ import annotations
 
 import hmac
 import logging
+from dataclasses import dataclass
 
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.views.decorators.csrf import csrf_exempt
 
 from portus.options import option
+from registries.models import MAX_SECRET_LENGTH, Registry
 from webhooks import inbox
 
 log = logging.getLogger(__name__)
+
+_legacy_warned = False
+
+
+@dataclass(frozen=True)
+class Sender:
+    """Who a delivery is from: a registry, or (registry None) whoever holds the legacy shared secret."""
+
+    registry: Registry | None
 
 
 def _unauthorized(message: str) -> JsonResponse:
@@ -20,20 +39,47 @@ def _unauthorized(message: str) -> JsonResponse:
     return response
 
 
-def _authorized(request: HttpRequest) -> tuple[bool, str]:
-    secret = option("secrets.webhook_secret") or ""
-    if not secret:
-        log.error("registry notification refused: secrets.webhook_secret (PORTUS_WEBHOOK_SECRET) is not set, "
-                  "so no notification can be authenticated")
-        return False, "Notifications are not configured on this service."
+def _warn_legacy() -> None:
+    global _legacy_warned
+    if not _legacy_warned:
+        _legacy_warned = True
+        log.warning("registry notifications authenticated with the shared secrets.webhook_secret "
+                    "(PORTUS_WEBHOOK_SECRET), which is legacy: events are attributed by their request.host. "
+                    "Give each registry its own secret (manage.py registry_config --registry NAME), then "
+                    "unset PORTUS_WEBHOOK_SECRET.")
+
+
+def _matches(presented: str, secret: str) -> bool:
+    return hmac.compare_digest(presented.encode("utf-8", "surrogateescape"), secret.encode("utf-8", "surrogateescape"))
+
+
+def _configured(legacy: str) -> bool:
+    if legacy or Registry.objects.exclude(notification_secret_digest="").exists():
+        return True
+    log.error("registry notification refused: no registry has a notification secret (manage.py "
+              "registry_config --registry NAME) and secrets.webhook_secret (PORTUS_WEBHOOK_SECRET) is not set, "
+              "so no notification can be authenticated")
+    return False
+
+
+def authenticate(request: HttpRequest) -> tuple[Sender | None, str]:
+    """(the sender, "") or (None, why not)."""
+    legacy = option("secrets.webhook_secret") or ""
     scheme, _, presented = request.META.get("HTTP_AUTHORIZATION", "").partition(" ")
+    presented = presented.strip()
+    if scheme.lower() == "bearer" and presented:
+        registry = Registry.for_notification_secret(presented) if len(presented) <= MAX_SECRET_LENGTH else None
+        if registry is not None:
+            return Sender(registry=registry), ""
+        if legacy and _matches(presented, legacy):
+            _warn_legacy()
+            return Sender(registry=None), ""
+    if not _configured(legacy):
+        return None, "Notifications are not configured on this service."
     if scheme.lower() != "bearer" or not presented:
-        return False, "Send the shared secret as `Authorization: Bearer <secret>`."
-    if not hmac.compare_digest(presented.strip().encode("utf-8", "surrogateescape"),
-                               secret.encode("utf-8", "surrogateescape")):
-        log.warning("registry notification refused: wrong secret (from %s)", request.META.get("REMOTE_ADDR"))
-        return False, "Wrong secret."
-    return True, ""
+        return None, "Send the registry's notification secret as `Authorization: Bearer <secret>`."
+    log.warning("registry notification refused: wrong secret (from %s)", request.META.get("REMOTE_ADDR"))
+    return None, "Wrong secret."
 
 
 def _too_large(request: HttpRequest, limit: int) -> bool:
@@ -52,8 +98,8 @@ def events_view(request: HttpRequest) -> HttpResponse:
         response = HttpResponse(status=405)
         response["Allow"] = "POST"
         return response
-    ok, message = _authorized(request)
-    if not ok:
+    sender, message = authenticate(request)
+    if sender is None:
         return _unauthorized(message)
     limit = int(option("limits.max_body_bytes"))
     if _too_large(request, limit):
@@ -61,6 +107,6 @@ def events_view(request: HttpRequest) -> HttpResponse:
     body = request.read(limit + 1)
     if len(body) > limit:
         return JsonResponse({"errors": [{"code": "TOO_LARGE", "message": f"At most {limit} bytes."}]}, status=413)
-    rows = inbox.rows_from_body(body, content_type=request.content_type or "")
+    rows = inbox.rows_from_body(body, content_type=request.content_type or "", registry=sender.registry)
     inbox.store(rows)
     return JsonResponse({"received": len(rows)}, status=202)

@@ -9,6 +9,8 @@ from api.base import PortusAPIView
 from api.schema import PAGINATED, PAGING_PARAMETERS, authed, path_id, sorting, with_body
 from api.serializers.common import StatusSerializer
 from api.serializers.registries import (
+    NotificationSecretInput,
+    NotificationSecretSerializer,
     RegistryCreateInput,
     RegistrySerializer,
     RegistryUpdateInput,
@@ -51,6 +53,23 @@ class RegistryView(PortusAPIView):
                                  hostname=data.get("hostname"), use_ssl=data.get("use_ssl"),
                                  external_hostname=data.get("external_hostname"))
         return self.present(RegistrySerializer, registry)
+
+
+class RegistryNotificationSecretView(PortusAPIView):
+    @extend_schema(tags=["registries"], summary="Make a new notification secret for a registry (admins)",
+                   description="The secret is in this response only. The previous one is still accepted for "
+                               "a day (time to restart the registry with the new one) unless `revoke_previous`.",
+                   parameters=[path_id("id")], request=NotificationSecretInput,
+                   responses={201: NotificationSecretSerializer, **with_body(400, 403, 404)})
+    def post(self, request, id: int):
+        self.allow(policy.is_admin(request.user))
+        registry = self.found(Registry.objects.all(), pk=id)
+        data = self.read(NotificationSecretInput)
+        made = services.registry_notification_secret_rotate(registry=registry, by=request.user,
+                                                            keep_previous=not data["revoke_previous"])
+        return self.present(NotificationSecretSerializer, {
+            "secret": made.plain, "prefix": made.registry.notification_secret_prefix,
+            "previous_valid_until": made.previous_valid_until}, status_code=201)
 
 
 def validation_messages(*, name: str, hostname: str, use_ssl: bool, external_hostname: str,

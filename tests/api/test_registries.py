@@ -22,7 +22,8 @@ def test_list_fields(client_as, registry):
     rows = client_as("admin").get("/api/v1/registries").json()
     assert rows == [{
         "id": registry.pk, "name": "main", "hostname": "registry.test.lan:5000", "external_hostname": "",
-        "use_ssl": False, "created_at": rows[0]["created_at"], "updated_at": rows[0]["updated_at"],
+        "use_ssl": False, "notification_secret_prefix": "", "created_at": rows[0]["created_at"],
+        "updated_at": rows[0]["updated_at"],
     }]
 
 
@@ -124,3 +125,43 @@ class TestValidate:
         response = client_as("owner").get("/api/v1/registries/validate",
                                           {"name": "x", "hostname": "r.lan", "use_ssl": "true"})
         assert response.status_code == 403
+
+
+# --- notification secrets ----------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("role, status", [
+    ("admin", 201), ("owner", 403), ("viewer", 403), ("outsider", 403), ("bot", 403), ("anonymous", 401),
+])
+def test_only_admins_make_notification_secrets(client_as, registry, role, status):
+    response = client_as(role).post(f"/api/v1/registries/{registry.pk}/notification_secret", {}, format="json")
+    assert response.status_code == status
+    assert Registry.objects.get(pk=registry.pk).has_notification_secret == (status == 201)
+
+
+def test_a_new_notification_secret_is_shown_once(client_as, registry):
+    client = client_as("admin")
+    first = client.post(f"/api/v1/registries/{registry.pk}/notification_secret").json()
+    assert first["secret"].startswith("pns_") and first["prefix"] == first["secret"][:11]
+    assert first["previous_valid_until"] is None
+    assert Registry.for_notification_secret(first["secret"]) == registry
+    listed = client.get("/api/v1/registries").json()[0]
+    assert listed["notification_secret_prefix"] == first["prefix"] and first["secret"] not in str(listed)
+    second = client.post(f"/api/v1/registries/{registry.pk}/notification_secret").json()
+    assert second["previous_valid_until"] and Registry.for_notification_secret(first["secret"]) == registry
+    third = client.post(f"/api/v1/registries/{registry.pk}/notification_secret", {"revoke_previous": True},
+                        format="json").json()
+    assert third["previous_valid_until"] is None
+    assert Registry.for_notification_secret(second["secret"]) is None
+
+
+def test_notification_secret_of_an_unknown_registry_is_404(client_as, registry):
+    response = client_as("admin").post("/api/v1/registries/999999/notification_secret")
+    assert response.status_code == 404
+
+
+def test_notification_secret_input_is_checked(client_as, registry):
+    response = client_as("admin").post(f"/api/v1/registries/{registry.pk}/notification_secret",
+                                       {"revoke_previous": "maybe"}, format="json")
+    assert response.status_code == 400 and "revoke_previous" in response.json()["message"]
+    assert not Registry.objects.get(pk=registry.pk).has_notification_secret

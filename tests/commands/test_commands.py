@@ -96,3 +96,58 @@ def test_registry_config_needs_the_webhook_secret(options, signing_files, tmp_pa
     options.set("secrets.webhook_secret", "")
     with pytest.raises(CommandError, match="PORTUS_WEBHOOK_SECRET"):
         run("registry_config", "--portus-url", "https://p", "--registry-addr", "r:5000", "--storage", "/x")
+
+
+def _notification_secret(config: dict) -> str:
+    header = config["notifications"]["endpoints"][0]["headers"]["Authorization"]
+    assert len(header) == 1 and header[0].startswith("Bearer ")
+    return header[0].removeprefix("Bearer ")
+
+
+def test_registry_config_for_a_registry_carries_its_own_new_secret(registry, options, signing_files, tmp_path):
+    options.set("secrets.webhook_secret", "")
+    err = io.StringIO()
+    out = io.StringIO()
+    call_command("registry_config", "--registry", "main", "--portus-url", "https://portus.example.org",
+                 "--storage", str(tmp_path), stdout=out, stderr=err)
+    config = yaml.safe_load(out.getvalue())
+    assert config["auth"]["token"]["service"] == registry.hostname
+    assert config["http"]["addr"] == ":5000"
+    secret = _notification_secret(config)
+    assert secret.startswith("pns_") and len(secret) > 40
+    assert Registry.for_notification_secret(secret) == registry
+    stored = Registry.objects.get(pk=registry.pk)
+    assert secret not in str(Registry.objects.filter(pk=registry.pk).values().get())  # only its hash is kept
+    assert stored.notification_secret_prefix in err.getvalue() and secret not in err.getvalue()
+
+
+def test_registry_config_again_rotates_and_keeps_the_previous_secret_for_a_while(registry, options,
+                                                                                signing_files, tmp_path):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    args = ("registry_config", "--registry", "main", "--portus-url", "https://p", "--storage", str(tmp_path))
+    first = _notification_secret(yaml.safe_load(run(*args)))
+    second = _notification_secret(yaml.safe_load(run(*args)))
+    assert first != second
+    assert Registry.for_notification_secret(second) == registry
+    assert Registry.for_notification_secret(first) == registry  # the registry is not restarted yet
+    assert Registry.for_notification_secret(first, now=timezone.now() + timedelta(hours=25)) is None
+    third = _notification_secret(yaml.safe_load(run(*args, "--revoke-previous")))
+    assert Registry.for_notification_secret(second) is None and Registry.for_notification_secret(first) is None
+    assert Registry.for_notification_secret(third) == registry
+
+
+def test_registry_config_refuses_another_service_than_the_registrys_host_name(registry, signing_files, tmp_path):
+    with pytest.raises(CommandError, match="auth.token.service"):
+        run("registry_config", "--registry", "main", "--registry-addr", "other.example:5000",
+            "--portus-url", "https://p", "--storage", str(tmp_path))
+    with pytest.raises(CommandError, match="No registry named 'nope'.*main"):
+        run("registry_config", "--registry", "nope", "--portus-url", "https://p", "--storage", str(tmp_path))
+    assert not Registry.objects.get(pk=registry.pk).has_notification_secret
+
+
+def test_create_registry_says_how_to_get_its_configuration(db):
+    out = run("create_registry", "--name", "r", "--hostname", "127.0.0.1:9", "--no-ssl", "--skip-check")
+    assert "registry_config --registry r" in out

@@ -164,8 +164,15 @@ def _running_stack(tmp_path_factory, label: str, *, populate: bool):
         stack.manage("migrate", "--noinput")
         stack.manage("generate_keys")
         stack.manage("create_api_account")
-        stack.manage("registry_config", "--portus-url", stack.web_url,
-                     "--registry-addr", f"127.0.0.1:{registry_port}", "--listen", f"127.0.0.1:{registry_port}",
+        registry_addr = f"127.0.0.1:{registry_port}"
+        if populate:
+            # Added before it runs, so that its configuration carries its own notification secret.
+            stack.manage("create_registry", "--name", "e2e", "--hostname", registry_addr, "--no-ssl",
+                         "--skip-check")
+            which = ["--registry", "e2e"]
+        else:
+            which = ["--registry-addr", registry_addr]  # added later through the UI: the legacy shared secret
+        stack.manage("registry_config", "--portus-url", stack.web_url, *which, "--listen", registry_addr,
                      "--storage", str(root / "storage"), "--timeout", "2s", "-o", str(root / "registry.yml"))
         web = services.Process(
             "portus-web",
@@ -181,7 +188,6 @@ def _running_stack(tmp_path_factory, label: str, *, populate: bool):
         stack.registry = services.start_registry(root / "registry.yml", log_path=root / "registry.log")
         stack.processes.append(stack.registry)
         if populate:
-            stack.manage("create_registry", "--name", "e2e", "--hostname", stack.registry.address, "--no-ssl")
             out = stack.manage("shell", "-c", SETUP_SCRIPT.format(password=PASSWORD)).stdout
             stack.admin_token = json.loads(out.split("SETUP", 1)[1])["admin_token"]
         yield stack

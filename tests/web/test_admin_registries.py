@@ -87,3 +87,58 @@ def test_csrf_is_enforced(as_user, admin, reachable):
 def test_a_refusal_from_the_service_marks_the_field(as_user, admin, unreachable):
     html = as_user(admin).post("/admin/registries/new", new()).content.decode()
     assert 'class="form-control is-invalid"' in html and 'id="id_hostname_error"' in html
+
+
+# --- notification secrets ----------------------------------------------------------------------------
+
+
+def test_an_admin_makes_a_notification_secret_and_sees_it_once(as_user, admin, registry):
+    client = as_user(admin)
+    edit = client.get(f"/admin/registries/{registry.pk}/edit").content.decode()
+    assert "no notification secret of its own" in edit
+    assert f'action="/admin/registries/{registry.pk}/notification-secret"' in edit
+    response = client.post(f"/admin/registries/{registry.pk}/notification-secret")
+    assert response.status_code == 201 and "no-cache" in response["Cache-Control"]
+    plain = response.context["plain"]
+    html = response.content.decode()
+    assert plain.startswith("pns_") and plain in html and f"Authorization: [Bearer {plain}]" in html
+    assert "http://testserver/v2/webhooks/events" in html
+    assert Registry.for_notification_secret(plain) == registry
+    for page in ("/admin/registries", f"/admin/registries/{registry.pk}/edit"):
+        later = client.get(page).content.decode()
+        assert plain not in later and plain[:11] in later
+    assert Activity.objects.filter(key="registry.update", owner=admin,
+                                   parameters__changed="notification_secret").exists()
+
+
+def test_a_new_secret_keeps_the_previous_one_for_a_day_unless_revoked(as_user, admin, registry):
+    client = as_user(admin)
+    first = client.post(f"/admin/registries/{registry.pk}/notification-secret").context["plain"]
+    second = client.post(f"/admin/registries/{registry.pk}/notification-secret")
+    assert "still accepted until" in second.content.decode()
+    assert Registry.for_notification_secret(first) == registry
+    assert "The previous one is accepted until" in client.get(f"/admin/registries/{registry.pk}/edit").content.decode()
+    third = client.post(f"/admin/registries/{registry.pk}/notification-secret", {"revoke_previous": "on"})
+    assert "No earlier secret is accepted" in third.content.decode()
+    assert Registry.for_notification_secret(second.context["plain"]) is None
+    assert Registry.for_notification_secret(first) is None
+
+
+def test_only_admins_make_notification_secrets(as_user, owner, registry):
+    assert as_user(owner).post(f"/admin/registries/{registry.pk}/notification-secret").status_code == 403
+    assert as_user(None).post(f"/admin/registries/{registry.pk}/notification-secret").status_code == 302
+    assert not Registry.objects.get(pk=registry.pk).has_notification_secret
+
+
+def test_making_a_secret_needs_a_post_with_csrf(as_user, admin, registry):
+    assert as_user(admin).get(f"/admin/registries/{registry.pk}/notification-secret").status_code == 405
+    assert as_user(admin, enforce_csrf=True).post(
+        f"/admin/registries/{registry.pk}/notification-secret").status_code == 403
+    assert as_user(admin).post("/admin/registries/999999/notification-secret").status_code == 404
+    assert not Registry.objects.get(pk=registry.pk).has_notification_secret
+
+
+def test_the_list_warns_about_the_legacy_shared_secret(as_user, admin, registry, options):
+    assert "PORTUS_WEBHOOK_SECRET, which is legacy" in as_user(admin).get("/admin/registries").content.decode()
+    options.set("secrets.webhook_secret", "")
+    assert "which is legacy" not in as_user(admin).get("/admin/registries").content.decode()

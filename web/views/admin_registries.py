@@ -1,13 +1,17 @@
-"""Admin pages for registries: list, add (with the reachability check), edit."""
+"""Admin pages for registries: list, add (with the reachability check), edit, new notification secret."""
 
 from __future__ import annotations
 
 from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_POST
 
+from portus.options import option
 from registries.models import Registry
-from registries.services import registry_create, registry_update
+from registries.services import registry_create, registry_notification_secret_rotate, registry_update
 from web.forms import apply_errors
 from web.forms_admin import RegistryForm
 from web.views import admin_required, paginate
@@ -15,7 +19,10 @@ from web.views import admin_required, paginate
 
 @admin_required
 def registries(request):
-    return render(request, "admin/registries.html", {"page": paginate(request, Registry.objects.order_by("name"))})
+    return render(request, "admin/registries.html", {
+        "page": paginate(request, Registry.objects.order_by("name")),
+        "legacy_secret": bool(option("secrets.webhook_secret")),
+    })
 
 
 @admin_required
@@ -55,5 +62,21 @@ def registry_edit(request, pk: int):
         else:
             messages.success(request, f"Registry {registry.name} saved." if changed else "Nothing changed.")
             return redirect("admin-registries")
-    return render(request, "admin/registry_form.html", {"form": form, "registry": registry},
-                  status=400 if form.errors else 200)
+    return render(request, "admin/registry_form.html", {
+        "form": form, "registry": registry, "legacy_secret": bool(option("secrets.webhook_secret")),
+    }, status=400 if form.errors else 200)
+
+
+@never_cache
+@admin_required
+@require_POST
+def registry_notification_secret(request, pk: int):
+    """A new notification secret for the registry, shown in this response only (never stored, never
+    redirected through a session); the previous one stays valid for a day unless revoked here."""
+    registry = get_object_or_404(Registry, pk=pk)
+    made = registry_notification_secret_rotate(registry=registry, by=request.user,
+                                               keep_previous=not request.POST.get("revoke_previous"))
+    return render(request, "admin/registry_secret.html", {
+        "registry": made.registry, "plain": made.plain, "previous_valid_until": made.previous_valid_until,
+        "events_url": request.build_absolute_uri(reverse("registry-events")),
+    }, status=201)

@@ -27,3 +27,5 @@ class Command(BaseCommand):
         except ValidationError as exc:
             raise CommandError("; ".join(exc.messages)) from None
         self.stdout.write(f"Added registry '{registry.name}' at {registry.base_url}.")
+        self.stdout.write(f"Its configuration, with its own notification secret: manage.py registry_config "
+                          f"--registry {registry.name} --portus-url URL --storage FOLDER")

@@ -1,4 +1,10 @@
-"""Prints a complete config.yml for a Docker Distribution registry that uses this service."""
+"""Prints a complete config.yml for a Docker Distribution registry that uses this service.
+
+With `--registry NAME` (the way to use it) the named registry gets a new notification secret, printed in
+the configuration and stored here only as a keyed hash; the one it had stays valid for a day, so the
+registry can be restarted with the new configuration at leisure (`--revoke-previous` if it leaked). Run it
+again to rotate. Without `--registry`, the legacy shared PORTUS_WEBHOOK_SECRET goes into the configuration.
+"""
 
 from __future__ import annotations
 
@@ -9,6 +15,7 @@ import yaml
 from django.core.management.base import BaseCommand, CommandError
 
 from portus.options import certificate_path, option
+from registries.models import Registry, canonical_host
 
 
 class Command(BaseCommand):
@@ -19,8 +26,14 @@ class Command(BaseCommand):
     def add_arguments(self, parser):
         parser.add_argument("--portus-url", required=True,
                             help="how the registry reaches this service, e.g. https://portus.example.org")
-        parser.add_argument("--registry-addr", required=True,
-                            help="host:port of the registry as clients name it (also the token service)")
+        parser.add_argument("--registry", default="",
+                            help="name of the registry (as added with create_registry): it gets a new "
+                                 "notification secret, printed in the configuration")
+        parser.add_argument("--revoke-previous", action="store_true",
+                            help="with --registry: stop accepting its previous notification secret at once")
+        parser.add_argument("--registry-addr", default="",
+                            help="host:port of the registry, its token service (default: the host name of "
+                                 "--registry; required without it)")
         parser.add_argument("--storage", required=True, help="folder the registry stores images in")
         parser.add_argument("--listen", default="", help="http.addr to listen on (default :PORT)")
         parser.add_argument("--realm-url", default="",
@@ -34,18 +47,32 @@ class Command(BaseCommand):
         portus_url = opts["portus_url"].rstrip("/")
         if not portus_url.startswith(("http://", "https://")):
             raise CommandError("--portus-url must start with http:// or https://")
-        addr = opts["registry_addr"].strip()
-        if ":" not in addr:
-            raise CommandError("--registry-addr must be host:port")
+        registry = self._registry(opts["registry"].strip())
+        addr = canonical_host(opts["registry_addr"])
+        if registry is not None:
+            if addr and addr != canonical_host(registry.hostname):
+                raise CommandError(f"--registry-addr {addr!r} is not the host name of registry {registry.name!r} "
+                                   f"({registry.hostname!r}), which must be its auth.token.service")
+            addr = canonical_host(registry.hostname)
+        if not addr:
+            raise CommandError("Give --registry NAME (or, for the legacy shared secret, --registry-addr)")
+        if ":" not in addr and not opts["listen"]:
+            raise CommandError(f"{addr} has no port: give --listen (http.addr, e.g. :5000)")
         if bool(opts["tls_certificate"]) != bool(opts["tls_key"]):
             raise CommandError("--tls-certificate and --tls-key go together")
-        secret = option("secrets.webhook_secret")
-        if not secret:
-            raise CommandError("PORTUS_WEBHOOK_SECRET (secrets.webhook_secret) is not set: the registry "
-                               "must authenticate its notifications.")
+        if registry is None:
+            secret = option("secrets.webhook_secret")
+            if not secret:
+                raise CommandError("Give --registry NAME: the registry gets its own notification secret (add "
+                                   "it first with create_registry, --skip-check while it is not running), or "
+                                   "set the legacy shared PORTUS_WEBHOOK_SECRET (secrets.webhook_secret).")
+            self.stderr.write("Using the legacy shared PORTUS_WEBHOOK_SECRET: whoever holds it can report "
+                              "events for every registry. Prefer --registry NAME.")
         cert = certificate_path().resolve()
         if not cert.exists():
             raise CommandError(f"No certificate at {cert}: run `manage.py generate_keys` first.")
+        if registry is not None:
+            secret = self._rotate(registry, keep_previous=not opts["revoke_previous"])
 
         http: dict = {"addr": opts["listen"] or ":" + addr.rsplit(":", 1)[1],
                       "secret": secrets.token_urlsafe(32),
@@ -82,10 +109,31 @@ class Command(BaseCommand):
             },
         }
         text = ("# Docker Distribution configuration for use with Portus.\n"
-                "# Add the registry to Portus with the same host:port as auth.token.service.\n"
+                "# auth.token.service is the registry's host name in Portus; the notifications secret is\n"
+                "# shown only here: keep this file private.\n"
                 + yaml.safe_dump(config, sort_keys=False))
         if opts["output"]:
             Path(opts["output"]).write_text(text)
             self.stderr.write(f"Wrote {opts['output']}.")
         else:
             self.stdout.write(text, ending="")
+
+    def _registry(self, name: str) -> Registry | None:
+        if not name:
+            return None
+        registry = Registry.objects.filter(name=name).first()
+        if registry is None:
+            known = ", ".join(Registry.objects.order_by("name").values_list("name", flat=True)[:20]) or "none yet"
+            raise CommandError(f"No registry named {name!r} (known: {known}). Add it with create_registry "
+                               "(--skip-check while it is not running).")
+        return registry
+
+    def _rotate(self, registry: Registry, *, keep_previous: bool) -> str:
+        from registries.services import registry_notification_secret_rotate
+
+        made = registry_notification_secret_rotate(registry=registry, by=None, keep_previous=keep_previous)
+        kept = (f"its previous secret is accepted until {made.previous_valid_until:%Y-%m-%d %H:%M %Z}"
+                if made.previous_valid_until else "no earlier secret is accepted")
+        self.stderr.write(f"New notification secret {made.registry.notification_secret_prefix}… for registry "
+                          f"{registry.name!r}; {kept}. Restart the registry with this configuration.")
+        return made.plain
