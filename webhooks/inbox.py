@@ -3,6 +3,10 @@
 Every delivery that passed authentication is kept. What cannot be understood is stored `flagged` with the
 reason, what needs no work (blob pushes, mounts, the internal account's own pulls) is stored `ignored`,
 and only what changes the browsable copy is stored `pending` for the background process.
+
+An event's time is the registry's, unless it lies in the future beyond CLOCK_SKEW of this service's clock:
+then it is the time it was received (the original stays in `raw`). A tag keeps the time of the last event
+applied to it, so one stamp from 2099 would otherwise leave a tombstone hiding every later push.
 """
 
 from __future__ import annotations
@@ -11,7 +15,7 @@ import hashlib
 import json
 import re
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from django.utils import timezone
@@ -43,6 +47,8 @@ CONTENT_TYPES = frozenset({
 _FRACTION_RE = re.compile(r"(\.\d{1,6})\d*")
 _MAX_REPOSITORY = 255
 MAX_TAG_DIGEST = 160  # Tag.digest (sha256: 71 characters, sha512: 135)
+# How far ahead of this service's clock a registry's may be before its event times are not believed.
+CLOCK_SKEW = timedelta(minutes=1)
 
 
 def text(value: Any, limit: int) -> str:
@@ -68,6 +74,13 @@ def parse_time(value: Any) -> datetime | None:
     if parsed.tzinfo is None:
         parsed = parsed.replace(tzinfo=UTC)
     return parsed
+
+
+def event_time(stamp: datetime | None, received_at: datetime) -> datetime:
+    """The time an event is ordered by: its own, unless it has none or claims to be from the future."""
+    if stamp is None or stamp > received_at + CLOCK_SKEW:
+        return received_at
+    return stamp
 
 
 def is_repository_name(name: str) -> bool:
@@ -187,7 +200,7 @@ def _row(parsed: ParsedEvent, registry: Registry | None, now: datetime, status: 
     return Event(
         event_id=parsed.event_id, registry=registry, registry_authenticated=authenticated, action=parsed.action,
         repository=parsed.repository, tag=parsed.tag, digest=parsed.digest, media_type=parsed.media_type,
-        actor=parsed.actor, request_host=parsed.request_host, timestamp=parsed.timestamp or now,
+        actor=parsed.actor, request_host=parsed.request_host, timestamp=event_time(parsed.timestamp, now),
         raw=parsed.raw, status=status, last_error=reason, received_at=now, next_attempt_at=now,
         processed_at=now if status == Event.Status.IGNORED else None,
     )
@@ -256,7 +269,7 @@ def reclassify(event: Event, *, now: datetime | None = None) -> Event:
     for name in ("action", "repository", "tag", "digest", "media_type", "actor", "request_host"):
         setattr(event, name, getattr(parsed, name))
     event.registry = registry
-    event.timestamp = parsed.timestamp or event.received_at or now
+    event.timestamp = event_time(parsed.timestamp, event.received_at or now)
     event.status, event.last_error = status, reason
     event.processed_at = now if status == Event.Status.IGNORED else None
     return event

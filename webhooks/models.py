@@ -41,7 +41,8 @@ class Event(models.Model):
     # it, whatever `request_host` says. Otherwise (the legacy shared secret) the registry was chosen by
     # request_host and may be chosen again when an admin retries the event.
     registry_authenticated = models.BooleanField(default=False)
-    # The event's own time when it has a readable one, else the time it was received.
+    # The event's own time when it has a readable one not in the future, else the time it was received
+    # (the original stays in `raw`).
     timestamp = models.DateTimeField()
     # The event as received: JSON text (ASCII-escaped, so any string survives every database), or the
     # undecodable body itself for a delivery that was not JSON.

@@ -17,7 +17,8 @@ so one slow or failing event never holds up the rest of a repository (as the reg
 would). Correctness comes from the events' own times instead: a tag keeps the time of the last event
 applied to it and deletes leave tombstones (namespaces/tags.py), so every processing order converges to
 the state of the newest event, and a late push cannot resurrect a deleted tag. The registry's clock is
-the only clock compared, and time stamps have microsecond precision.
+the only clock compared (save that an event stamped in the future is ordered by the time it was received:
+webhooks/inbox.py), and time stamps have microsecond precision.
 """
 
 from __future__ import annotations

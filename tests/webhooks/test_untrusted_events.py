@@ -1,0 +1,71 @@
+"""What an event claims is checked before it changes anything: times from the future are not believed."""
+
+from __future__ import annotations
+
+import json
+from datetime import timedelta
+
+import pytest
+from django.utils import timezone
+
+from namespaces.models import Tag, Tombstone
+from tests.webhooks.fakes import event, image
+from webhooks import processing
+from webhooks.inbox import CLOCK_SKEW
+from webhooks.models import Event
+
+
+def deliver(client, *events) -> None:
+    response = client.post("/v2/webhooks/events", data=json.dumps({"events": list(events)}),
+                           content_type="application/vnd.docker.distribution.events.v1+json",
+                           HTTP_AUTHORIZATION="Bearer test-webhook-secret")
+    assert response.status_code == 202
+
+
+def soon():
+    return timezone.now() + timedelta(seconds=1)
+
+
+def tag_of(tag: str = "latest") -> Tag | None:
+    return Tag.objects.filter(repository__namespace__name="qa", repository__name="app", name=tag).first()
+
+
+@pytest.fixture
+def pushed(client, fake_registry, namespace):
+    img = fake_registry.put("qa/app", image("one"), tag="latest")
+    deliver(client, event("push", "qa/app", digest=img.digest, tag="latest", at=timezone.now() - timedelta(hours=1)))
+    processing.drain()
+    assert tag_of().digest == img.digest
+    return img
+
+
+# --- times ---------------------------------------------------------------------------------------
+
+
+@pytest.mark.django_db
+def test_a_time_from_the_future_is_stored_as_the_time_received(client, registry):
+    before = timezone.now()
+    deliver(client, event("delete", "qa/app", tag="latest", media_type="", at="2099-01-01T00:00:00Z"))
+    stored = Event.objects.get()
+    assert before <= stored.timestamp <= timezone.now() and stored.timestamp == stored.received_at
+    assert stored.payload["timestamp"] == "2099-01-01T00:00:00Z"  # the original is kept
+
+
+@pytest.mark.django_db
+def test_a_clock_a_little_ahead_is_believed(client, registry):
+    ahead = timezone.now() + CLOCK_SKEW / 2
+    deliver(client, event("push", "qa/app", digest="sha256:" + "a" * 64, tag="x", at=ahead))
+    assert abs((Event.objects.get().timestamp - ahead).total_seconds()) < 0.001
+
+
+@pytest.mark.django_db
+def test_a_delete_stamped_2099_does_not_hide_every_later_push(client, fake_registry, pushed):
+    fake_registry.untag("qa/app", "latest")
+    deliver(client, event("delete", "qa/app", tag="latest", media_type="", at="2099-01-01T00:00:00Z"))
+    processing.drain()
+    assert tag_of() is None
+    again = fake_registry.put("qa/app", image("two"), tag="latest")
+    deliver(client, event("push", "qa/app", digest=again.digest, tag="latest", at=soon()))
+    processing.drain()
+    assert tag_of() is not None and tag_of().digest == again.digest
+    assert Tombstone.objects.get(value="latest").event_time.year < 2099
