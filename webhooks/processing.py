@@ -19,6 +19,11 @@ applied to it and deletes leave tombstones (namespaces/tags.py), so every proces
 the state of the newest event, and a late push cannot resurrect a deleted tag. The registry's clock is
 the only clock compared (save that an event stamped in the future is ordered by the time it was received:
 webhooks/inbox.py), and time stamps have microsecond precision.
+
+Deletes are confirmed. A delete forgets tags and leaves a tombstone, so before applying one the
+registry is asked, with one cheap read, whether it still serves what the event says is gone (the tag; for
+a delete by digest, one tag we hold on that digest; for a whole repository, its tag list). If it does,
+the delete is not applied and the event says why; if the registry cannot be asked, the event is retried.
 """
 
 from __future__ import annotations
@@ -155,7 +160,51 @@ def _push(event: Event, token: str, registry: Registry, now: datetime) -> bool:
     return _finish(event, token, Event.Status.DONE, now=now, apply=apply)
 
 
+def _held_digest(registry: Registry, repository_name: str, tag: str) -> str:
+    repository = tag_services.repository_find(registry=registry, repository_name=repository_name)
+    if repository is None:
+        return ""
+    return repository.tags.filter(name=tag).values_list("digest", flat=True).first() or ""
+
+
+def _held_tag_on(registry: Registry, repository_name: str, digest: str) -> str:
+    repository = tag_services.repository_find(registry=registry, repository_name=repository_name)
+    if repository is None:
+        return ""
+    return repository.tags.filter(digest=digest).order_by("name").values_list("name", flat=True).first() or ""
+
+
+def delete_contradicted(event: Event, registry: Registry) -> str:
+    """Why the registry contradicts this delete ('' when it does not): it still serves the tag at the
+    digest we hold (or, holding none, at all); it still serves a tag we hold on the deleted digest (a
+    manifest delete untags every tag on it); it still lists tags in the deleted repository. A tag the
+    registry serves at another digest was pushed again since: the delete applies to what we hold, and the
+    newer push follows. Raises RegistryError when the registry cannot be asked."""
+    client = RegistryClient(registry)
+    if event.tag:
+        served = client.manifest_digest(event.repository, event.tag)
+        if served is None:
+            return ""
+        expected = event.digest or _held_digest(registry, event.repository, event.tag)
+        if expected and served != expected:
+            return ""
+        return f"not applied: the registry still serves {event.repository}:{event.tag} at {served}"
+    if event.digest:
+        held = _held_tag_on(registry, event.repository, event.digest)
+        if held and client.manifest_digest(event.repository, held) == event.digest:
+            return f"not applied: the registry still serves {event.repository}:{held} at {event.digest}"
+        return ""
+    tags = client.tags(event.repository)
+    if tags:
+        return f"not applied: the registry still lists {len(tags)} tag(s) in {event.repository}"
+    return ""
+
+
 def _delete(event: Event, token: str, registry: Registry, now: datetime) -> bool:
+    contradicted = delete_contradicted(event, registry)
+    if contradicted:
+        log.warning("event %s: delete of %s not applied: %s", event.event_id, event.repository[:200], contradicted)
+        return _finish(event, token, Event.Status.DONE, note=contradicted, now=now)
     actor = _actor(event.actor)
 
     def apply() -> str:

@@ -120,6 +120,8 @@ def test_delete_by_digest_removes_every_tag_of_that_digest(client, fake_registry
         fake_registry.put("qa/app", img, tag=tag)
         deliver(client, event("push", "qa/app", digest=img.digest, tag=tag, at=at(0)))
     processing.drain()
+    fake_registry.untag("qa/app", "a")  # the registry deleted the manifest, and so both its tags
+    fake_registry.untag("qa/app", "b")
     deliver(client, event("delete", "qa/app", digest=one.digest, media_type="", actor="carl", at=at(10)),
             event("delete", "qa/app", tag="a", media_type="", actor="carl", at=at(10)),
             event("delete", "qa/app", tag="b", media_type="", actor="carl", at=at(10)))
@@ -137,6 +139,7 @@ def test_delete_by_tag_removes_that_tag(client, pushed, fake_registry):
     deliver(client, event("push", "qa/app", digest=pushed.digest, tag="stable", at=at(1)))
     processing.drain()
     assert Repository.objects.get(name="app").tags_count == 2
+    fake_registry.untag("qa/app", "latest")
     deliver(client, event("delete", "qa/app", tag="latest", media_type="", at=at(5)))
     processing.drain()
     assert tag_of() is None and tag_of(tag="stable") is not None
@@ -165,10 +168,11 @@ def test_tag_delete_before_older_push_also_holds(client, fake_registry, namespac
 
 
 def test_push_newer_than_the_delete_wins(client, fake_registry, namespace):
-    img = fake_registry.put("qa/app", image("again"), tag="latest")
+    img = fake_registry.put("qa/app", image("again"))  # deleted (untagged) at 10, pushed again at 20
     deliver(client, event("delete", "qa/app", digest=img.digest, media_type="", at=at(10)),
             event("delete", "qa/app", tag="latest", media_type="", at=at(10)))
     processing.drain()
+    fake_registry.put("qa/app", img, tag="latest")
     deliver(client, event("push", "qa/app", digest=img.digest, tag="latest", at=at(20)))
     processing.drain()
     assert tag_of().digest == img.digest
@@ -369,6 +373,7 @@ def test_push_without_a_slash_goes_to_the_global_namespace(client, fake_registry
 
 
 def test_repository_delete_event_forgets_the_repository(client, pushed, fake_registry):
+    fake_registry.drop("qa/app")
     deliver(client, event("delete", "qa/app", media_type="", at=at(100)))
     processing.drain()
     assert not Repository.objects.filter(name="app").exists()

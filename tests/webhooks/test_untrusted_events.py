@@ -1,4 +1,5 @@
-"""What an event claims is checked before it changes anything: times from the future are not believed."""
+"""What an event claims is checked before it changes anything: times from the future are not believed,
+and a delete is confirmed with the registry before a tag is forgotten."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
-from namespaces.models import Tag, Tombstone
+from namespaces.models import Repository, Tag, Tombstone
 from tests.webhooks.fakes import event, image
 from webhooks import processing
 from webhooks.inbox import CLOCK_SKEW
@@ -69,3 +70,71 @@ def test_a_delete_stamped_2099_does_not_hide_every_later_push(client, fake_regis
     processing.drain()
     assert tag_of() is not None and tag_of().digest == again.digest
     assert Tombstone.objects.get(value="latest").event_time.year < 2099
+
+
+# --- deletes are confirmed ---------------------------------------------------------------------------
+
+
+@pytest.mark.django_db
+def test_a_delete_of_a_tag_the_registry_still_serves_is_not_applied(client, fake_registry, pushed):
+    deliver(client, event("delete", "qa/app", tag="latest", media_type=""))
+    processing.drain()
+    assert tag_of().digest == pushed.digest
+    assert not Tombstone.objects.exists()
+    done = Event.objects.get(action="delete")
+    assert done.status == Event.Status.DONE
+    assert "not applied" in done.last_error and "still serves qa/app:latest" in done.last_error
+    assert "/v2/qa/app/manifests/latest" in fake_registry.fetches("HEAD")
+
+
+@pytest.mark.django_db
+def test_a_delete_of_a_tag_that_moved_since_is_applied(client, fake_registry, pushed):
+    moved = fake_registry.put("qa/app", image("moved"), tag="latest")  # pushed again; its event comes later
+    deliver(client, event("delete", "qa/app", tag="latest", media_type=""))
+    processing.drain()
+    assert tag_of() is None
+    deliver(client, event("push", "qa/app", digest=moved.digest, tag="latest", at=soon()))
+    processing.drain()
+    assert tag_of().digest == moved.digest
+
+
+@pytest.mark.django_db
+def test_a_delete_of_an_unknown_tag_the_registry_serves_leaves_no_tombstone(client, fake_registry, namespace):
+    img = fake_registry.put("qa/app", image("late"), tag="latest")  # its push event is still on its way
+    deliver(client, event("delete", "qa/app", tag="latest", media_type=""))
+    processing.drain()
+    assert not Tombstone.objects.exists()
+    deliver(client, event("push", "qa/app", digest=img.digest, tag="latest", at=timezone.now() - timedelta(minutes=1)))
+    processing.drain()
+    assert tag_of().digest == img.digest
+
+
+@pytest.mark.django_db
+def test_a_delete_by_digest_the_registry_still_serves_is_not_applied(client, fake_registry, pushed):
+    deliver(client, event("delete", "qa/app", digest=pushed.digest, media_type=""))
+    processing.drain()
+    assert tag_of().digest == pushed.digest
+    assert "not applied" in Event.objects.get(action="delete").last_error
+
+
+@pytest.mark.django_db
+def test_a_repository_delete_the_registry_contradicts_is_not_applied(client, fake_registry, pushed):
+    deliver(client, event("delete", "qa/app", media_type=""))
+    processing.drain()
+    assert Repository.objects.filter(name="app").exists()
+    assert "still lists 1 tag(s)" in Event.objects.get(action="delete").last_error
+
+
+@pytest.mark.django_db
+def test_a_delete_is_retried_while_the_registry_cannot_confirm_it(client, fake_registry, pushed):
+    fake_registry.untag("qa/app", "latest")
+    fake_registry.down = True
+    deliver(client, event("delete", "qa/app", tag="latest", media_type=""))
+    processing.drain()
+    waiting = Event.objects.get(action="delete")
+    assert waiting.status == Event.Status.PENDING and waiting.attempts == 1
+    assert tag_of() is not None
+    fake_registry.down = False
+    processing.drain(now=timezone.now() + timedelta(minutes=1))
+    assert Event.objects.get(action="delete").status == Event.Status.DONE
+    assert tag_of() is None
