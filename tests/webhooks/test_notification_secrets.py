@@ -9,6 +9,8 @@ from datetime import timedelta
 
 import pytest
 from django.utils import timezone
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from registries.models import Registry
 from registries.services import registry_create, registry_notification_secret_rotate
@@ -154,3 +156,14 @@ def test_processing_never_hands_an_event_to_the_registry_its_host_names(client, 
     stored = Event.objects.get()
     assert stored.status == Event.Status.FLAGGED and stored.registry is None
     assert "deleted" in stored.last_error
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(presented=st.text(max_size=400).filter(lambda value: value.strip() != LEGACY))
+def test_any_presented_secret_is_refused_cleanly(client, registry, presented):
+    registry_notification_secret_rotate(registry=registry, by=None)
+    header = f"Bearer {presented}".encode("utf-8", "surrogatepass").decode("latin-1")
+    response = client.post(URL, data=json.dumps({"events": [push()]}), content_type=EVENTS_V1,
+                           HTTP_AUTHORIZATION=header)
+    assert response.status_code == 401
+    assert not Event.objects.exists()
