@@ -1,10 +1,13 @@
 """THE permission policy: every door (token endpoint, UI, API) asks these functions and nothing else.
 
 Rules (Portus's, made explicit):
-- A disabled account may do nothing. Anonymous visitors may only pull from public namespaces. A lock
-  (too many wrong passwords) only refuses password logins (accounts/credentials.py): it is not an
-  account state here, so a stranger's guesses cannot switch off an account's tokens, sessions or the
-  internal account's work.
+- A disabled account may do nothing. A lock (too many wrong passwords) only refuses password logins
+  (accounts/credentials.py): it is not an account state here, so a stranger's guesses cannot switch
+  off an account's tokens, sessions or the internal account's work.
+- Anonymous visitors may only pull from public namespaces, and only while `anonymous_browsing.enabled`
+  is on: the option governs every anonymous door (the web pages, the API, the token endpoint), so an
+  admin who turns it off has an instance that gives strangers nothing — an anonymous token then
+  carries no access at all.
 - Admins (and the internal `portus` account, which is an admin) may pull, push and manage everything;
   they may delete when `delete.enabled` is on.
 - Pull: members of the namespace's team (any role); any signed-in user for protected and public
@@ -72,9 +75,18 @@ def team_role(user, team_id: int | None) -> str | None:
 # --- namespaces ---------------------------------------------------------------------------------
 
 
+def is_anonymous(user) -> bool:
+    return user is None or not getattr(user, "is_authenticated", False)
+
+
+def anonymous_allowed() -> bool:
+    """Whether logged-out visitors get anything at all (`anonymous_browsing.enabled`)."""
+    return bool(option("anonymous_browsing.enabled"))
+
+
 def can_pull(user, namespace) -> bool:
-    if namespace.visibility == "public" and (user is None or not user.is_authenticated):
-        return True
+    if is_anonymous(user):
+        return namespace.visibility == "public" and anonymous_allowed()
     if not is_active(user):
         return False
     if user.admin or namespace.visibility in ("public", "protected"):
@@ -183,7 +195,9 @@ def pullable_namespaces_q(user, prefix: str = "") -> Q:
     """A filter selecting the namespaces `can_pull` allows, for querysets (no rule written twice)."""
     from teams.models import TeamMember
 
-    if user is None or not user.is_authenticated:
+    if is_anonymous(user):
+        if not anonymous_allowed():
+            return Q(**{f"{prefix}pk__in": []})
         return Q(**{f"{prefix}visibility": "public"})
     if not is_active(user):
         return Q(**{f"{prefix}pk__in": []})

@@ -168,3 +168,20 @@ def test_user_permission_options_limit_owners_not_admins(actors, namespace, team
     assert policy.can_change_visibility(admin, namespace)
     assert policy.can_manage_team(admin, team)
     assert policy.can_create_team(admin)
+
+
+@pytest.mark.parametrize("visibility", VISIBILITIES)
+def test_anonymous_browsing_off_gives_anonymous_visitors_nothing(actors, namespace, registry, options, visibility):
+    """The option governs every anonymous door: no pull, nothing in any visibility-filtered list."""
+    options.set("anonymous_browsing.enabled", False)
+    namespace.visibility = visibility
+    namespace.save()
+    anonymous = actors["anonymous"]
+    global_ns = Namespace.objects.get(registry=registry, is_global=True)
+    for target in (namespace, global_ns):
+        assert not policy.can_pull(anonymous, target), (visibility, target.name)
+        assert policy.allowed_actions(anonymous, target) == set()
+    assert not Namespace.objects.visible_to(anonymous).exists()
+    assert not Namespace.objects.visible_to(None).exists()
+    # Signed-in users are not affected.
+    assert policy.can_pull(actors["outsider"], namespace) is (visibility != "private")
