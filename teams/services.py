@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from django.core.exceptions import ValidationError
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 
 from activities.services import activity_record
@@ -96,7 +96,11 @@ def team_member_remove(*, member: TeamMember, by) -> None:
 
 @transaction.atomic
 def team_delete(*, team: Team, by, new_team: Team | None = None) -> None:
-    """Deletes a team; its namespaces move to `new_team` (required when it has any)."""
+    """Deletes a team; its namespaces move to `new_team` (required when it has any).
+
+    Moving namespaces into a team is creating them there: `by` needs the create-namespace right on
+    `new_team` (as for PUT /namespaces and the UI's list of targets), not mere membership.
+    """
     if team.hidden:
         raise ValidationError({"team": "Personal and global teams cannot be deleted."})
     namespaces = team.namespaces.all()
@@ -105,6 +109,9 @@ def team_delete(*, team: Team, by, new_team: Team | None = None) -> None:
             raise ValidationError({"new_team": "This team owns namespaces: name the team that takes them over."})
         if new_team.pk == team.pk:
             raise ValidationError({"new_team": "The namespaces must move to another team."})
+        if not policy.can_create_namespace(by, new_team):
+            raise PermissionDenied(f"You may not create namespaces in team {new_team.name}, so this team's "
+                                   "namespaces cannot move there.")
         namespaces.update(team=new_team)
     activity_record(key="team.delete", owner=by, target_type="team", target_name=team.name,
                     team=new_team, parameters={"new_team": new_team.name if new_team else None})

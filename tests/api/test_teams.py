@@ -150,6 +150,29 @@ class TestDelete:
         assert response.status_code == 400
         assert "new_team" in response.json()["message"]
 
+    @pytest.mark.parametrize("role, status", [("viewer", 403), ("contributor", 204)])
+    def test_namespaces_move_only_where_the_caller_may_create_namespaces(self, client_as, team, namespace, owner,
+                                                                        outsider, role, status):
+        """As in the UI and PUT /namespaces: moving namespaces into a team is creating them there."""
+        from teams.services import team_member_add
+
+        heirs = team_create(name="heirs", owner=outsider)
+        team_member_add(team=heirs, user=owner, role=role, by=outsider)
+        response = client_as("owner").delete(f"/api/v1/teams/{team.pk}?new_team=heirs")
+        assert response.status_code == status, response.content
+        namespace.refresh_from_db()
+        assert namespace.team.name == ("heirs" if status == 204 else "qa")
+        assert Team.objects.filter(pk=team.pk).exists() is (status != 204)
+
+    def test_namespaces_do_not_move_when_namespace_creation_is_off(self, client_as, team, namespace, owner,
+                                                                  options):
+        team_create(name="heirs", owner=owner)
+        options.set("user_permission.create_namespace.enabled", False)
+        response = client_as("owner").delete(f"/api/v1/teams/{team.pk}?new_team=heirs")
+        assert response.status_code == 403
+        namespace.refresh_from_db()
+        assert namespace.team.name == "qa"
+
     @pytest.mark.parametrize("role, status", [("viewer", 403), ("contributor", 403), ("outsider", 404)])
     def test_who_may_not(self, client_as, team, role, status):
         assert client_as(role).delete(f"/api/v1/teams/{team.pk}").status_code == status

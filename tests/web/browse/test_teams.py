@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from teams.models import Role, Team, TeamMember
+from teams.services import team_member_add
 
 pytestmark = pytest.mark.django_db
 
@@ -228,6 +229,19 @@ def test_namespaces_may_not_move_to_a_team_the_owner_does_not_belong_to(client_o
 
     foreign = team_create(name="foreign", owner=outsider)
     client_of(owner).post(f"/teams/{team.pk}/delete", {"new_team": foreign.pk})
+    assert Team.objects.filter(pk=team.pk).exists()
+    namespace.refresh_from_db()
+    assert namespace.team == team
+
+
+def test_namespaces_may_not_move_to_a_team_where_the_owner_only_views(client_of, owner, team, namespace, outsider):
+    from teams.services import team_create
+
+    viewed = team_create(name="viewed", owner=outsider)
+    team_member_add(team=viewed, user=owner, role=Role.VIEWER, by=outsider)
+    client = client_of(owner)
+    assert "viewed" not in client.get(f"/teams/{team.pk}/delete").content.decode()
+    client.post(f"/teams/{team.pk}/delete", {"new_team": viewed.pk})
     assert Team.objects.filter(pk=team.pk).exists()
     namespace.refresh_from_db()
     assert namespace.team == team
