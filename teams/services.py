@@ -19,9 +19,19 @@ def validate_team_name(name: str) -> str:
     return name
 
 
+def _may_join(user) -> None:
+    """The internal `portus` account reads the registry for every team: a membership would only confuse.
+
+    Bots may join (that is how a CI bot gets push rights); the internal account may not, through any door.
+    """
+    if user.is_internal:
+        raise ValidationError({"user": "The internal portus account cannot be a team member."})
+
+
 @transaction.atomic
 def team_create(*, name: str, owner, description: str = "", by=None) -> Team:
     name = validate_team_name(name)
+    _may_join(owner)
     if Team.objects.filter(name__iexact=name).exists():
         raise ValidationError({"name": "A team with this name already exists."})
     team = Team.objects.create(name=name, description=description)
@@ -60,6 +70,7 @@ def team_member_add(*, team: Team, user, role: str, by) -> TeamMember:
         raise ValidationError({"role": f"Unknown role {role!r}: use owner, contributor or viewer."})
     if team.hidden:
         raise ValidationError({"team": "Personal and global teams have no members to manage."})
+    _may_join(user)
     if TeamMember.objects.filter(team=team, user=user).exists():
         raise ValidationError({"user": f"{user.username} is already a member of this team."})
     member = TeamMember.objects.create(team=team, user=user, role=role)

@@ -50,6 +50,24 @@ class TestAdd:
                                         format="json")
         assert response.status_code == status
 
+    @pytest.mark.parametrize("role", ["owner", "admin"])
+    def test_the_internal_account_cannot_be_added(self, client_as, team, internal_account, role):
+        """The UI refuses it, and so does the API: one rule, in team_member_add."""
+        response = client_as(role).post(f"/api/v1/teams/{team.pk}/members",
+                                        {"user": internal_account.username, "role": "viewer"}, format="json")
+        assert response.status_code == 422
+        assert "user" in response.json()["message"]
+        assert not TeamMember.objects.filter(team=team, user=internal_account).exists()
+
+    def test_a_bot_can_be_added(self, client_as, team, owner):
+        from accounts.services import user_create
+
+        robot = user_create(username="deploy-bot", email=None, password=None, bot=True, by=owner)
+        response = client_as("owner").post(f"/api/v1/teams/{team.pk}/members",
+                                           {"user": "deploy-bot", "role": "contributor"}, format="json")
+        assert response.status_code == 201
+        assert member_of(team, robot).role == Role.CONTRIBUTOR
+
     def test_unknown_user_is_400(self, client_as, team):
         response = client_as("owner").post(f"/api/v1/teams/{team.pk}/members", {"user": "ghost", "role": "viewer"},
                                            format="json")

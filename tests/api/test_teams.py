@@ -88,6 +88,12 @@ class TestCreate:
                                               format="json")
         assert response.status_code == 403
 
+    def test_the_internal_account_cannot_own_a_team(self, client_as, internal_account):
+        response = client_as("admin").post("/api/v1/teams", {"name": "ops", "owner_id": internal_account.pk},
+                                           format="json")
+        assert response.status_code == 422
+        assert not Team.objects.filter(name="ops").exists()
+
     def test_unknown_owner_is_400(self, client_as, admin):
         response = client_as("admin").post("/api/v1/teams", {"name": "ops", "owner_id": 99999}, format="json")
         assert response.status_code == 400

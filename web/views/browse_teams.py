@@ -127,7 +127,7 @@ def member_add(request, pk: int):
         messages.error(request, "Name a user and a role.")
         return redirect("team", pk=team.pk)
     user = User.objects.filter(username=form.cleaned_data["username"].strip()).first()
-    if user is None or user.is_internal:
+    if user is None:
         messages.error(request, f"There is no user {form.cleaned_data['username']}.")
         return redirect("team", pk=team.pk)
     try:

@@ -101,8 +101,10 @@ def test_adding_an_unknown_user_says_so(client_of, owner, team):
 
 
 def test_the_internal_account_cannot_be_added(client_of, owner, team, internal_account):
-    client_of(owner).post(f"/teams/{team.pk}/members", {"username": internal_account.username, "role": "viewer"})
+    response = client_of(owner).post(f"/teams/{team.pk}/members",
+                                     {"username": internal_account.username, "role": "viewer"}, follow=True)
     assert not team.members.filter(user=internal_account).exists()
+    assert "internal portus account cannot be a team member" in response.content.decode()
 
 
 def test_viewer_may_not_add_members(client_of, viewer, team, outsider):
