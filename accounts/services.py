@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django.contrib.auth.password_validation import validate_password
 from django.core.exceptions import ValidationError
-from django.db import transaction
+from django.db import NotSupportedError, connection, transaction
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
@@ -53,6 +53,33 @@ def user_create(
     personal_namespace_ensure(user=user)
     activity_record(key="user.create", owner=by or user, target=user, parameters={"admin": admin, "bot": bot})
     return user
+
+
+# Any constant: the PostgreSQL advisory lock under which "is this instance still empty?" is asked.
+_FIRST_USER_LOCK = 7_041_977
+
+
+def first_user_lock() -> bool:
+    """Takes the first-user lock until the caller's transaction ends; answers whether no account exists yet
+    besides the internal `portus` one (so that the account about to be created may become the first admin).
+
+    Every door that makes the first admin (the web sign-up, POST /api/v1/users/bootstrap) asks here and
+    creates the account in the same transaction, so simultaneous sign-ups take turns and exactly one finds
+    the instance empty. PostgreSQL: a transaction-level advisory lock, released at commit or rollback.
+    SQLite: the settings begin every transaction IMMEDIATE, which serialises writers already; a connection
+    configured otherwise takes the write lock here with an empty write, before it reads. Other databases
+    are not supported (nothing here would make them take turns).
+    """
+    if not connection.in_atomic_block:
+        raise RuntimeError("first_user_lock() holds its lock until the transaction ends: call it inside one.")
+    with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            cursor.execute("SELECT pg_advisory_xact_lock(%s)", [_FIRST_USER_LOCK])
+        elif connection.vendor != "sqlite":
+            raise NotSupportedError(f"first_user_lock: {connection.vendor} is not supported")
+        elif connection.settings_dict.get("OPTIONS", {}).get("transaction_mode") != "IMMEDIATE":
+            cursor.execute(f"UPDATE {User._meta.db_table} SET id = id WHERE 0 = 1")  # noqa: S608 - no input
+    return not User.objects.exclude(username=User.INTERNAL_USERNAME).exists()
 
 
 def _other_admins(user: User):

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from django.core.exceptions import ValidationError as DjangoValidationError
-from django.db import connection, transaction
+from django.db import transaction
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework.exceptions import NotFound, PermissionDenied
 from rest_framework.permissions import AllowAny
@@ -12,6 +12,7 @@ from accounts.models import ApplicationToken, User
 from accounts.services import (
     application_token_create,
     application_token_revoke,
+    first_user_lock,
     user_create,
     user_delete,
     user_update,
@@ -36,8 +37,6 @@ from portus.options import option
 
 TOKEN_SORT_FIELDS = {"id": "pk", "application": "application", "created_at": "created_at"}
 USER_ID = OpenApiParameter("id", str, OpenApiParameter.PATH, description="The user's id, or their email.")
-# Any constant: PostgreSQL's advisory lock that makes two simultaneous bootstraps take turns.
-_BOOTSTRAP_LOCK = 7_041_977
 
 
 def _password_errors_by_field(exc: DjangoValidationError) -> DjangoValidationError:
@@ -125,10 +124,8 @@ class BootstrapView(PortusAPIView):
             raise FeatureDisabled()
         data = self.read(BootstrapInput)["user"]
         with transaction.atomic():
-            if connection.vendor == "postgresql":
-                with connection.cursor() as cursor:
-                    cursor.execute("SELECT pg_advisory_xact_lock(%s)", [_BOOTSTRAP_LOCK])
-            if User.objects.exclude(username=User.INTERNAL_USERNAME).exists():
+            # The web sign-up takes the same lock: only one of them makes the first admin.
+            if not first_user_lock():
                 raise BadRequest("You can only use this when there are no users on the system.")
             try:
                 user = user_create(username=data["username"], email=data["email"], password=data["password"],

@@ -20,6 +20,7 @@ from accounts.models import ApplicationToken, RefreshToken, User, record_failed_
 from accounts.services import (
     application_token_create,
     application_token_revoke,
+    first_user_lock,
     refresh_token_revoke,
     user_create,
     user_update,
@@ -56,7 +57,10 @@ def _rate_limit_message(wait: int) -> str:
 
 
 def instance_is_empty() -> bool:
-    """No account yet but the internal `portus` one: the next sign-up may become the first admin."""
+    """No account yet but the internal `portus` one: the next sign-up may become the first admin.
+
+    For what a page shows only; the decision itself is taken under accounts.services.first_user_lock.
+    """
     return not User.objects.exclude(username=User.INTERNAL_USERNAME).exists()
 
 
@@ -108,8 +112,9 @@ def sign_up(request):
     if request.method == "POST" and form.is_valid():
         try:
             with transaction.atomic():
-                # Asked again inside the transaction that creates the account.
-                first_admin = option("first_user_admin.enabled") and instance_is_empty()
+                # Asked again, under the lock the API bootstrap takes too, in the transaction that creates
+                # the account: of simultaneous sign-ups on an empty instance exactly one becomes admin.
+                first_admin = bool(option("first_user_admin.enabled")) and first_user_lock()
                 user = user_create(username=form.cleaned_data["username"], email=form.cleaned_data["email"],
                                    password=form.cleaned_data["password"], admin=first_admin)
         except ValidationError as exc:
