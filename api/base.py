@@ -10,13 +10,14 @@ import re
 
 from django.http import QueryDict
 from rest_framework import status
-from rest_framework.exceptions import NotFound, PermissionDenied, ValidationError
+from rest_framework.exceptions import NotFound, ParseError, PermissionDenied, ValidationError
 from rest_framework.permissions import IsAuthenticated
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from api.errors import AUTHORIZATION_FAILS, PayloadTooLarge
 from api.pagination import paginate
+from api.parsers import MAX_DEPTH, TOO_DEEP
 from portus.options import option
 
 CORS_ALLOW_HEADERS = "Content-Type, Portus-Auth, X-CSRFToken"
@@ -78,11 +79,14 @@ def find_unstorable(data, path: str = "") -> str | None:
 
 
 def form_to_nested(data: QueryDict) -> dict:
-    """Form bodies in Rails' bracket notation (`user[email]=…`, `only[]=a`) as the nested dict JSON gives."""
+    """Form bodies in Rails' bracket notation (`user[email]=…`, `only[]=a`) as the nested dict JSON gives;
+    400 when a key nests deeper than a JSON body may."""
     result: dict = {}
     for key, values in data.lists():
         head, _, rest = key.partition("[")
         parts = [head, *(_BRACKETS.findall("[" + rest) if rest else [])]
+        if len(parts) > MAX_DEPTH:
+            raise ParseError(TOO_DEEP)
         is_list = len(parts) > 1 and parts[-1] == ""
         if is_list:
             parts = parts[:-1]

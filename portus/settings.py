@@ -177,7 +177,7 @@ REST_FRAMEWORK = {
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
     # JSON or form bodies, as Portus consumed ("application/x-www-form-urlencoded", "application/json").
     "DEFAULT_PARSER_CLASSES": [
-        "rest_framework.parsers.JSONParser",
+        "api.parsers.PortusJSONParser",  # DRF's, with a bound on nesting depth
         "rest_framework.parsers.FormParser",
     ],
     "EXCEPTION_HANDLER": "api.errors.exception_handler",
