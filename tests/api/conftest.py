@@ -21,6 +21,16 @@ def client_for(user) -> APIClient:
     return client
 
 
+@pytest.fixture(autouse=True)
+def _fresh_health():
+    """Each test measures the health anew (the endpoint keeps one measurement for a few seconds)."""
+    from api import health
+
+    health.forget()
+    yield
+    health.forget()
+
+
 @pytest.fixture
 def as_user():
     """as_user(user) → a client authenticated as that user."""
