@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import os
+import secrets
+import sys
 from pathlib import Path
 
 import dj_database_url
@@ -21,7 +23,13 @@ if not SECRET_KEY:
         raise _config.ConfigError(
             "secrets.secret_key_base: required (set PORTUS_SECRET_KEY_BASE to a long random string)"
         )
-    SECRET_KEY = "development-only-" + "x" * 40
+    # A try-out without a configured key: a random one, never a known one. It is exported so that the
+    # processes this one starts share it (runserver's reloaded child); portus/gunicorn.conf.py makes one in
+    # the gunicorn master for the same reason, so that all workers sign sessions alike. A process started
+    # separately (the background process) has its own, and every restart ends sessions and invalidates
+    # application and refresh tokens: hence for try-outs only.
+    SECRET_KEY = os.environ["PORTUS_SECRET_KEY_BASE"] = secrets.token_urlsafe(50)
+    print("portus: no secrets.secret_key_base: using a random key until this process stops", file=sys.stderr)
 
 ALLOWED_HOSTS = [h.strip() for h in PORTUS["allowed_hosts"]["value"].split(",") if h.strip()]
 ALLOWED_HOSTS.append(MACHINE_FQDN.split(":")[0])
