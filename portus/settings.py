@@ -60,6 +60,7 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "csp.middleware.CSPMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -127,16 +128,51 @@ CACHES = {
     }
 }
 
+# --- TLS, cookies and security headers ----------------------------------------------------------
+# `tls.enabled`: browsers reach this service over HTTPS. A request counts as HTTPS when gunicorn served it
+# over TLS, or when a proxy listed in FORWARDED_ALLOW_IPS said so in X-Forwarded-Proto (gunicorn ignores
+# that header from anyone else). PORTUS_BEHIND_TLS_PROXY, the older switch, implies tls.enabled and makes
+# Django itself believe X-Forwarded-Proto: only for servers that cannot restrict who sends it.
+BEHIND_TLS_PROXY = _config._parse_bool("PORTUS_BEHIND_TLS_PROXY", os.environ.get("PORTUS_BEHIND_TLS_PROXY") or "0")
+TLS = PORTUS["tls"]["enabled"] or BEHIND_TLS_PROXY
+if BEHIND_TLS_PROXY:
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+SESSION_COOKIE_SECURE = CSRF_COOKIE_SECURE = TLS
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SAMESITE = "Lax"
 CSRF_COOKIE_SAMESITE = "Lax"
+# Browsers are sent to HTTPS; machine doors are not redirected: a registry or a client asking for a
+# token must never be (Go turns a redirected POST into a GET), the registry may post its notifications
+# over the internal network, and probes ask over plain HTTP.
+SECURE_SSL_REDIRECT = TLS
+SECURE_REDIRECT_EXEMPT = [r"^v2/", r"^api/v1/(_ping|health)/?$"]
+# Django sends Strict-Transport-Security on HTTPS answers only.
+SECURE_HSTS_SECONDS = PORTUS["tls"]["hsts_seconds"] if TLS else 0
+SECURE_HSTS_INCLUDE_SUBDOMAINS = PORTUS["tls"]["hsts_include_subdomains"]
+SECURE_HSTS_PRELOAD = PORTUS["tls"]["hsts_preload"]
+# Preload is the operator's commitment (hstspreload.org), not a default: its reminder is silenced.
+SILENCED_SYSTEM_CHECKS = [] if SECURE_HSTS_PRELOAD else ["security.W021"]
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
 X_FRAME_OPTIONS = "DENY"
-if os.environ.get("PORTUS_BEHIND_TLS_PROXY", "").lower() in {"1", "true", "yes"}:
-    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
-    SESSION_COOKIE_SECURE = True
-    CSRF_COOKIE_SECURE = True
+# Everything from this origin, nothing inline (no inline scripts, styles or event handlers: the theme is
+# set by a synchronous static script, so no nonce is needed); Bootstrap's icons are data: images.
+from csp.constants import NONE, SELF  # noqa: E402
+
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": [SELF],
+        "script-src": [SELF],
+        "style-src": [SELF],
+        "img-src": [SELF, "data:"],
+        "font-src": [SELF],
+        "connect-src": [SELF],
+        "object-src": [NONE],
+        "base-uri": [NONE],
+        "form-action": [SELF],
+        "frame-ancestors": [NONE],
+    }
+}
 CSRF_TRUSTED_ORIGINS = [
     o.strip() for o in os.environ.get("PORTUS_CSRF_TRUSTED_ORIGINS", "").split(",") if o.strip()
 ]

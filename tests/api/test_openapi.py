@@ -103,7 +103,11 @@ def test_docs_page_uses_the_sidecar_not_a_cdn(db):
     html = response.content.decode()
     assert "/static/drf_spectacular_sidecar/swagger-ui-dist/" in html
     assert not re.search(r"https?://(cdn|unpkg|cdnjs)", html)
-    assert '"/api/openapi\\u002Dspec"' in html
+    # Nothing inline (the Content-Security-Policy allows none): the page's script is its own URL.
+    assert "<style" not in html and not re.search(r"<script(?![^>]*\bsrc=)", html)
+    script = APIClient().get("/api/docs", {"script": ""})
+    assert script.status_code == 200 and script["Content-Type"].startswith("application/javascript")
+    assert '"/api/openapi\\u002Dspec"' in script.content.decode()
 
 
 def test_sidecar_assets_are_served(db, client):

@@ -39,6 +39,41 @@ def _python(env: dict[str, str], *args: str, timeout: int = 120) -> subprocess.C
                           timeout=timeout)
 
 
+# --- manage.py check --deploy ---------------------------------------------------------------------
+
+
+def test_check_deploy_is_clean_with_the_production_settings(tmp_path):
+    result = _python(production_env(tmp_path), "manage.py", "check", "--deploy", "--fail-level", "WARNING")
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "System check identified no issues" in result.stdout, result.stdout + result.stderr
+
+
+def test_check_deploy_flags_a_deployment_without_tls(tmp_path):
+    """The check above can fail: without TLS, the cookies, HSTS and the redirect are reported."""
+    env = production_env(tmp_path)
+    del env["PORTUS_TLS_ENABLED"]
+    result = _python(env, "manage.py", "check", "--deploy", "--fail-level", "WARNING")
+    assert result.returncode != 0
+    for check in ("security.W004", "security.W008", "security.W012", "security.W016"):
+        assert check in result.stderr, check
+
+
+def test_hsts_preload_is_not_consented_to_by_default(tmp_path):
+    env = production_env(tmp_path, PORTUS_TLS_HSTS_PRELOAD="true")
+    result = _python(env, "-c", "import django; django.setup(); from django.conf import settings as s; "
+                                "print(s.SECURE_HSTS_PRELOAD, s.SILENCED_SYSTEM_CHECKS)")
+    assert result.stdout.split() == ["True", "[]"], result.stderr
+    result = _python(production_env(tmp_path), "-c", "import django; django.setup(); "
+                     "from django.conf import settings as s; print(s.SECURE_HSTS_PRELOAD)")
+    assert result.stdout.strip() == "False", result.stderr
+
+
+def test_a_nonsense_tls_proxy_switch_stops_start_up(tmp_path):
+    result = _python(production_env(tmp_path, PORTUS_BEHIND_TLS_PROXY="maybe"), "manage.py", "check")
+    assert result.returncode != 0
+    assert "PORTUS_BEHIND_TLS_PROXY" in result.stderr
+
+
 # --- the ephemeral secret key ---------------------------------------------------------------------
 
 PRINT_KEY = "import django; django.setup(); from django.conf import settings; print(settings.SECRET_KEY)"
