@@ -27,4 +27,6 @@ USER portus
 EXPOSE 8000
 # Keys and secrets come from the environment and mounted files: PORTUS_SECRET_KEY_BASE, PORTUS_KEY_PATH,
 # PORTUS_CERTIFICATE_PATH, PORTUS_PASSWORD, PORTUS_WEBHOOK_SECRET, PORTUS_MACHINE_FQDN, DATABASE_URL.
+# Behind a TLS proxy: PORTUS_TLS_ENABLED=true, and FORWARDED_ALLOW_IPS=<the proxy's address> (gunicorn
+# believes X-Forwarded-Proto from that address only). .dockerignore keeps local config and keys out.
 CMD ["gunicorn", "portus.wsgi:application", "-c", "portus/gunicorn.conf.py"]
