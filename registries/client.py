@@ -75,6 +75,12 @@ class DigestMismatch(RegistryError):
     """The manifest's bytes do not hash to the digest they were asked by."""
 
 
+class ResponseTooLarge(RegistryError):
+    """The registry answered with more bytes than any manifest or page of names can hold."""
+
+    retryable = False
+
+
 class DeleteNotAllowed(RegistryError):
     """405: the registry has deletes turned off (`storage.delete.enabled`)."""
 
@@ -83,7 +89,10 @@ class DeleteNotAllowed(RegistryError):
 
 # --- WWW-Authenticate --------------------------------------------------------------------------
 
-_CHALLENGE_PARAM_RE = re.compile(r'\s*([A-Za-z0-9_.-]+)\s*=\s*("(?:[^"\\]|\\.)*"|[^,\s]*)\s*(?:,|$)')
+# Possessive quantifiers: the spaces around `=` and an unquoted value can never trade characters, so a
+# hostile header costs linear time. Longer headers than any registry sends are not read at all.
+_CHALLENGE_PARAM_RE = re.compile(r'\s*+([A-Za-z0-9_.-]++)\s*+=\s*+("(?:[^"\\]|\\.)*+"|[^,\s]*+)\s*+(?:,|\Z)')
+MAX_CHALLENGE_LENGTH = 8192
 
 
 @dataclass(frozen=True)
@@ -109,7 +118,7 @@ def parse_challenge(header: str) -> Challenge | None:
     commas and escaped quotes; unquoted ones end at a comma."""
     header = (header or "").strip()
     scheme, _, rest = header.partition(" ")
-    if not scheme:
+    if not scheme or len(header) > MAX_CHALLENGE_LENGTH:
         return None
     params: dict[str, str] = {}
     position = 0
@@ -212,6 +221,35 @@ def verify_digest(digest: str, body: bytes) -> None:
     actual = hashlib.new(algorithm, body).hexdigest()
     if actual != expected.lower():
         raise DigestMismatch(f"the manifest asked as {digest} hashes to {algorithm}:{actual}")
+
+
+# Distribution refuses manifests over 4 MiB; a catalog or tag page of the largest `n` fits well within 8.
+MAX_MANIFEST_BYTES = 4 * 1024 * 1024
+MAX_PAGE_BYTES = 8 * 1024 * 1024
+
+
+def read_bounded(response: requests.Response, limit: int, what: str) -> bytes:
+    """The body of a streamed response, refused (and the connection dropped) past `limit` bytes."""
+    declared = response.headers.get("Content-Length", "")
+    if declared.isdigit() and int(declared) > limit:
+        response.close()
+        raise ResponseTooLarge(f"{what}: the registry announced {declared} bytes, more than {limit}")
+    chunks, size = [], 0
+    for chunk in response.iter_content(64 * 1024):
+        size += len(chunk)
+        if size > limit:
+            response.close()
+            raise ResponseTooLarge(f"{what}: the registry sent more than {limit} bytes")
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+def parse_json(body: bytes, what: str) -> Any:
+    """JSON from the registry; anything else (or nesting too deep for the parser) is a RegistryError."""
+    try:
+        return json.loads(body)
+    except (ValueError, RecursionError) as exc:
+        raise RegistryError(f"{what}: not JSON") from exc
 
 
 def _is_digest(reference: str) -> bool:
@@ -323,6 +361,7 @@ class RegistryClient:
         token = self._token(scope) if scope else None
         response = self._send(method, url, token, **kwargs)
         if response.status_code == 401:
+            response.close()
             challenge = self._check_challenge(method, url, response)
             if not scope:
                 raise RegistryAuthError(f"{method} {url}: the registry wants a token here")
@@ -352,22 +391,21 @@ class RegistryClient:
         """The manifest by digest (verified) or by tag; raises ManifestUnknown, DigestMismatch, …"""
         response = self.request(
             "GET", f"/v2/{repository}/manifests/{quote(reference, safe=':')}",
-            scope=repository_scope(repository, "pull"), headers={"Accept": MANIFEST_ACCEPT},
+            scope=repository_scope(repository, "pull"), headers={"Accept": MANIFEST_ACCEPT}, stream=True,
         )
         if response.status_code == 404:
+            response.close()
             raise ManifestUnknown(f"{repository}@{reference}: not in the registry")
         if response.status_code != 200:
+            response.close()
             raise RegistryError(f"{repository}@{reference}: the registry answered {response.status_code}")
-        body = response.content
+        body = read_bounded(response, MAX_MANIFEST_BYTES, f"{repository}@{reference}")
         if _is_digest(reference):
             verify_digest(reference, body)
             digest = reference
         else:
             digest = response.headers.get("Docker-Content-Digest") or "sha256:" + hashlib.sha256(body).hexdigest()
-        try:
-            data = json.loads(body)
-        except ValueError as exc:
-            raise RegistryError(f"{repository}@{reference}: the manifest is not JSON") from exc
+        data = parse_json(body, f"{repository}@{reference}: the manifest")
         if not isinstance(data, dict):
             raise RegistryError(f"{repository}@{reference}: the manifest is not a JSON object")
         media_type = data.get("mediaType") if isinstance(data.get("mediaType"), str) else ""
@@ -424,15 +462,13 @@ class RegistryClient:
         seen: set[str] = set()
         while url and url not in seen:
             seen.add(url)
-            response = self.request("GET", url, scope=scope)
-            if response.status_code == 404:
-                return
+            response = self.request("GET", url, scope=scope, stream=True)
             if response.status_code != 200:
+                response.close()
+                if response.status_code == 404:
+                    return
                 raise RegistryError(f"GET {url}: the registry answered {response.status_code}")
-            try:
-                data = response.json()
-            except ValueError as exc:
-                raise RegistryError(f"GET {url}: not JSON") from exc
+            data = parse_json(read_bounded(response, MAX_PAGE_BYTES, f"GET {url}"), f"GET {url}")
             values = data.get(key) if isinstance(data, dict) else None
             for value in values or []:
                 if isinstance(value, str):

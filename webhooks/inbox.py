@@ -255,7 +255,7 @@ def reclassify(event: Event, *, now: datetime | None = None) -> Event:
     now = now or timezone.now()
     try:
         payload = json.loads(event.raw)
-    except ValueError:
+    except (ValueError, RecursionError):
         event.status, event.last_error = Event.Status.FLAGGED, "the body is not JSON"
         return event
     parsed = parse_event(payload)

@@ -78,7 +78,7 @@ class Event(models.Model):
         """The event as parsed JSON, or None when what was received is not JSON."""
         try:
             return json.loads(self.raw)
-        except ValueError:
+        except (ValueError, RecursionError):
             return None
 
     @property

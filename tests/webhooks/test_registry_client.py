@@ -318,3 +318,57 @@ def test_cached_tokens_are_bounded(fake_registry, registry, monkeypatch):
     for i in range(200):
         client._token(f"repository:qa/app{i}:pull")
     assert len(client_module._tokens) <= 50
+
+
+# --- what the registry answers is bounded ----------------------------------------------------------
+
+
+@pytest.mark.django_db
+def test_a_manifest_larger_than_the_registry_allows_is_refused_unread(fake_registry, registry):
+    from registries.client import MAX_MANIFEST_BYTES, ResponseTooLarge
+    from tests.webhooks.fakes import DOCKER_MANIFEST, Image
+
+    body = b'{"layers": [' + b" " * MAX_MANIFEST_BYTES + b"]}"
+    fake_registry.put("qa/app", Image(digest=sha(body), media_type=DOCKER_MANIFEST, body=body), tag="huge")
+    with pytest.raises(ResponseTooLarge) as caught:
+        RegistryClient(registry).get_manifest("qa/app", sha(body))
+    assert not caught.value.retryable
+
+
+@pytest.mark.django_db
+def test_a_manifest_nested_beyond_the_parser_is_a_registry_error(fake_registry, registry):
+    from registries.client import RegistryError
+    from tests.webhooks.fakes import DOCKER_MANIFEST, Image
+
+    body = b"[" * 200_000 + b"]" * 200_000
+    fake_registry.put("qa/app", Image(digest=sha(body), media_type=DOCKER_MANIFEST, body=body), tag="deep")
+    with pytest.raises(RegistryError, match="not JSON"):
+        RegistryClient(registry).get_manifest("qa/app", sha(body))
+
+
+@pytest.mark.django_db
+def test_a_catalog_page_beyond_its_bound_is_refused(fake_registry, registry, monkeypatch):
+    from registries import client
+    from registries.client import ResponseTooLarge
+
+    for number in range(50):
+        fake_registry.put(f"team/app-{number:03}", image(f"page-{number}"), tag="v1")
+    monkeypatch.setattr(client, "MAX_PAGE_BYTES", 256)
+    with pytest.raises(ResponseTooLarge):
+        list(RegistryClient(registry).catalog())
+
+
+def test_a_hostile_challenge_is_parsed_in_linear_time():
+    import time
+
+    def cost(header: str) -> float:
+        start = time.perf_counter()
+        for _ in range(20):
+            parse_challenge(header)
+        return time.perf_counter() - start
+
+    # Spaces between an unquoted value and a stray word made the old pattern quadratic (8,000 → 0.4 s).
+    hostile = "Bearer a=" + " " * 8000 + "x x"
+    baseline = 'Bearer realm="' + "r" * 8000 + '"'
+    assert cost(hostile) < 25 * cost(baseline) + 0.05
+    assert parse_challenge("Bearer realm=" + "r" * 10_000) is None  # longer than any registry sends
