@@ -1,4 +1,17 @@
-"""Validation of the names that end up in image references (namespaces, repositories, tags, users)."""
+"""The grammar of every name in an image reference (users, namespaces, repositories, tags, digests), and the
+names nobody may take. The one place these rules live: the models, forms, services, the token endpoint's
+scope parser and the webhook inbox all use it.
+
+Distribution's reference grammar (distribution/reference/regexp.go), written so that Python's backtracking
+engine is linear on every input:
+- a path component's separator is `-+`, not Distribution 2.8's `[-]*`: the same language (an empty separator
+  only joins two alphanumeric runs into one), but `[-]*` inside `(...)*` lets `a…a!` be split in 2^n ways.
+  Distribution itself switched to `[-]+` later;
+- runs of one character class are possessive (`++`, `*+`), so a failed match never gives characters back;
+- every pattern is anchored with `\\A…\\Z`, so `.match()` is a full match (`$` would accept a trailing
+  newline: `ivan\\n` was a valid user name).
+Lengths are checked before any pattern runs.
+"""
 
 from __future__ import annotations
 
@@ -6,31 +19,83 @@ import re
 
 from django.core.exceptions import ValidationError
 
-# Distribution's path-component grammar (reference/regexp.go).
-COMPONENT_RE = re.compile(r"^[a-z0-9]+(?:(?:[._]|__|[-]*)[a-z0-9]+)*$")
-TAG_RE = re.compile(r"^[\w][\w.-]{0,127}$", re.ASCII)
-DIGEST_RE = re.compile(r"^[a-z0-9]+(?:[.+_-][a-z0-9]+)*:[a-zA-Z0-9=_-]{32,}$")
-MAX_NAMESPACE_LENGTH = 255
+MAX_NAME_LENGTH = 255  # Distribution's NameTotalLengthMax: a whole repository name, domain included.
+MAX_NAMESPACE_LENGTH = MAX_NAME_LENGTH
+MAX_TAG_LENGTH = 128
+MAX_DIGEST_LENGTH = 160  # sha256: 71 characters, sha512: 135 (Tag.digest holds 160)
+
+COMPONENT = r"[a-z0-9]++(?:(?:[._]|__|-++)[a-z0-9]++)*+"
+_DOMAIN_PART = r"[a-zA-Z0-9](?:[a-zA-Z0-9-]*+(?<=[a-zA-Z0-9]))?+"
+DOMAIN = rf"(?:{_DOMAIN_PART}(?:\.{_DOMAIN_PART})*+|\[[a-fA-F0-9:]++\])(?::[0-9]++)?+"
+PATH = rf"{COMPONENT}(?:/{COMPONENT})*+"
+
+COMPONENT_RE = re.compile(rf"\A{COMPONENT}\Z")
+PATH_RE = re.compile(rf"\A{PATH}\Z")
+# A repository as a client names it: an optional registry host, then the path (`host:5000/team/app`).
+REPOSITORY_NAME_RE = re.compile(rf"\A(?:{DOMAIN}/)?{PATH}\Z")
+TAG_RE = re.compile(r"\A[\w][\w.-]{0,127}+\Z", re.ASCII)
+# OCI's digest grammar: algorithm components joined by [+._-], a colon, the encoded hash.
+DIGEST_RE = re.compile(r"\A[a-z0-9]++(?:[+._-][a-z0-9]++)*+:[a-zA-Z0-9=_-]{32,}+\Z")
+
+COMPONENT_HELP = ("Use lowercase letters and digits, separated by single '.', '_', '__' or dashes; "
+                  "no leading or trailing separator.")
+
+# The internal account's name (accounts.models.User.INTERNAL_USERNAME): only `manage.py create_api_account`
+# creates it.
+INTERNAL_NAME = "portus"
+# Names a user would take for the service's own, or for its administrators'. User names and namespace names
+# share one name space (a user's personal namespace carries their name), so both are checked against this.
+RESERVED_NAMES = frozenset({
+    INTERNAL_NAME, "admin", "administrator", "administrators", "root", "superuser", "sysadmin", "system",
+    "registry", "docker", "api", "v1", "v2", "token", "auth", "webhooks", "users", "user", "teams",
+    "namespaces", "repositories", "tags", "explore", "search", "dashboard", "help", "about", "support",
+    "security", "static", "global", "personal",
+})
 
 
-def validate_component(value: str) -> None:
-    if not value or len(value) > MAX_NAMESPACE_LENGTH or not COMPONENT_RE.match(value):
-        raise ValidationError(
-            "Use lowercase letters and digits, separated by single '.', '_', '__' or dashes; "
-            "no leading or trailing separator.",
-            code="invalid_name",
-        )
-
-
-def validate_repository_name(value: str) -> None:
-    if not value or len(value) > MAX_NAMESPACE_LENGTH:
-        raise ValidationError("A repository name is 1 to 255 characters long.", code="invalid_name")
-    for part in value.split("/"):
-        validate_component(part)
+def _fits(value: object, limit: int) -> bool:
+    return isinstance(value, str) and 0 < len(value) <= limit
 
 
 def is_valid_component(value: str) -> bool:
-    return bool(value) and len(value) <= MAX_NAMESPACE_LENGTH and bool(COMPONENT_RE.match(value))
+    """One path component: a user name, a namespace name, one segment of a repository name."""
+    return _fits(value, MAX_NAMESPACE_LENGTH) and COMPONENT_RE.match(value) is not None
+
+
+def is_valid_path(value: str) -> bool:
+    """Components joined by `/`, as the registry stores a repository (`team/group/app`), no domain."""
+    return _fits(value, MAX_NAME_LENGTH) and PATH_RE.match(value) is not None
+
+
+def is_valid_reference_name(value: str) -> bool:
+    """A repository name as a client may write it, with an optional domain (`host:5000/team/app`)."""
+    return _fits(value, MAX_NAME_LENGTH) and REPOSITORY_NAME_RE.match(value) is not None
+
+
+def is_valid_tag(value: str) -> bool:
+    return _fits(value, MAX_TAG_LENGTH) and TAG_RE.match(value) is not None
+
+
+def is_valid_digest(value: str) -> bool:
+    return _fits(value, MAX_DIGEST_LENGTH) and DIGEST_RE.match(value) is not None
+
+
+def is_reserved_name(value: str) -> bool:
+    """Whether the name is one of RESERVED_NAMES, in any case."""
+    return isinstance(value, str) and value.strip().lower() in RESERVED_NAMES
+
+
+def validate_component(value: str) -> None:
+    if not is_valid_component(value):
+        raise ValidationError(COMPONENT_HELP, code="invalid_name")
+
+
+def validate_repository_name(value: str) -> None:
+    """The part of a repository's name after its namespace (may hold slashes: `group/app`)."""
+    if not _fits(value, MAX_NAME_LENGTH):
+        raise ValidationError("A repository name is 1 to 255 characters long.", code="invalid_name")
+    if not is_valid_path(value):
+        raise ValidationError(COMPONENT_HELP, code="invalid_name")
 
 
 def personal_namespace_name(username: str) -> str:

@@ -6,17 +6,10 @@ import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-ACTIONS = frozenset({"pull", "push", "delete", "*"})
-MAX_NAME_LENGTH = 255  # Distribution's NameTotalLengthMax, domain included.
-_MAX_PIECE_LENGTH = 1024  # type + name + actions; anything longer is garbage.
+from portus.names import MAX_NAME_LENGTH, is_valid_reference_name
 
-# Distribution's reference grammar (reference/regexp.go). The path component is written with `-+`
-# instead of `[-]*` (same language: an empty separator only joins two alphanumeric runs) so that
-# Python's backtracking engine stays linear on hostile input.
-_COMPONENT = r"[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*"
-_DOMAIN_PART = r"[a-zA-Z0-9](?:[a-zA-Z0-9-]*[a-zA-Z0-9])?"
-_DOMAIN = rf"(?:{_DOMAIN_PART}(?:\.{_DOMAIN_PART})*|\[[a-fA-F0-9:]+\])(?::[0-9]+)?"
-REPOSITORY_NAME_RE = re.compile(rf"(?:{_DOMAIN}/)?{_COMPONENT}(?:/{_COMPONENT})*")
+ACTIONS = frozenset({"pull", "push", "delete", "*"})
+_MAX_PIECE_LENGTH = 1024  # type + name + actions; anything longer is garbage.
 _TYPE_RE = re.compile(r"([a-z0-9]+)(?:\(([a-z0-9]+)\))?")
 
 
@@ -46,7 +39,7 @@ def _parse_one(piece: str) -> ResourceScope | None:
         return None
     type_, klass = match.group(1), match.group(2) or ""
     if type_ == "repository":
-        if not REPOSITORY_NAME_RE.fullmatch(name):
+        if not is_valid_reference_name(name):
             return None
     elif type_ == "registry":
         if klass or name != "catalog":
