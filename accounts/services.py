@@ -30,9 +30,19 @@ def user_create(
     display_name: str = "",
     by: User | None = None,
     check_password: bool = True,
+    allow_reserved_name: bool = False,
+    internal: bool = False,
 ) -> User:
-    """A user with their personal team and, in every registry, their personal namespace."""
+    """A user with their personal team and, in every registry, their personal namespace.
+
+    Reserved names (portus.names.RESERVED_NAMES): the internal account's name is only ever given by
+    api_account_ensure (`internal`). The others are refused to strangers (sign-up), and allowed where an
+    admin decides: for an account an admin creates, for the first admin, and on the command line with
+    `allow_reserved_name`.
+    """
+    from namespaces import policy
     from namespaces.services import personal_namespace_ensure
+    from portus.names import INTERNAL_NAME, is_reserved_name
 
     user = User(username=username, email=email or None, admin=admin, bot=bot, display_name=display_name)
     if password:
@@ -42,6 +52,11 @@ def user_create(
     else:
         user.set_unusable_password()
     user.full_clean(exclude=["password", "last_login", "date_joined"])
+    if not internal and is_reserved_name(username):
+        if username.lower() == INTERNAL_NAME:
+            raise ValidationError({"username": "This name is reserved for the service's internal account."})
+        if not (admin or allow_reserved_name or policy.is_admin(by)):
+            raise ValidationError({"username": "This name is reserved: choose another."})
     from namespaces.models import Namespace
 
     if Namespace.objects.filter(name=username).exists():
@@ -51,7 +66,8 @@ def user_create(
     team = Team.objects.create(name=personal_team_name(username), hidden=True, personal_of=user)
     TeamMember.objects.create(team=team, user=user, role=Role.OWNER)
     personal_namespace_ensure(user=user)
-    activity_record(key="user.create", owner=by or user, target=user, parameters={"admin": admin, "bot": bot})
+    parameters = {"admin": admin, "bot": bot, **({"internal": True} if internal else {})}
+    activity_record(key="user.create", owner=by or user, target=user, parameters=parameters)
     return user
 
 
@@ -144,7 +160,7 @@ def user_unlock(*, user: User, by: User) -> User:
 @transaction.atomic
 def user_delete(*, user: User, by: User) -> None:
     """Deletes the account; its personal namespace and repositories go with it."""
-    if user.is_internal:
+    if is_internal_account(user):
         raise ValidationError({"user": "The internal portus account cannot be deleted."})
     if user.admin and not _other_admins(user).exists():
         raise ValidationError({"user": "This is the last enabled admin."})
@@ -218,16 +234,46 @@ def refresh_token_revoke(*, token: RefreshToken, by: User) -> None:
     token.delete()
 
 
+def is_internal_account(user: User) -> bool:
+    """Whether this is the internal account that api_account_ensure created, and not merely an account with its
+    name (one signed up or created by an admin before the name was reserved).
+
+    The proof is the account's own `user.create` activity: marked `internal` by api_account_ensure; or, for an
+    account made before that marker existed, an admin bot that created itself, which only the command line
+    did (sign-up never makes a bot, and an admin's creations name the admin)."""
+    from activities.models import Activity
+
+    if user.username != User.INTERNAL_USERNAME or user.pk is None:
+        return False
+    created = (Activity.objects.filter(key="user.create", target_type="user", target_id=user.pk)
+               .order_by("-created_at", "-id").first())
+    if created is None or not isinstance(created.parameters, dict):
+        return False
+    if created.parameters.get("internal") is True:
+        return True
+    return (created.parameters.get("admin") is True and created.parameters.get("bot") is True
+            and created.owner_id == user.pk)
+
+
 @transaction.atomic
 def api_account_ensure(*, password: str) -> tuple[User, bool]:
-    """The internal `portus` account (an admin bot) that reads the registry; (user, created)."""
+    """The internal `portus` account (an admin bot) that reads the registry; (user, created).
+
+    An existing account of that name is adopted (password reset, admin and bot again) only when this
+    function created it: one that a stranger signed up under the name is refused, never promoted."""
     if not password:
         raise ValidationError("PORTUS_PASSWORD is not set: the internal account needs a password.")
-    user = User.objects.filter(username=User.INTERNAL_USERNAME).first()
+    user = User.objects.select_for_update().filter(username=User.INTERNAL_USERNAME).first()
     if user is None:
         user = user_create(username=User.INTERNAL_USERNAME, email=None, password=password, admin=True,
-                           bot=True, check_password=False)
+                           bot=True, check_password=False, internal=True)
         return user, True
+    if not is_internal_account(user):
+        raise ValidationError(
+            f"An account named '{user.username}' already exists, and it is not the internal account (it was "
+            "signed up or created by an admin): it is not made an admin. Delete that account (Admin → Users → "
+            f"{user.username} → Delete, or DELETE /api/v1/users/{user.pk}), then run create_api_account again."
+        )
     user.set_password(password)
     user.admin, user.bot, user.enabled = True, True, True
     user.save()

@@ -8,7 +8,7 @@ from django.db import IntegrityError, transaction
 from activities.services import activity_record
 from namespaces import policy
 from namespaces.models import Namespace, Repository, Visibility
-from portus.names import is_valid_component
+from portus.names import INTERNAL_NAME, is_reserved_name, is_valid_component
 from registries.models import Registry
 from teams.models import Team
 
@@ -44,12 +44,16 @@ def personal_namespace_ensure(*, user, registry: Registry | None = None) -> list
     return found
 
 
-def validate_namespace_name(name: str, *, registry: Registry, exclude_pk: int | None = None) -> str:
+def validate_namespace_name(name: str, *, registry: Registry, exclude_pk: int | None = None, by=None) -> str:
+    """The name, stripped, if `by` may give it to a new namespace. Reserved names (portus.names): the internal
+    account's never, the others only by an admin (user names and namespace names share one name space)."""
     name = (name or "").strip()
     if not is_valid_component(name):
         raise ValidationError(
             {"name": "Use lowercase letters and digits, separated by single '.', '_', '__' or dashes."}
         )
+    if is_reserved_name(name) and (name == INTERNAL_NAME or not policy.is_admin(by)):
+        raise ValidationError({"name": "This name is reserved: choose another."})
     from accounts.models import User
 
     if User.objects.filter(username=name).exists():
@@ -73,7 +77,7 @@ def namespace_create(
         raise ValidationError({"registry": "Add a registry first."})
     if visibility not in Visibility.values:
         raise ValidationError({"visibility": "Use private, protected or public."})
-    name = validate_namespace_name(name, registry=registry)
+    name = validate_namespace_name(name, registry=registry, by=by)
     namespace = Namespace.objects.create(
         registry=registry, name=name, team=team, description=description, visibility=visibility
     )
@@ -94,7 +98,8 @@ def namespace_update(
             raise ValidationError({"name": "A namespace that holds repositories cannot be renamed: "
                                            "its images are stored under the old name."})
         old = namespace.name
-        namespace.name = validate_namespace_name(name, registry=namespace.registry, exclude_pk=namespace.pk)
+        namespace.name = validate_namespace_name(name, registry=namespace.registry, exclude_pk=namespace.pk,
+                                                 by=by)
         activity_record(key="namespace.change_namespace_name", owner=by, target=namespace, namespace=namespace,
                         parameters={"old": old, "new": namespace.name})
     if description is not None and description != namespace.description:
@@ -141,7 +146,7 @@ def namespace_for_push(*, registry: Registry, name: str, user) -> Namespace | No
     if name == "":
         return global_namespace_ensure(registry=registry)
     namespace = Namespace.objects.select_related("team").filter(registry=registry, name=name).first()
-    if namespace is not None or not policy.is_admin(user) or not is_valid_component(name):
+    if namespace is not None or not policy.is_admin(user) or not is_valid_component(name) or name == INTERNAL_NAME:
         return namespace
     team = Team.objects.get(personal_of=user)
     try:

@@ -72,7 +72,7 @@ class NamespaceValidateView(PortusAPIView):
             messages["registry"] = ["Add a registry first."]
         else:
             try:
-                services.validate_namespace_name(name, registry=registry)
+                services.validate_namespace_name(name, registry=registry, by=request.user)
             except DjangoValidationError as exc:
                 messages = exc.message_dict
         return self.present(StatusSerializer, {"messages": messages, "valid": not messages})

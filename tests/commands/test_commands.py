@@ -151,3 +151,72 @@ def test_registry_config_refuses_another_service_than_the_registrys_host_name(re
 def test_create_registry_says_how_to_get_its_configuration(db):
     out = run("create_registry", "--name", "r", "--hostname", "127.0.0.1:9", "--no-ssl", "--skip-check")
     assert "registry_config --registry r" in out
+
+
+# --- the internal account's name (issue: a stranger's `portus` account made admin) -------------------------
+
+
+def _squatter():
+    """An account named portus that someone signed up before the name was reserved (as sign-up recorded it)."""
+    from activities.services import activity_record
+
+    user = User.objects.create(username="portus", email="stranger@example.org")
+    user.set_password("stranger-password")
+    user.save()
+    activity_record(key="user.create", owner=user, target=user, parameters={"admin": False, "bot": False})
+    return user
+
+
+def test_create_api_account_refuses_to_adopt_an_account_it_did_not_create(db, options):
+    options.set("secrets.portus_password", "internal-secret")
+    squatter = _squatter()
+    with pytest.raises(CommandError, match="not the internal account.*Delete that account"):
+        run("create_api_account")
+    squatter.refresh_from_db()
+    assert not squatter.admin and not squatter.bot and squatter.check_password("stranger-password")
+
+
+def test_the_squatter_can_be_deleted_and_the_internal_account_created(db, options, registry):
+    from accounts.services import user_create, user_delete
+
+    options.set("secrets.portus_password", "internal-secret")
+    squatter = _squatter()
+    admin = user_create(username="ada", email="ada@example.org", password="x-long-password", admin=True,
+                        check_password=False)
+    user_delete(user=squatter, by=admin)
+    assert "Created" in run("create_api_account")
+    assert "Updated" in run("create_api_account")
+    internal = User.objects.get(username="portus")
+    assert internal.admin and internal.bot and internal.check_password("internal-secret")
+
+
+def test_an_internal_account_made_before_the_marker_is_still_adopted(db, options):
+    from activities.services import activity_record
+
+    options.set("secrets.portus_password", "internal-secret")
+    old = User.objects.create(username="portus", email=None, admin=True, bot=True)
+    activity_record(key="user.create", owner=old, target=old, parameters={"admin": True, "bot": True})
+    assert "Updated" in run("create_api_account")
+    assert User.objects.get(pk=old.pk).check_password("internal-secret")
+
+
+def test_the_internal_account_cannot_be_deleted(db, options, registry):
+    from django.core.exceptions import ValidationError
+
+    from accounts.services import api_account_ensure, user_create, user_delete
+
+    admin = user_create(username="ada", email="ada@example.org", password="x-long-password", admin=True,
+                        check_password=False)
+    internal, _ = api_account_ensure(password="internal-secret")
+    with pytest.raises(ValidationError, match="internal portus account"):
+        user_delete(user=internal, by=admin)
+
+
+def test_create_user_refuses_reserved_names_unless_asked(db, monkeypatch):
+    monkeypatch.setenv("NEW_PW", "a-long-enough-password")
+    with pytest.raises(CommandError, match="reserved"):
+        run("create_user", "--username", "registry", "--password-env", "NEW_PW")
+    run("create_user", "--username", "registry", "--password-env", "NEW_PW", "--bot", "--allow-reserved-name")
+    assert User.objects.get(username="registry").bot
+    with pytest.raises(CommandError, match="internal account"):
+        run("create_user", "--username", "portus", "--password-env", "NEW_PW", "--allow-reserved-name")

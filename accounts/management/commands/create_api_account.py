@@ -10,7 +10,8 @@ from portus.options import option
 class Command(BaseCommand):
     help = ("Create the internal `portus` account (an admin bot) that this service uses to read the "
             "registry. Its password comes from PORTUS_PASSWORD (secrets.portus_password); the command "
-            "refuses to run without it. Running it again resets the password.")
+            "refuses to run without it. Running it again resets the password. An account named `portus` "
+            "that this command did not create is refused, never made an admin.")
 
     def handle(self, *args, **options):
         password = option("secrets.portus_password")

@@ -11,7 +11,8 @@ from accounts.services import user_create
 
 class Command(BaseCommand):
     help = ("Create a user with a personal namespace. The password is read from --password-env "
-            "(the name of an environment variable), or asked for interactively.")
+            "(the name of an environment variable), or asked for interactively. Reserved names (admin, "
+            "registry, …) need --allow-reserved-name; `portus` is the internal account's (create_api_account).")
 
     def add_arguments(self, parser):
         parser.add_argument("--username", required=True)
@@ -21,6 +22,8 @@ class Command(BaseCommand):
         parser.add_argument("--admin", action="store_true", help="make the user an administrator")
         parser.add_argument("--bot", action="store_true", help="a bot account (no web login)")
         parser.add_argument("--display-name", default="")
+        parser.add_argument("--allow-reserved-name", action="store_true",
+                            help="allow a reserved name such as admin or registry (never the internal portus)")
 
     def handle(self, *args, **opts):
         if opts["password_env"]:
@@ -33,7 +36,8 @@ class Command(BaseCommand):
                 raise CommandError("The passwords differ.")
         try:
             user = user_create(username=opts["username"], email=opts["email"] or None, password=password,
-                               admin=opts["admin"], bot=opts["bot"], display_name=opts["display_name"])
+                               admin=opts["admin"], bot=opts["bot"], display_name=opts["display_name"],
+                               allow_reserved_name=opts["allow_reserved_name"])
         except ValidationError as exc:
             raise CommandError("; ".join(exc.messages)) from None
         kind = "admin" if user.admin else ("bot" if user.bot else "user")
