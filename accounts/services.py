@@ -38,10 +38,10 @@ def user_create(
     Reserved names (portus.names.RESERVED_NAMES): the internal account's name is only ever given by
     api_account_ensure (`internal`). The others are refused to strangers (sign-up), and allowed where an
     admin decides: for an account an admin creates, for the first admin, and on the command line with
-    `allow_reserved_name`.
+    `allow_reserved_name`. A name held by a retired namespace stays reserved until an admin releases it.
     """
     from namespaces import policy
-    from namespaces.services import personal_namespace_ensure
+    from namespaces.services import personal_namespace_ensure, reserved_namespace_error
     from portus.names import INTERNAL_NAME, is_reserved_name
 
     user = User(username=username, email=email or None, admin=admin, bot=bot, display_name=display_name)
@@ -57,11 +57,10 @@ def user_create(
             raise ValidationError({"username": "This name is reserved for the service's internal account."})
         if not (admin or allow_reserved_name or policy.is_admin(by)):
             raise ValidationError({"username": "This name is reserved: choose another."})
-    from namespaces.models import Namespace
-
-    if Namespace.objects.filter(name=username).exists():
-        # The personal namespace carries the user's name: it must be free.
-        raise ValidationError({"username": "This name is taken by a namespace."})
+    # The personal namespace carries the user's name: it must be free in every registry.
+    taken = reserved_namespace_error(username)
+    if taken:
+        raise ValidationError({"username": taken})
     user.save()
     team = Team.objects.create(name=personal_team_name(username), hidden=True, personal_of=user)
     TeamMember.objects.create(team=team, user=user, role=Role.OWNER)
@@ -157,9 +156,7 @@ def user_unlock(*, user: User, by: User) -> User:
     return user
 
 
-@transaction.atomic
-def user_delete(*, user: User, by: User) -> None:
-    """Deletes the account; its personal namespace and repositories go with it."""
+def _check_deletable(user: User) -> None:
     if is_internal_account(user):
         raise ValidationError({"user": "The internal portus account cannot be deleted."})
     if user.admin and not _other_admins(user).exists():
@@ -170,12 +167,55 @@ def user_delete(*, user: User, by: User) -> None:
                 {"user": f"{user.username} is the only owner of team {membership.team.name}: "
                          "give the team another owner first."}
             )
-    activity_record(key="user.delete", owner=by, target_type="user", target_name=user.username)
-    personal = Team.objects.filter(personal_of=user).first()
-    if personal is not None:
-        personal.namespaces.all().delete()
-        personal.delete()
-    user.delete()
+
+
+def user_delete(*, user: User, by: User, purge_images: bool = False) -> list[tuple[str, str]]:
+    """Deletes the account and its personal team. Returns (registry name, what became of the personal namespace
+    there): "deleted", "retired", "purged", or "retired: <why the purge did not finish>".
+
+    A personal namespace with no image here nor in the registry goes with the account. One that may hold
+    images is retired (namespaces/retirement.py): kept, pullable by admins only, its name — the user name — reserved
+    until an admin releases or purges it, so that whoever signs up under the name next gets none of them. With
+    `purge_images` (the admin's choice) its images are then deleted from the registry and the name freed.
+    The registry is asked outside the transaction (no registry call holds database locks)."""
+    from namespaces.models import Namespace
+    from namespaces.retirement import holds_images, namespace_purge, namespace_retire
+    from portus.options import option
+
+    _check_deletable(user)
+    if purge_images and not option("delete.enabled"):
+        raise ValidationError({"images": "Purging images needs deletes enabled (delete.enabled)."})
+    checked = {namespace.pk: holds_images(namespace)
+               for namespace in Namespace.objects.filter(team__personal_of=user).select_related("registry", "team")}
+    outcomes: list[tuple[str, str]] = []
+    retired: list[Namespace] = []
+    with transaction.atomic():
+        user = User.objects.select_for_update().get(pk=user.pk)
+        _check_deletable(user)
+        activity_record(key="user.delete", owner=by, target_type="user", target_name=user.username)
+        personal = Team.objects.filter(personal_of=user).first()
+        for namespace in Namespace.objects.filter(team__personal_of=user).select_related("registry"):
+            # A namespace that appeared since the registry was asked is kept too (fail closed).
+            if checked.get(namespace.pk, True):
+                retired.append(namespace_retire(namespace=namespace, by=by, former_owner=f"user {user.username}"))
+            else:
+                outcomes.append((namespace.registry.name, "deleted"))
+                namespace.delete()
+        if personal is not None:
+            personal.delete()
+        user.delete()
+    for namespace in retired:
+        if not purge_images:
+            outcomes.append((namespace.registry.name, "retired"))
+            continue
+        try:
+            result = namespace_purge(namespace=namespace, by=by)
+        except ValidationError as exc:
+            outcomes.append((namespace.registry.name, "retired: " + " ".join(exc.messages)))
+        else:
+            outcomes.append((namespace.registry.name, "purged" if result.released else
+                             f"retired: {result.remaining} manifests left, purge the namespace again"))
+    return outcomes
 
 
 def application_token_create(*, user: User, application: str, by: User,

@@ -58,9 +58,12 @@ urlpatterns = [
     # namespaces
     *route("v1/namespaces", namespaces.NamespacesView.as_view(), "api-namespaces"),
     *route("v1/namespaces/validate", namespaces.NamespaceValidateView.as_view(), "api-namespaces-validate"),
+    *route("v1/namespaces/retired", namespaces.RetiredNamespacesView.as_view(), "api-namespaces-retired"),
     *route("v1/namespaces/<id:id>", namespaces.NamespaceView.as_view(), "api-namespace"),
     *route("v1/namespaces/<id:id>/repositories", namespaces.NamespaceRepositoriesView.as_view(),
            "api-namespace-repositories"),
+    *route("v1/namespaces/<id:id>/release", namespaces.NamespaceReleaseView.as_view(), "api-namespace-release"),
+    *route("v1/namespaces/<id:id>/purge", namespaces.NamespacePurgeView.as_view(), "api-namespace-purge"),
     # repositories
     *route("v1/repositories", repositories.RepositoriesView.as_view(), "api-repositories"),
     *route("v1/repositories/<id:id>", repositories.RepositoryView.as_view(), "api-repository"),

@@ -31,6 +31,15 @@ class Namespace(models.Model):
     description = models.TextField(blank=True)
     visibility = models.CharField(max_length=16, choices=Visibility.choices, default=Visibility.PRIVATE)
     is_global = models.BooleanField(default=False)
+    # Set when the namespace was deleted (or its user was) while images may remain under its name: it is kept,
+    # in the registry's hidden global team, pullable by admins only, and its name stays reserved until an admin
+    # releases or purges it (namespaces/retirement.py).
+    retired_at = models.DateTimeField(null=True, blank=True)
+    retired_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    # Who had it: "user ivan", "team Developers" (the user or team may be gone).
+    former_owner = models.CharField(max_length=300, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -60,6 +69,10 @@ class Namespace(models.Model):
     @property
     def is_personal(self) -> bool:
         return self.team.personal_of_id is not None
+
+    @property
+    def is_retired(self) -> bool:
+        return self.retired_at is not None
 
 
 class RepositoryQuerySet(models.QuerySet):

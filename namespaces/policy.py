@@ -25,6 +25,10 @@ Rules (Portus's, made explicit):
 - Teams: anyone signed in (not a bot) may create one when `user_permission.create_team`; owners manage
   theirs when `user_permission.manage_team`. Namespaces are created by a team's owners and contributors
   when `user_permission.create_namespace`.
+- Retired namespaces (deleted, or of a deleted user, while images may remain under their name): admins
+  may pull, and delete when `delete.enabled` is on; nobody else may do anything, nobody may push, and no
+  one edits them. Admins release them (free the name once the registry holds nothing under it) or purge
+  them (delete their images in the registry, then free the name; needs `delete.enabled`).
 Admins are not limited by the `user_permission.*` options.
 """
 
@@ -85,6 +89,8 @@ def anonymous_allowed() -> bool:
 
 
 def can_pull(user, namespace) -> bool:
+    if namespace.retired_at is not None:
+        return is_admin(user)
     if is_anonymous(user):
         return namespace.visibility == "public" and anonymous_allowed()
     if not is_active(user):
@@ -95,7 +101,7 @@ def can_pull(user, namespace) -> bool:
 
 
 def can_push(user, namespace) -> bool:
-    if not is_active(user):
+    if not is_active(user) or namespace.retired_at is not None:
         return False
     if user.admin:
         return True
@@ -116,6 +122,8 @@ def can_delete(user, namespace) -> bool:
         return False
     if user.admin:
         return True
+    if namespace.retired_at is not None:
+        return False
     role = team_role(user, namespace.team_id)
     if role == Role.OWNER and not namespace.is_global:
         return True
@@ -124,7 +132,7 @@ def can_delete(user, namespace) -> bool:
 
 def can_manage_namespace(user, namespace) -> bool:
     """Edit the description, move to another team, delete the namespace."""
-    if not is_active(user):
+    if not is_active(user) or namespace.retired_at is not None:
         return False
     if user.admin:
         return True
@@ -134,13 +142,13 @@ def can_manage_namespace(user, namespace) -> bool:
 
 
 def can_destroy_namespace(user, namespace) -> bool:
-    if namespace.is_global or namespace.team.personal_of_id is not None:
+    if namespace.is_global or namespace.retired_at is not None or namespace.team.personal_of_id is not None:
         return False
     return can_manage_namespace(user, namespace)
 
 
 def can_change_visibility(user, namespace) -> bool:
-    if not is_active(user):
+    if not is_active(user) or namespace.retired_at is not None:
         return False
     if user.admin:
         return True
@@ -159,6 +167,16 @@ def can_create_namespace(user, team) -> bool:
     return team_role(user, team.pk) in (Role.OWNER, Role.CONTRIBUTOR)
 
 
+def can_release_namespace(user, namespace) -> bool:
+    """Free a retired namespace's name (allowed once the registry holds nothing under it)."""
+    return is_admin(user) and namespace.retired_at is not None
+
+
+def can_purge_namespace(user, namespace) -> bool:
+    """Delete a retired namespace's images in the registry, then free its name."""
+    return can_release_namespace(user, namespace) and bool(option("delete.enabled"))
+
+
 def namespace_permissions(user, namespace) -> dict[str, bool]:
     """What the user may do here, for the UI and the API's `permissions` field."""
     return {
@@ -169,6 +187,8 @@ def namespace_permissions(user, namespace) -> dict[str, bool]:
         "destroy": can_destroy_namespace(user, namespace),
         "change_visibility": can_change_visibility(user, namespace),
         "webhooks": can_manage_namespace(user, namespace) and option("user_permission.manage_webhook.enabled"),
+        "release": can_release_namespace(user, namespace),
+        "purge": can_purge_namespace(user, namespace),
     }
 
 
@@ -195,16 +215,17 @@ def pullable_namespaces_q(user, prefix: str = "") -> Q:
     """A filter selecting the namespaces `can_pull` allows, for querysets (no rule written twice)."""
     from teams.models import TeamMember
 
+    current = Q(**{f"{prefix}retired_at__isnull": True})
     if is_anonymous(user):
         if not anonymous_allowed():
             return Q(**{f"{prefix}pk__in": []})
-        return Q(**{f"{prefix}visibility": "public"})
+        return Q(**{f"{prefix}visibility": "public"}) & current
     if not is_active(user):
         return Q(**{f"{prefix}pk__in": []})
     if user.admin:
         return Q()
     mine = TeamMember.objects.filter(user_id=user.pk).values("team_id")
-    return Q(**{f"{prefix}visibility__in": ["public", "protected"]}) | Q(**{f"{prefix}team_id__in": mine})
+    return (Q(**{f"{prefix}visibility__in": ["public", "protected"]}) | Q(**{f"{prefix}team_id__in": mine})) & current
 
 
 # --- teams --------------------------------------------------------------------------------------

@@ -17,8 +17,14 @@ def global_team_name(registry: Registry) -> str:
     return f"global/{registry.pk}"
 
 
-def global_namespace_ensure(*, registry: Registry) -> Namespace:
+def global_team_ensure(*, registry: Registry) -> Team:
+    """The registry's hidden team: it owns the global namespace, retired namespaces and those nobody claimed."""
     team, _ = Team.objects.get_or_create(name=global_team_name(registry), defaults={"hidden": True})
+    return team
+
+
+def global_namespace_ensure(*, registry: Registry) -> Namespace:
+    team = global_team_ensure(registry=registry)
     namespace, _ = Namespace.objects.get_or_create(
         registry=registry,
         is_global=True,
@@ -44,6 +50,18 @@ def personal_namespace_ensure(*, user, registry: Registry | None = None) -> list
     return found
 
 
+def reserved_namespace_error(name: str) -> str | None:
+    """Why a new user may not be called `name` (their personal namespace would carry it), or None."""
+    namespaces = Namespace.objects.filter(name=name, is_global=False)
+    if namespaces.filter(retired_at__isnull=False).exists():
+        from namespaces.retirement import RESERVED_MESSAGE
+
+        return RESERVED_MESSAGE
+    if namespaces.exists():
+        return "This name is taken by a namespace."
+    return None
+
+
 def validate_namespace_name(name: str, *, registry: Registry, exclude_pk: int | None = None, by=None) -> str:
     """The name, stripped, if `by` may give it to a new namespace. Reserved names (portus.names): the internal
     account's never, the others only by an admin (user names and namespace names share one name space)."""
@@ -62,6 +80,10 @@ def validate_namespace_name(name: str, *, registry: Registry, exclude_pk: int | 
     taken = Namespace.objects.filter(registry=registry, name=name)
     if exclude_pk:
         taken = taken.exclude(pk=exclude_pk)
+    if taken.filter(retired_at__isnull=False).exists():
+        from namespaces.retirement import RESERVED_MESSAGE
+
+        raise ValidationError({"name": RESERVED_MESSAGE})
     if taken.exists():
         raise ValidationError({"name": "This namespace name is already taken."})
     return name
@@ -125,14 +147,27 @@ def namespace_update(
     return namespace
 
 
-@transaction.atomic
-def namespace_delete(*, namespace: Namespace, by) -> None:
-    """Forgets the namespace and its repositories here (the registry's blobs are not touched)."""
-    if namespace.is_global or namespace.is_personal:
-        raise ValidationError({"namespace": "Personal and global namespaces cannot be deleted."})
-    activity_record(key="namespace.delete", owner=by, target_type="namespace", target_name=namespace.name,
-                    team=namespace.team)
-    namespace.delete()
+def namespace_delete(*, namespace: Namespace, by) -> bool:
+    """Deletes a team's namespace; returns whether it was retired rather than forgotten.
+
+    One that may still have images in the registry is retired (namespaces/retirement.py: kept for admins, its
+    name reserved until an admin releases or purges it); one with no image here nor in the registry is
+    forgotten at once. The registry is asked before the transaction (no registry call holds database locks)."""
+    from namespaces.retirement import holds_images, namespace_retire
+
+    if namespace.is_global or namespace.is_personal or namespace.is_retired:
+        raise ValidationError({"namespace": "Personal, global and retired namespaces cannot be deleted."})
+    retire = holds_images(namespace)
+    with transaction.atomic():
+        namespace = Namespace.objects.select_for_update().select_related("team", "registry").get(pk=namespace.pk)
+        team = namespace.team
+        activity_record(key="namespace.delete", owner=by, target_type="namespace", target_name=namespace.name,
+                        team=team, parameters={"retired": retire})
+        if retire:
+            namespace_retire(namespace=namespace, by=by, former_owner=f"team {team.name}")
+        else:
+            namespace.delete()
+    return retire
 
 
 def namespace_for_push(*, registry: Registry, name: str, user) -> Namespace | None:

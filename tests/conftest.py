@@ -140,3 +140,14 @@ def internal_account(db, registry):
     from accounts.services import api_account_ensure
 
     return api_account_ensure(password="portus-internal-password")[0]
+
+
+@pytest.fixture
+def fake_registry(monkeypatch):
+    """Every registry, as a FakeRegistry in memory (tests/fake_registry.py): empty until a test pushes to it."""
+    from registries import client
+    from tests.fake_registry import FakeRegistry
+
+    fake = FakeRegistry()
+    monkeypatch.setattr(client, "RegistryClient", fake.client)
+    return fake

@@ -94,7 +94,32 @@ class NamespaceSerializer(serializers.Serializer):
         role = policy.team_role(user, namespace.team_id)
         if role is None and policy.is_admin(user):
             role = "admin"
-        return {"role": role, **allowed, "visibility": allowed["change_visibility"]}
+        portus_keys = ("pull", "push", "delete", "manage", "destroy", "change_visibility", "webhooks")
+        return {"role": role, **{key: allowed[key] for key in portus_keys},
+                "visibility": allowed["change_visibility"]}
+
+
+class RetiredNamespaceSerializer(NamespaceSerializer):
+    """A retired namespace, for admins: Portus's fields, and whose it was, who retired it and when."""
+
+    retired_at = serializers.DateTimeField(read_only=True)
+    retired_by = serializers.SerializerMethodField()
+    former_owner = serializers.CharField(read_only=True, help_text='"user ivan" or "team Developers".')
+
+    class Meta:
+        ref_name = "RetiredNamespace"
+
+    def get_retired_by(self, namespace: Namespace) -> str | None:
+        return namespace.retired_by.username if namespace.retired_by_id and namespace.retired_by else None
+
+
+class PurgeResultSerializer(serializers.Serializer):
+    deleted = serializers.IntegerField(read_only=True, help_text="Manifests deleted from the registry by this call.")
+    remaining = serializers.IntegerField(read_only=True, help_text="Manifests left: purge again.")
+    released = serializers.BooleanField(read_only=True, help_text="The registry holds nothing more: the name is free.")
+
+    class Meta:
+        ref_name = "NamespacePurgeResult"
 
 
 class NamespaceCreateInput(serializers.Serializer):

@@ -7,6 +7,7 @@ from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework.exceptions import ValidationError
 
 from api.base import PortusAPIView
+from api.errors import FeatureDisabled
 from api.schema import PAGINATED, PAGING_PARAMETERS, authed, path_id, sorting, with_body
 from api.serializers.common import StatusSerializer
 from api.serializers.namespaces import (
@@ -14,11 +15,14 @@ from api.serializers.namespaces import (
     NamespaceCreateInput,
     NamespaceSerializer,
     NamespaceUpdateInput,
+    PurgeResultSerializer,
+    RetiredNamespaceSerializer,
     namespaces_queryset,
 )
 from api.serializers.repositories import REPOSITORY_SORT_FIELDS, RepositorySerializer, repositories_queryset
-from namespaces import policy, services
+from namespaces import policy, retirement, services
 from namespaces.models import Namespace, Repository, Visibility
+from portus.options import option
 from registries.models import Registry
 from teams.models import Team
 
@@ -105,7 +109,10 @@ class NamespaceView(NamespaceMixin, PortusAPIView):
                                   description=data.get("description"), team=team, visibility=data.get("visibility"))
         return self.present(NamespaceSerializer, self.namespace(id))
 
-    @extend_schema(tags=["namespaces"], summary="Delete a namespace and its repositories (here, not in the registry)",
+    @extend_schema(tags=["namespaces"], summary="Delete a namespace (retired while the registry may hold its images)",
+                   description="A namespace that may still have images in the registry is retired: kept for "
+                               "admins, its name reserved until an admin releases or purges it. One with no "
+                               "image is deleted. Either way the answer is 204.",
                    parameters=[NAMESPACE_ID], responses={204: None, **authed(403, 404, 422)})
     def delete(self, request, id: int):
         namespace = self.namespace(id)
@@ -122,3 +129,50 @@ class NamespaceRepositoriesView(NamespaceMixin, PortusAPIView):
         namespace = self.namespace(id)
         repositories = repositories_queryset(Repository.objects.filter(namespace=namespace), request.user)
         return self.present_page(RepositorySerializer, repositories, sort_fields=REPOSITORY_SORT_FIELDS)
+
+
+class RetiredNamespacesView(PortusAPIView):
+    @extend_schema(tags=["namespaces"], summary="List retired namespaces (admins)",
+                   parameters=[*PAGING_PARAMETERS, *sorting(NAMESPACE_SORT_FIELDS)],
+                   responses={200: RetiredNamespaceSerializer(many=True), **authed(400, 403)},
+                   extensions={PAGINATED: True})
+    def get(self, request):
+        self.allow(policy.is_admin(request.user))
+        retired = namespaces_queryset(Namespace.objects.filter(retired_at__isnull=False)).select_related("retired_by")
+        return self.present_page(RetiredNamespaceSerializer, retired, sort_fields=NAMESPACE_SORT_FIELDS)
+
+
+class RetiredNamespaceMixin(NamespaceMixin):
+    def retired(self, pk: int) -> Namespace:
+        namespace = self.namespace(pk)
+        self.allow(policy.is_admin(self.request.user))
+        if not namespace.is_retired:
+            raise DjangoValidationError({"namespace": "Only a retired namespace is released or purged: delete it "
+                                                      "first."})
+        return namespace
+
+
+class NamespaceReleaseView(RetiredNamespaceMixin, PortusAPIView):
+    @extend_schema(tags=["namespaces"], summary="Free a retired namespace's name (admins)",
+                   description="Allowed once the registry holds no tagged image under the name (else 422: purge).",
+                   parameters=[NAMESPACE_ID], request=None, responses={204: None, **authed(403, 404, 422)})
+    def post(self, request, id: int):
+        namespace = self.retired(id)
+        self.allow(policy.can_release_namespace(request.user, namespace))
+        retirement.namespace_release(namespace=namespace, by=request.user)
+        return self.no_content()
+
+
+class NamespacePurgeView(RetiredNamespaceMixin, PortusAPIView):
+    @extend_schema(tags=["namespaces"], summary="Delete a retired namespace's images in the registry, then free "
+                                                "its name (admins)",
+                   description=f"At most {retirement.MAX_PURGE_MANIFESTS} manifests per call: while `released` is "
+                               "false, call again. 405 when deletes are disabled.",
+                   parameters=[NAMESPACE_ID], request=None,
+                   responses={200: PurgeResultSerializer, **authed(403, 404, 405, 422)})
+    def post(self, request, id: int):
+        if not option("delete.enabled"):
+            raise FeatureDisabled()
+        namespace = self.retired(id)
+        self.allow(policy.can_purge_namespace(request.user, namespace))
+        return self.present(PurgeResultSerializer, retirement.namespace_purge(namespace=namespace, by=request.user))

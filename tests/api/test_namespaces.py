@@ -179,9 +179,16 @@ class TestDelete:
     def test_who_may(self, client_as, namespace, role, status):
         assert client_as(role).delete(f"/api/v1/namespaces/{namespace.pk}").status_code == status
 
-    def test_deleted(self, client_as, namespace, repository):
-        client_as("admin").delete(f"/api/v1/namespaces/{namespace.pk}")
+    def test_deleted_when_no_image_is_left(self, client_as, namespace, fake_registry):
+        assert client_as("admin").delete(f"/api/v1/namespaces/{namespace.pk}").status_code == 204
         assert not Namespace.objects.filter(pk=namespace.pk).exists()
+
+    def test_retired_while_images_remain(self, client_as, namespace, repository, fake_registry):
+        assert client_as("owner").delete(f"/api/v1/namespaces/{namespace.pk}").status_code == 204
+        retired = Namespace.objects.get(pk=namespace.pk)
+        assert retired.is_retired and retired.former_owner == "team qa" and retired.team.hidden
+        assert client_as("owner").get(f"/api/v1/namespaces/{namespace.pk}").status_code == 404
+        assert client_as("admin").get(f"/api/v1/namespaces/{namespace.pk}").status_code == 200
 
     def test_personal_namespace_is_403(self, client_as, owner, registry):
         personal = Namespace.objects.get(registry=registry, name="olivia")

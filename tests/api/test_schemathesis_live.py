@@ -175,4 +175,4 @@ def test_api_matches_its_openapi_description(case, live_portus):
 def test_the_live_server_serves_the_description(live_portus):
     response = requests.get(f"{live_portus.url}/api/openapi-spec", timeout=10)
     assert response.status_code == 200
-    assert len(response.json()["paths"]) == 33
+    assert len(response.json()["paths"]) == 36

@@ -185,3 +185,56 @@ def test_anonymous_browsing_off_gives_anonymous_visitors_nothing(actors, namespa
     assert not Namespace.objects.visible_to(None).exists()
     # Signed-in users are not affected.
     assert policy.can_pull(actors["outsider"], namespace) is (visibility != "private")
+
+
+# --- retired namespaces (namespaces/retirement.py) ------------------------------------------------------------
+
+RETIRED_EXPECTED = {role: set() for role in ROLES} | {"admin": {"pull", "delete"}}
+
+
+@pytest.fixture
+def retired(namespace, owner):
+    from namespaces.retirement import namespace_retire
+
+    return namespace_retire(namespace=namespace, by=owner, former_owner="team qa")
+
+
+@pytest.mark.parametrize(("role", "visibility", "state"), CASES)
+def test_retired_namespace_table(actors, retired, options, role, visibility, state):
+    """Only admins pull (and delete, to purge); nobody pushes, whatever its visibility was set to."""
+    options.set("delete.enabled", True)
+    retired.visibility = visibility
+    retired.save()
+    user = actors[role]
+    if role != "anonymous":
+        _apply_state(user, state)
+        user = type(user).objects.get(pk=user.pk)
+    expected = RETIRED_EXPECTED[role] if state in ("enabled", "locked") else set()
+    for action in ACTIONS:
+        assert CHECKS[action](user, retired) is (action in expected), (role, visibility, state, action)
+    assert policy.allowed_actions(user, retired) == expected
+    assert Namespace.objects.visible_to(user).filter(pk=retired.pk).exists() is ("pull" in expected)
+    for manage in (policy.can_manage_namespace, policy.can_destroy_namespace, policy.can_change_visibility):
+        assert not manage(user, retired), (role, manage.__name__)
+    is_admin = role == "admin" and state in ("enabled", "locked")
+    assert policy.can_release_namespace(user, retired) is is_admin
+    assert policy.can_purge_namespace(user, retired) is is_admin
+
+
+def test_retired_namespace_is_purged_only_with_deletes_on(actors, retired, options):
+    options.set("delete.enabled", False)
+    assert policy.allowed_actions(actors["admin"], retired) == {"pull"}
+    assert policy.can_release_namespace(actors["admin"], retired)
+    assert not policy.can_purge_namespace(actors["admin"], retired)
+
+
+def test_the_internal_account_reads_and_purges_a_retired_namespace(retired, internal_account, options):
+    options.set("delete.enabled", True)
+    assert policy.allowed_actions(internal_account, retired) == {"pull", "delete"}
+
+
+def test_current_namespaces_are_neither_released_nor_purged(actors, namespace, options):
+    options.set("delete.enabled", True)
+    for role in ROLES:
+        assert not policy.can_release_namespace(actors[role], namespace), role
+        assert not policy.can_purge_namespace(actors[role], namespace), role

@@ -163,7 +163,7 @@ def test_delete_asks_first_and_get_changes_nothing(as_user, admin, owner):
     assert User.objects.filter(pk=owner.pk).exists()
 
 
-def test_delete(as_user, admin, outsider):
+def test_delete(as_user, admin, outsider, fake_registry):
     response = as_user(admin).post(f"/admin/users/{outsider.pk}/delete")
     assert response["Location"] == "/admin/users"
     assert not User.objects.filter(pk=outsider.pk).exists()

@@ -18,6 +18,7 @@ from accounts import services as accounts
 from accounts.models import ApplicationToken, User
 from namespaces import policy
 from namespaces.models import Repository
+from portus.options import option
 from registries.models import Registry
 from registries.services import registry_check
 from teams.models import TeamMember
@@ -224,20 +225,40 @@ def user_unlock(request, pk: int):
     return _back(request, reverse("admin-users"))
 
 
+_DELETE_OUTCOMES = {
+    "deleted": "its personal namespace in {registry} held no image and is gone",
+    "retired": "its personal namespace in {registry} keeps its images, for admins only, in a retired namespace: "
+               "the name {user} stays reserved until you release or purge it",
+    "purged": "its images in {registry} are purged and the name is free",
+}
+
+
 @admin_required
 def user_delete(request, pk: int):
-    """GET asks for confirmation (and changes nothing); POST deletes."""
+    """GET asks for confirmation and what to do with the images (and changes nothing); POST deletes.
+
+    The images of the personal namespace are kept in a retired namespace unless the admin chose to purge them
+    (accounts.services.user_delete, namespaces/retirement.py)."""
     user = get_object_or_404(User, pk=pk)
     if request.method == "POST":
+        images = request.POST.get("images", "keep")
+        if images not in ("keep", "purge"):
+            messages.error(request, "Choose whether to keep or purge the images.")
+            return redirect("admin-user-delete", pk=user.pk)
+        username = user.username
         try:
-            accounts.user_delete(user=user, by=request.user)
+            outcomes = accounts.user_delete(user=user, by=request.user, purge_images=images == "purge")
         except ValidationError as exc:
             messages.error(request, " ".join(exc.messages))
             return redirect("admin-user", pk=user.pk)
-        messages.success(request, f"{user.username} is deleted.")
+        said = [_DELETE_OUTCOMES[outcome].format(registry=registry, user=username) if outcome in _DELETE_OUTCOMES
+                else f"its personal namespace in {registry} is {outcome}" for registry, outcome in outcomes]
+        messages.success(request, f"{username} is deleted" + (": " + "; ".join(said) if said else "") + ".")
         return redirect("admin-users")
     repositories = Repository.objects.filter(namespace__team__personal_of=user).count()
-    return render(request, "admin/user_delete.html", {"subject": user, "repositories": repositories})
+    return render(request, "admin/user_delete.html", {
+        "subject": user, "repositories": repositories, "can_purge": bool(option("delete.enabled")),
+    })
 
 
 @never_cache

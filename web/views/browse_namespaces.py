@@ -1,4 +1,5 @@
-"""Namespace pages: the list, one namespace with its repositories, create, edit, visibility, delete."""
+"""Namespace pages: the list, one namespace with its repositories, create, edit, visibility, delete; and for
+admins, releasing and purging retired namespaces (namespaces/retirement.py)."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ from django.db.models import Count
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_http_methods, require_POST
 
-from namespaces import policy
+from namespaces import policy, retirement
 from namespaces.models import Namespace, Repository, Visibility
 from namespaces.services import namespace_create, namespace_delete, namespace_update
 from teams.models import Team, TeamMember
@@ -52,13 +53,19 @@ def namespace_list(request):
     my_teams = TeamMember.objects.filter(user_id=user.pk).values("team_id")
     personal = list(_namespaces().filter(team__personal_of=user))
     teams_page = paginate(request, _namespaces().filter(team_id__in=my_teams, team__hidden=False), param="page")
-    others_page = paginate(request, _namespaces().visible_to(user).exclude(team_id__in=my_teams),
-                           param="others_page")
-    count_repositories([*personal, *teams_page.object_list, *others_page.object_list])
+    others_page = paginate(request, _namespaces().visible_to(user).exclude(team_id__in=my_teams)
+                           .filter(retired_at__isnull=True), param="others_page")
+    retired_page = None
+    if policy.is_admin(user):
+        retired_page = paginate(request, _namespaces().filter(retired_at__isnull=False).order_by("-retired_at"),
+                                param="retired_page")
+    count_repositories([*personal, *teams_page.object_list, *others_page.object_list,
+                        *(retired_page.object_list if retired_page else [])])
     return render(request, "namespaces/index.html", {
         "personal": personal,
         "teams_page": teams_page,
         "others_page": others_page,
+        "retired_page": retired_page,
         "can_create": may_create_any_namespace(user),
     })
 
@@ -156,13 +163,53 @@ def namespace_delete_view(request, pk: int):
     if request.method == "POST":
         name = str(namespace)
         try:
-            namespace_delete(namespace=namespace, by=request.user)
+            retired = namespace_delete(namespace=namespace, by=request.user)
         except ValidationError as error:
             flash_errors(request, error)
             return redirect("namespace", pk=namespace.pk)
-        messages.success(request, f"Namespace {name} deleted.")
+        messages.success(request, f"Namespace {name} deleted." + (
+            " The registry may still hold its images: the name stays reserved until an admin releases it."
+            if retired else ""))
         return redirect("namespaces")
     return render(request, "namespaces/delete.html", {
         "namespace": namespace,
         "repositories_count": namespace.repositories.count(),
     })
+
+
+def _retired_action(request, pk: int, *, check, act, template: str):
+    """The confirmation page (GET changes nothing) and the action (POST) on a retired namespace, for admins."""
+    namespace = _managed_namespace(request, pk, check)
+    if request.method == "POST":
+        name = namespace.name
+        try:
+            done = act(namespace=namespace, by=request.user)
+        except ValidationError as error:
+            flash_errors(request, error)
+            return redirect("namespace", pk=namespace.pk)
+        if done is not None and not done.released:
+            messages.warning(request, f"{done.deleted} manifests of {name} deleted from the registry; "
+                                      f"{done.remaining} left: purge again.")
+            return redirect("namespace", pk=namespace.pk)
+        messages.success(request, f"The name {name} is free again." if done is None else
+                         f"{done.deleted} manifests of {name} deleted from the registry; the name is free again.")
+        return redirect("namespaces")
+    return render(request, template, {
+        "namespace": namespace,
+        "repositories_count": namespace.repositories.count(),
+        "batch": retirement.MAX_PURGE_MANIFESTS,
+    })
+
+
+@ui_login_required
+@require_http_methods(["GET", "POST"])
+def namespace_release_view(request, pk: int):
+    return _retired_action(request, pk, check=policy.can_release_namespace, act=retirement.namespace_release,
+                           template="namespaces/release.html")
+
+
+@ui_login_required
+@require_http_methods(["GET", "POST"])
+def namespace_purge_view(request, pk: int):
+    return _retired_action(request, pk, check=policy.can_purge_namespace, act=retirement.namespace_purge,
+                           template="namespaces/purge.html")

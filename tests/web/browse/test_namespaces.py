@@ -246,7 +246,7 @@ def test_unknown_visibility_changes_nothing(client_of, owner, namespace):
 # --- delete ---------------------------------------------------------------------------------------
 
 
-def test_delete_asks_first_then_deletes(client_of, owner, namespace):
+def test_delete_asks_first_then_deletes(client_of, owner, namespace, fake_registry):
     client = client_of(owner)
     confirm = client.get(f"/namespaces/{namespace.pk}/delete")
     assert confirm.status_code == 200
