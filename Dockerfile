@@ -8,7 +8,8 @@ COPY ratelimits ratelimits
 COPY teams teams
 COPY namespaces namespaces
 COPY registries registries
-COPY webhooks webhooks
+COPY realm realm
+COPY mirror mirror
 COPY activities activities
 COPY api api
 COPY web web

@@ -28,7 +28,8 @@ from dataclasses import dataclass
 from django.contrib.auth.hashers import check_password, make_password
 from django.core.cache import cache
 
-from accounts.models import ApplicationToken, User, keyed_hash, record_failed_login, record_successful_login
+from accounts.models import ApplicationToken, User, record_failed_login, record_successful_login
+from portus.hashing import keyed_hash
 from portus.options import option
 from ratelimits.services import failure_record, failure_wait
 

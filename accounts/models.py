@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 import hmac
 import secrets
 from datetime import datetime, timedelta
@@ -14,13 +13,8 @@ from django.db import models
 from django.db.models import F, Q
 from django.utils import timezone
 
+from portus.hashing import keyed_hash
 from portus.names import validate_component
-
-
-def keyed_hash(value: str, *, purpose: str) -> str:
-    """HMAC-SHA256 of a secret under the project's secret key; what is stored instead of the secret."""
-    key = hashlib.sha256(f"portus:{purpose}:{settings.SECRET_KEY}".encode()).digest()
-    return hmac.new(key, value.encode("utf-8", "surrogatepass"), hashlib.sha256).hexdigest()
 
 
 class PortusUserManager(UserManager):

@@ -63,7 +63,7 @@ def check_registries() -> tuple[str, bool]:
 def check_background() -> tuple[str, bool] | None:
     """Is a background process beating? None when this installation cannot tell (no heartbeats yet)."""
     try:
-        from webhooks.services import background_status
+        from mirror.services import background_status
     except ImportError:
         return None
     try:

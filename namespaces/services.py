@@ -34,6 +34,15 @@ def global_namespace_ensure(*, registry: Registry) -> Namespace:
     return namespace
 
 
+def registry_namespaces_ensure(*, registry: Registry, **_) -> None:
+    """A new registry's global namespace, and every user's personal namespace in it (registry_created)."""
+    from accounts.models import User
+
+    global_namespace_ensure(registry=registry)
+    for user in User.objects.filter(personal_team__isnull=False):
+        personal_namespace_ensure(user=user, registry=registry)
+
+
 def personal_namespace_ensure(*, user, registry: Registry | None = None) -> list[Namespace]:
     """The user's personal (private) namespace in each registry, or the one given."""
     team = Team.objects.get(personal_of=user)

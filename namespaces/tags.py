@@ -34,9 +34,8 @@ from activities.services import activity_record
 from namespaces import policy
 from namespaces.models import Namespace, Repository, Tag, Tombstone, Visibility
 from namespaces.services import global_namespace_ensure, global_team_name, namespace_for_push
-from portus.names import is_valid_component
+from portus.names import is_valid_component, split_repository_name
 from registries.models import Registry
-from registries.scopes import split_repository_name
 from teams.models import Team
 
 log = logging.getLogger(__name__)

@@ -53,7 +53,8 @@ INSTALLED_APPS = [
     "registries",
     "namespaces",
     "activities",
-    "webhooks",
+    "realm",
+    "mirror",
     "api",
     "web",
 ]
@@ -261,7 +262,8 @@ LOGGING = {
     "loggers": {
         "portus": {"level": LOG_LEVEL},
         "registries": {"level": LOG_LEVEL},
-        "webhooks": {"level": LOG_LEVEL},
+        "realm": {"level": LOG_LEVEL},
+        "mirror": {"level": LOG_LEVEL},
         "accounts": {"level": LOG_LEVEL},
         "namespaces": {"level": LOG_LEVEL},
     },

@@ -3,8 +3,8 @@
 from django.urls import include, path
 
 urlpatterns = [
-    path("", include("registries.urls")),
-    path("", include("webhooks.urls")),
+    path("", include("realm.urls")),
+    path("", include("mirror.urls")),
     path("api/", include("api.urls")),
     path("", include("web.urls")),
 ]

@@ -20,7 +20,7 @@ import os
 import re
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import quote, urljoin, urlsplit
@@ -158,6 +158,17 @@ _tokens_lock = threading.Lock()
 _MAX_CACHED_TOKENS = 1000
 
 
+# The internal account's tokens come from the realm, which plugs its minter in when Django starts
+# (realm/apps.py): this client sits below the realm and never imports it.
+TokenMinter = Callable[[Registry, str], tuple[str, int]]  # (registry, exact scope) → (JWT, lifetime in s)
+_minter: TokenMinter | None = None
+
+
+def use_token_minter(minter: TokenMinter | None) -> None:
+    global _minter
+    _minter = minter
+
+
 def forget_tokens() -> None:
     with _tokens_lock:
         _tokens.clear()
@@ -290,26 +301,18 @@ class RegistryClient:
         return _origin(url) == _origin(self.registry.base_url)
 
     def _mint(self, scope: str) -> str:
-        from accounts.models import User
-        from registries.scopes import parse_scopes
-        from registries.token import issue_token
-
-        user = User.objects.filter(username=User.INTERNAL_USERNAME).first()
-        if user is None:
-            raise RegistryAuthError("the internal `portus` account does not exist "
-                                    "(manage.py create_api_account)")
+        if _minter is None:
+            raise RegistryAuthError("nothing mints the internal account's tokens: the realm app is not installed")
         service = self.registry.hostname
-        body = issue_token(user=user, registry=self.registry, service=service,
-                           scopes=parse_scopes(scope.split(" ")))
-        lifetime = int(body.get("expires_in") or 60)
+        token, lifetime = _minter(self.registry, scope)
         now = time.monotonic()
         expiry = now + max(lifetime - _TOKEN_MARGIN_SECONDS, 10)
         with _tokens_lock:
             if len(_tokens) >= _MAX_CACHED_TOKENS:
                 for key in [key for key, (_, until) in _tokens.items() if until <= now] or list(_tokens):
                     del _tokens[key]
-            _tokens[(self.registry.pk, service, scope)] = (body["token"], expiry)
-        return body["token"]
+            _tokens[(self.registry.pk, service, scope)] = (token, expiry)
+        return token
 
     def _token(self, scope: str, *, fresh: bool = False) -> str:
         """The internal account's token for exactly `scope` at this registry (cached until near expiry)."""

@@ -13,6 +13,8 @@ from django.db.models import Q
 from django.db.models.signals import post_delete, post_save
 from django.utils import timezone
 
+from portus.hashing import keyed_hash
+
 # How long a process trusts its copy of the registries table before reading it again; a change made
 # in this process is seen at once (signals below), one made elsewhere within this many seconds.
 DIRECTORY_TTL_SECONDS = 5.0
@@ -96,8 +98,6 @@ class Registry(models.Model):
 
     @staticmethod
     def hash_notification_secret(plain: str) -> str:
-        from accounts.models import keyed_hash
-
         return keyed_hash(plain, purpose=NOTIFICATION_SECRET_PURPOSE)
 
     @classmethod

@@ -16,6 +16,7 @@ from accounts.models import User
 from activities.services import activity_record
 from portus.options import option
 from registries.models import NOTIFICATION_SECRET_PREFIX, Registry
+from registries.signals import registry_created
 
 _LABEL = r"[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?"
 HOST_RE = re.compile(rf"^{_LABEL}(?:\.{_LABEL})*(?::\d{{1,5}})?$|^\[[0-9a-fA-F:]+\](?::\d{{1,5}})?$")
@@ -68,8 +69,6 @@ def registry_create(
     check: bool = True,
 ) -> Registry:
     """Adds a registry, its global namespace and every user's personal namespace in it."""
-    from namespaces.services import global_namespace_ensure, personal_namespace_ensure
-
     name = (name or "").strip()
     if not name or len(name) > 255:
         raise ValidationError({"name": "Name the registry."})
@@ -85,9 +84,7 @@ def registry_create(
             raise ValidationError({"hostname": result.message})
     registry = Registry.objects.create(name=name, hostname=hostname, use_ssl=use_ssl,
                                        external_hostname=external_hostname)
-    global_namespace_ensure(registry=registry)
-    for user in User.objects.filter(personal_team__isnull=False):
-        personal_namespace_ensure(user=user, registry=registry)
+    registry_created.send(sender=Registry, registry=registry)
     activity_record(key="registry.create", owner=by, target=registry, parameters={"hostname": hostname})
     return registry
 

@@ -24,7 +24,7 @@ def pytest_runtest_makereport(item, call):
 
 @pytest.fixture(scope="session")
 def signing_files(tmp_path_factory) -> tuple[Path, Path]:
-    from registries.keys import write_key_pair
+    from realm.keys import write_key_pair
 
     folder = tmp_path_factory.mktemp("keys")
     key, cert = folder / "portus.key", folder / "portus.crt"
@@ -41,7 +41,7 @@ def _portus_options(settings, signing_files):
     settings.PORTUS = tree
     from django.core.cache import cache
 
-    from registries.token import forget_registries
+    from realm.token import forget_registries
 
     cache.clear()
     forget_registries()

@@ -46,7 +46,7 @@ class TestHealth:
         assert body["registry"] == {"msg": "no registry configured", "success": False}
 
     def test_healthy(self, admin, reachable):
-        from webhooks.services import heartbeat_beat
+        from mirror.services import heartbeat_beat
 
         heartbeat_beat(name="worker:1")
         response = health_as(admin)
@@ -56,7 +56,7 @@ class TestHealth:
         assert body["background"]["success"] is True
 
     def test_unreachable_registry_is_503(self, admin, unreachable):
-        from webhooks.services import heartbeat_beat
+        from mirror.services import heartbeat_beat
 
         heartbeat_beat(name="worker:1")
         response = health_as(admin)
@@ -73,7 +73,7 @@ class TestHealth:
 
         from django.utils import timezone
 
-        from webhooks.services import heartbeat_beat
+        from mirror.services import heartbeat_beat
 
         heartbeat_beat(name="worker:1", now=timezone.now() - timedelta(hours=1))
         assert health_as(admin).status_code == 503
@@ -96,7 +96,7 @@ class TestHealth:
         assert "main" not in response.content.decode()
 
     def test_anonymous_healthy_answer(self, registry, reachable):
-        from webhooks.services import heartbeat_beat
+        from mirror.services import heartbeat_beat
 
         heartbeat_beat(name="worker:1")
         response = health_as(None)

@@ -55,7 +55,7 @@ def test_the_image_leaves_out_local_configuration_secrets_and_artefacts(dockerig
 
 @pytest.mark.parametrize("path", [
     "manage.py", "pyproject.toml", "README.md", "config/config.yml", "portus/settings.py", "portus/gunicorn.conf.py",
-    "templates/base.html", "portus/static/portus/portus.js", "accounts/services.py", "registries/keys.py",
+    "templates/base.html", "portus/static/portus/portus.js", "accounts/services.py", "realm/keys.py",
 ])
 def test_the_image_keeps_the_code(dockerignore, path):
     assert not _ignored(path, dockerignore), path
@@ -63,8 +63,8 @@ def test_the_image_keeps_the_code(dockerignore, path):
 
 def test_every_file_the_image_needs_is_kept(dockerignore):
     """No tracked source file is left out by accident (a pattern too broad)."""
-    kept_dirs = ("portus", "accounts", "teams", "namespaces", "registries", "webhooks", "activities", "api", "web",
-                 "templates", "config")
+    kept_dirs = ("portus", "accounts", "teams", "namespaces", "registries", "realm", "mirror", "activities", "api",
+                 "web", "templates", "config")
     for folder in kept_dirs:
         for path in (ROOT / folder).rglob("*"):
             relative = path.relative_to(ROOT).as_posix()

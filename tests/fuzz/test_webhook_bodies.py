@@ -12,10 +12,10 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from mirror.inbox import hashed_id, parse_event
+from mirror.models import Event
 from tests.fuzz.strategies import hostile_json, hostile_text
 from tests.webhooks.fakes import EVENTS_V1, SERVICE, event, sha
-from webhooks.inbox import hashed_id, parse_event
-from webhooks.models import Event
 
 URL = "/v2/webhooks/events"
 SECRET = "test-webhook-secret"

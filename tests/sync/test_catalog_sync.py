@@ -7,12 +7,12 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
+from mirror.services import lease_acquire
+from mirror.sync import run_sync, sync_registry
 from namespaces import tags as tag_services
 from namespaces.models import Namespace, Repository, Tag
 from registries.models import Registry
-from registries.sync import run_sync, sync_registry
 from tests.webhooks.fakes import image, index
-from webhooks.services import lease_acquire
 
 
 def tags_here() -> dict[str, str]:

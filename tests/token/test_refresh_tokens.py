@@ -182,7 +182,8 @@ def test_a_lock_stops_password_guessing_but_not_a_signed_in_client(client, owner
     refresh = mint(client, owner)
     type(owner).objects.filter(pk=owner.pk).update(locked_until=timezone.now() + timedelta(minutes=10))
     assert refresh_with(client, refresh).status_code == 200
-    assert_unauthorized(client.get("/v2/token", {"service": SERVICE}, HTTP_AUTHORIZATION=basic(owner.username, PASSWORD)))
+    password_login = client.get("/v2/token", {"service": SERVICE}, HTTP_AUTHORIZATION=basic(owner.username, PASSWORD))
+    assert_unauthorized(password_login)
     user_unlock(user=owner, by=admin)
     assert refresh_with(client, refresh).status_code == 200
 

@@ -69,7 +69,7 @@ def test_login_without_scope_answers_200_with_no_access(client, owner, signing_f
 
 
 def test_header_has_libtrust_kid_and_x5c_of_the_certificate(client, owner, signing_files):
-    from registries.keys import libtrust_key_id
+    from realm.keys import libtrust_key_id
 
     header, _ = decode(get_token(client, user=owner).json(), signing_files)
     cert = x509.load_pem_x509_certificate(signing_files[1].read_bytes())

@@ -10,8 +10,8 @@ import pytest
 from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
-from registries.scopes import MAX_SCOPES
-from registries.token import MAX_BODY_BYTES
+from realm.scopes import MAX_SCOPES
+from realm.token import MAX_BODY_BYTES
 from tests.conftest import PASSWORD
 from tests.token.test_token_endpoint import SERVICE, URL, basic, form
 

@@ -8,7 +8,7 @@ from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
 
-from registries.jwt_tokens import build_claims, token_response
+from realm.jwt_tokens import build_claims, token_response
 
 ACCESS = [{"type": "repository", "name": "a/b", "actions": ["pull"]}]
 

@@ -15,7 +15,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from cryptography.x509.oid import ExtensionOID
 
-from registries.keys import (
+from realm.keys import (
     SigningKey,
     clear_signing_key_cache,
     generate_key_and_certificate,

@@ -64,7 +64,7 @@ def _repository_name(value: str):
 
 
 def _scope(value: str):
-    from registries.scopes import parse_scopes
+    from realm.scopes import parse_scopes
 
     return parse_scopes([f"repository:{value}:pull,push"])
 
@@ -76,7 +76,7 @@ def _host_name(value: str):
 
 
 def _webhook_repository(value: str):
-    from webhooks.inbox import is_repository_name
+    from mirror.inbox import is_repository_name
 
     return is_repository_name(value)
 

@@ -11,9 +11,9 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from realm.token import forget_registries, registry_for_service
 from registries import models as registry_models
 from registries.models import Registry
-from registries.token import forget_registries, registry_for_service
 
 pytestmark = pytest.mark.django_db
 

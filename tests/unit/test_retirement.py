@@ -11,8 +11,8 @@ from accounts.services import user_create, user_delete
 from namespaces import retirement
 from namespaces.models import Namespace, Repository, Tag
 from namespaces.services import namespace_create, namespace_delete
-from registries.authorization import decide
-from registries.scopes import parse_scopes
+from realm.authorization import decide
+from realm.scopes import parse_scopes
 from tests.conftest import PASSWORD
 
 pytestmark = pytest.mark.django_db

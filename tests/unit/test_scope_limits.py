@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from registries import scopes
-from registries.scopes import MAX_SCOPE_PIECES, MAX_SCOPES, TooManyScopes, parse_scopes
+from realm import scopes
+from realm.scopes import MAX_SCOPE_PIECES, MAX_SCOPES, TooManyScopes, parse_scopes
 
 
 def test_the_limit_itself_is_accepted():

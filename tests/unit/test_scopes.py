@@ -9,13 +9,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from registries.scopes import (
-    ResourceScope,
-    format_access,
-    parse_scopes,
-    split_domain,
-    split_repository_name,
-)
+from portus.names import split_domain, split_repository_name
+from realm.scopes import ResourceScope, format_access, parse_scopes
 
 # Distribution's reference grammar, written as in reference/regexp.go, to check the parser against.
 _COMPONENT = r"[a-z0-9]+(?:(?:[._]|__|[-]*)[a-z0-9]+)*"

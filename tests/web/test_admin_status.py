@@ -7,7 +7,7 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
-from webhooks.models import Event, Heartbeat
+from mirror.models import Event, Heartbeat
 
 
 def make_event(n: int, status: str, **extra) -> Event:
@@ -20,7 +20,7 @@ def make_event(n: int, status: str, **extra) -> Event:
 @pytest.fixture
 def retried(monkeypatch):
     """Records the events the page asks the inbox service to retry."""
-    from webhooks import services
+    from mirror import services
 
     calls = []
     monkeypatch.setattr(services, "event_retry", lambda *, event, by=None, now=None: calls.append((event.pk, by)))

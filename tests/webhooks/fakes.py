@@ -314,9 +314,9 @@ class FakeStorage:
 def fake_registry(registry, internal_account):
     """The fake registry, with the test registry pointed at it (events still name it SERVICE, its external
     host name)."""
+    from realm.token import forget_registries
     from registries.client import forget_tokens
     from registries.models import Registry
-    from registries.token import forget_registries
 
     fake = FakeRegistry().start()
     Registry.objects.filter(pk=registry.pk).update(hostname=fake.address, external_hostname=SERVICE)

@@ -13,10 +13,10 @@ import pytest
 from django.core.management import call_command
 from django.utils import timezone
 
+from mirror import processing, services
+from mirror.models import Event, Heartbeat
 from namespaces.models import Tag
 from tests.webhooks.fakes import event, image
-from webhooks import processing, services
-from webhooks.models import Event, Heartbeat
 
 
 def deliver(client, *events) -> None:

@@ -14,8 +14,8 @@ import pytest
 from django.db import connection, connections
 from django.utils import timezone
 
-from webhooks import processing
-from webhooks.models import Event
+from mirror import processing
+from mirror.models import Event
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -58,7 +58,7 @@ def test_concurrent_threads_never_claim_the_same_event():
 WORKER = """
 import django, sys
 django.setup()
-from webhooks import processing
+from mirror import processing
 ids = []
 while taken := processing.claim(limit=5).events:
     ids.extend(e.pk for e in taken)
@@ -69,7 +69,7 @@ SEED = """
 import django
 django.setup()
 from django.utils import timezone
-from webhooks.models import Event
+from mirror.models import Event
 now = timezone.now()
 Event.objects.bulk_create([Event(event_id=f"c{i}", action="delete", repository="qa/app", tag=f"t{i}",
                                  timestamp=now, received_at=now, next_attempt_at=now, raw="{}")

@@ -6,8 +6,8 @@ import json
 
 import pytest
 
+from mirror.models import Event
 from tests.webhooks.fakes import EVENTS_V1, EVENTS_V2, SERVICE, event, sha
-from webhooks.models import Event
 
 URL = "/v2/webhooks/events"
 SECRET = "test-webhook-secret"

@@ -12,12 +12,12 @@ from django.utils import timezone
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from mirror import views
+from mirror.models import Event
+from mirror.services import event_retry
 from registries.models import Registry
 from registries.services import registry_create, registry_notification_secret_rotate
 from tests.webhooks.fakes import EVENTS_V1, SERVICE, event, sha
-from webhooks import views
-from webhooks.models import Event
-from webhooks.services import event_retry
 
 pytestmark = pytest.mark.django_db
 
@@ -113,7 +113,7 @@ def test_the_secret_is_stored_only_as_a_keyed_hash(registry):
 def test_the_legacy_shared_secret_still_works_by_request_host_with_a_warning(client, registry, other, caplog,
                                                                              monkeypatch):
     monkeypatch.setattr(views, "_legacy_warned", False)
-    with caplog.at_level(logging.WARNING, logger="webhooks.views"):
+    with caplog.at_level(logging.WARNING, logger="mirror.views"):
         post(client, [push(tag="a", host=SERVICE), push(tag="b", host=other.hostname)], LEGACY)
         post(client, [push(tag="c")], LEGACY)
     rows = {e.tag: e for e in Event.objects.all()}
@@ -147,7 +147,7 @@ def test_a_malformed_delivery_with_a_registrys_secret_is_kept_as_that_registrys(
 
 
 def test_processing_never_hands_an_event_to_the_registry_its_host_names(client, registry, other):
-    from webhooks import processing
+    from mirror import processing
 
     secret = registry_notification_secret_rotate(registry=other, by=None).plain
     post(client, [push(host=SERVICE)], secret)

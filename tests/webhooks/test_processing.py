@@ -9,11 +9,11 @@ import pytest
 from django.utils import timezone
 
 from activities.models import Activity
+from mirror import processing
+from mirror.models import Event
+from mirror.services import event_retry
 from namespaces.models import Namespace, Repository, Tag, Tombstone
 from tests.webhooks.fakes import DOCKER_LIST, OCI_INDEX, OCI_MANIFEST, event, image, index, sha
-from webhooks import processing
-from webhooks.models import Event
-from webhooks.services import event_retry
 
 T0 = datetime(2024, 5, 1, 10, 0, tzinfo=UTC)
 
@@ -397,7 +397,7 @@ def test_event_of_an_unknown_host_is_processed_once_the_host_is_known(client, fa
 
 
 def test_internal_token_is_minted_for_exactly_the_scope_needed(pushed, fake_registry, monkeypatch):
-    import registries.token as token_module
+    import realm.internal as token_module
     from registries.client import RegistryClient, forget_tokens
 
     asked = []

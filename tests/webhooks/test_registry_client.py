@@ -80,7 +80,7 @@ def test_index_details_skip_attestations(fake_registry, registry):
 
 @pytest.mark.django_db
 def test_tokens_are_reused_until_they_expire(fake_registry, registry, monkeypatch):
-    import registries.token as token_module
+    import realm.internal as token_module
 
     calls = []
     real = token_module.issue_token
@@ -187,7 +187,7 @@ def _claims(authorization: str) -> dict:
 @pytest.fixture
 def minted(monkeypatch):
     """Every token the client mints: (audience-bearing registry's host, the scopes asked)."""
-    import registries.token as token_module
+    import realm.internal as token_module
 
     calls = []
     real = token_module.issue_token

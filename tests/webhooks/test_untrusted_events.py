@@ -9,11 +9,11 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
+from mirror import processing
+from mirror.inbox import CLOCK_SKEW
+from mirror.models import Event
 from namespaces.models import Repository, Tag, Tombstone
 from tests.webhooks.fakes import event, image
-from webhooks import processing
-from webhooks.inbox import CLOCK_SKEW
-from webhooks.models import Event
 
 
 def deliver(client, *events) -> None:

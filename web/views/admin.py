@@ -45,8 +45,8 @@ def _back(request, default: str):
 def _webhooks():
     """The webhook inbox's services, when that part of the project is installed (imported lazily)."""
     try:
-        from webhooks import services
-        from webhooks.models import Event
+        from mirror import services
+        from mirror.models import Event
     except ImportError:
         return None, None
     return services, Event

@@ -13,8 +13,8 @@ from django.db.models import Count, Q
 from django.utils import timezone
 
 from activities.services import activity_record
-from webhooks import inbox
-from webhooks.models import Event, Heartbeat, Lease
+from mirror import inbox
+from mirror.models import Event, Heartbeat, Lease
 
 HEARTBEAT_EVERY = timedelta(seconds=5)
 # A process not heard of for this long is considered gone.

@@ -17,9 +17,9 @@ from dataclasses import dataclass
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.views.decorators.csrf import csrf_exempt
 
+from mirror import inbox
 from portus.options import option
 from registries.models import MAX_SECRET_LENGTH, Registry
-from webhooks import inbox
 
 log = logging.getLogger(__name__)
 

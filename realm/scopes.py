@@ -97,24 +97,3 @@ def format_access(scope: ResourceScope, granted_actions: Iterable[str]) -> dict[
     if scope.klass:
         entry["class"] = scope.klass
     return entry
-
-
-def split_repository_name(name: str) -> tuple[str, str]:
-    """(namespace, repository): `app` → ("", "app") (global namespace), `a/b/c` → ("a", "b/c").
-
-    The first path component is always the namespace, even when it looks like a host (`john.doe`,
-    `localhost`, `host:5000`): a scope names the repository as the registry stores it, and clients strip
-    their registry's host before asking, so a leading host-like component is part of the stored name.
-    Stripping it would file `john.doe/app` under the global namespace. Callers must still check that
-    the namespace is a valid name (`host:5000` is not)."""
-    namespace, sep, rest = name.partition("/")
-    return (namespace, rest) if sep else ("", name)
-
-
-def split_domain(name: str) -> tuple[str, str]:
-    """(domain, remainder) by the Docker CLI's rule: the first component is a domain when it contains
-    `.` or `:` or is `localhost`. For display of image references only, never for authorisation."""
-    first, sep, rest = name.partition("/")
-    if sep and ("." in first or ":" in first or first == "localhost"):
-        return first, rest
-    return "", name

@@ -3,7 +3,7 @@
 from django.core.management.base import BaseCommand, CommandError
 
 from portus.options import certificate_path, key_path, option
-from registries.keys import write_key_pair
+from realm.keys import write_key_pair
 
 
 class Command(BaseCommand):

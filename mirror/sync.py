@@ -48,7 +48,7 @@ class SyncReport:
 
 
 def _is_name(name: str) -> bool:
-    from webhooks.inbox import is_repository_name
+    from mirror.inbox import is_repository_name
 
     return is_repository_name(name)
 
@@ -139,7 +139,7 @@ def run_sync(*, strategy: str | None = None, holder: str, force: bool = False,
              ) -> list[SyncReport]:
     """Syncs every registry that is due under `strategy` (default: the option), one process at a time per
     registry (a lease), skipping registries another process synced within the interval unless `force`."""
-    from webhooks.services import lease_acquire, lease_release
+    from mirror.services import lease_acquire, lease_release
 
     strategy = strategy or option("background.sync.strategy")
     if strategy not in STRATEGIES:

@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from registries.token import token_view
+from realm.token import token_view
 
 urlpatterns = [
     path("v2/token", token_view, name="registry-token"),

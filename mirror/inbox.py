@@ -21,9 +21,9 @@ from typing import Any
 from django.utils import timezone
 
 from accounts.models import User
+from mirror.models import Event
 from portus.names import DIGEST_RE, TAG_RE, is_valid_component
 from registries.models import Registry
-from webhooks.models import Event
 
 ACTIONS = frozenset({"push", "pull", "mount", "delete"})
 

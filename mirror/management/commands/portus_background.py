@@ -16,11 +16,10 @@ from django.core.management.base import BaseCommand, CommandError
 from django.db import close_old_connections, connection
 from django.utils import timezone
 
+from mirror import processing, services, sync
 from portus.options import option
-from registries import sync
-from webhooks import processing, services
 
-log = logging.getLogger("webhooks.background")
+log = logging.getLogger("mirror.background")
 
 PRUNE_EVERY_SECONDS = 3600
 

@@ -18,7 +18,7 @@ would). Correctness comes from the events' own times instead: a tag keeps the ti
 applied to it and deletes leave tombstones (namespaces/tags.py), so every processing order converges to
 the state of the newest event, and a late push cannot resurrect a deleted tag. The registry's clock is
 the only clock compared (save that an event stamped in the future is ordered by the time it was received:
-webhooks/inbox.py), and time stamps have microsecond precision.
+mirror/inbox.py), and time stamps have microsecond precision.
 
 Deletes are confirmed. A delete forgets tags and leaves a tombstone, so before applying one the
 registry is asked, with one cheap read, whether it still serves what the event says is gone (the tag; for
@@ -39,11 +39,11 @@ from django.db.models import F, Q
 from django.utils import timezone
 
 from accounts.models import User
+from mirror.inbox import MANIFEST_MEDIA_TYPES
+from mirror.models import Event
 from namespaces import tags as tag_services
 from registries.client import ManifestUnknown, RegistryClient, RegistryError
 from registries.models import Registry
-from webhooks.inbox import MANIFEST_MEDIA_TYPES
-from webhooks.models import Event
 
 log = logging.getLogger(__name__)
 

@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from webhooks.views import events_view
+from mirror.views import events_view
 
 urlpatterns = [
     path("v2/webhooks/events", events_view, name="registry-events"),

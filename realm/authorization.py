@@ -9,8 +9,9 @@ from __future__ import annotations
 from namespaces import policy
 from namespaces.models import Namespace
 from namespaces.services import namespace_for_push
+from portus.names import split_repository_name
+from realm.scopes import ResourceScope, format_access
 from registries.models import Registry
-from registries.scopes import ResourceScope, format_access, split_repository_name
 
 REPOSITORY_ACTIONS = ("pull", "push", "delete")
 

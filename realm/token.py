@@ -18,18 +18,18 @@ from accounts.services import refresh_token_create
 from namespaces import policy
 from portus.options import certificate_path, key_path, option
 from ratelimits.addresses import address_key
-from registries.authorization import decide
-from registries.jwt_tokens import build_claims, token_response
-from registries.keys import SigningKey
+from realm.authorization import decide
+from realm.jwt_tokens import build_claims, token_response
+from realm.keys import SigningKey
+from realm.scopes import ResourceScope, TooManyScopes, parse_scopes
 from registries.models import Registry, forget_directory
 from registries.models import directory as registry_directory
-from registries.scopes import ResourceScope, TooManyScopes, parse_scopes
 
 log = logging.getLogger(__name__)
 
 
 # Real clients send one to three resource scopes (a cross-repository mount two) in a few hundred bytes;
-# a request far beyond that is an attack on the workers' time and the JWT's size (registries/scopes.py).
+# a request far beyond that is an attack on the workers' time and the JWT's size (realm/scopes.py).
 MAX_BODY_BYTES = 32 * 1024
 MAX_QUERY_BYTES = 32 * 1024
 
