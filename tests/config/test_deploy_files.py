@@ -83,3 +83,12 @@ def test_the_compose_example_trusts_only_the_proxy_about_https():
     assert proxy_address.startswith(subnet.rsplit(".", 1)[0] + ".")
     # HTTPS is known from gunicorn (which believes the proxy only), not from a header anyone may send.
     assert env["PORTUS_TLS_ENABLED"] == "true" and "PORTUS_BEHIND_TLS_PROXY" not in env
+
+
+def test_the_compose_example_names_clients_by_the_proxy_only_and_shares_no_notification_secret():
+    compose = yaml.safe_load((ROOT / "deploy" / "compose.yml").read_text())
+    env = compose["services"]["portus"]["environment"]
+    proxy_address = compose["services"]["proxy"]["networks"]["default"]["ipv4_address"]
+    assert str(env["PORTUS_RATE_LIMIT_TRUSTED_PROXIES"]).split(",") == [proxy_address]
+    # Each registry has its own notification secret; the shared legacy one would speak for all of them.
+    assert "PORTUS_WEBHOOK_SECRET" not in env
