@@ -22,6 +22,9 @@ ACTIVITY_TEXTS = {
     "namespace.private": "made namespace {target} private",
     "namespace.protected": "made namespace {target} protected",
     "namespace.public": "made namespace {target} public",
+    "namespace.purge": "deleted {manifests} images of the retired namespace {target} from the registry",
+    "namespace.release": "released the name of the retired namespace {target}",
+    "namespace.retire": "retired namespace {target} of {former_owner}: the name stays reserved, for admins only",
     "refresh_token.destroy": "signed out the client “{client_id}” ({prefix}…) of {target}",
     "registry.create": "added registry {target}",
     "registry.update": "changed registry {target}",
@@ -48,6 +51,8 @@ ACTIVITY_TEXTS = {
     "user.enabled": "enabled {target}",
     "user.unlock": "unlocked {target}",
     "webhook.create": "created a webhook in {target}",
+    "webhook_event.retry": "retried the registry event {target}",
+    "webhook_event.retry_failed": "retried {count} failed registry events",
     "webhook.delete": "deleted a webhook in {target}",
 }
 
