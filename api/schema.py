@@ -42,6 +42,7 @@ _DESCRIPTIONS = {
     405: "This instance has the feature turned off.",
     413: "The request body is larger than limits.max_body_bytes.",
     422: "The change was refused; `message` says why, by field where it can.",
+    429: "Too many failed logins from this address (rate_limit.*); `Retry-After` says when to try again.",
     503: "Some component is unhealthy.",
 }
 
@@ -52,8 +53,9 @@ def errors(*codes: int) -> dict[int, OpenApiResponse]:
 
 
 def authed(*codes: int) -> dict[int, OpenApiResponse]:
-    """401 (every authenticated endpoint can give it) and `codes`."""
-    return errors(*sorted({401, *codes}))
+    """401 and 429 (every authenticated endpoint can give them: bad credentials count towards the
+    address's budget) and `codes`."""
+    return errors(*sorted({401, 429, *codes}))
 
 
 def with_body(*codes: int) -> dict[int, OpenApiResponse]:

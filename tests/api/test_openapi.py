@@ -82,7 +82,7 @@ def test_security_schemes(spec):
 
 def test_errors_are_described(spec):
     operation = spec["paths"]["/api/v1/tags/{id}"]["delete"]
-    assert set(operation["responses"]) == {"204", "401", "403", "404", "405", "422"}
+    assert set(operation["responses"]) == {"204", "401", "403", "404", "405", "422", "429"}
     error = operation["responses"]["404"]["content"]["application/json"]["schema"]
     assert error == {"$ref": "#/components/schemas/Error"}
 
