@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import copy
 import os
+import ssl
 import sys
 from collections.abc import Mapping
 from pathlib import Path
@@ -181,6 +182,27 @@ def _validate(tree: dict) -> None:
         raise ConfigError("lockout.max_attempts: must be at least 1")
     if not tree["machine_fqdn"]["value"].strip():
         raise ConfigError("machine_fqdn.value: must not be empty")
+    _validate_ca_file(tree["registry"]["ca_file"]["value"])
+
+
+_MAX_CA_FILE_BYTES = 16 * 1024 * 1024
+
+
+def _validate_ca_file(raw: str) -> None:
+    """registry.ca_file, when set, must be a PEM bundle that TLS can load: a wrong path would otherwise
+    only show as every registry call failing verification."""
+    if not raw.strip():
+        return
+    path = Path(raw) if Path(raw).is_absolute() else BASE_DIR / raw
+    name = "registry.ca_file.value"
+    if not path.is_file():
+        raise ConfigError(f"{name}: no file at {path}")
+    if path.stat().st_size > _MAX_CA_FILE_BYTES:
+        raise ConfigError(f"{name}: {path} is larger than {_MAX_CA_FILE_BYTES} bytes: not a CA bundle")
+    try:
+        ssl.create_default_context(cafile=str(path))
+    except (ssl.SSLError, OSError, ValueError) as exc:
+        raise ConfigError(f"{name}: {path} is not a readable PEM file of CA certificates ({exc})") from None
 
 
 class Options:

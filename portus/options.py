@@ -32,3 +32,12 @@ def key_path() -> Path:
 
 def certificate_path() -> Path:
     return data_path(option("secrets.certificate_path"))
+
+
+def registry_tls_verify() -> bool | str:
+    """What `requests` verifies a registry's certificate with: the configured CA bundle
+    (`registry.ca_file`), the public CAs, or nothing when `registry.verify_tls` is off."""
+    if not enabled("registry.verify_tls"):
+        return False
+    ca_file = option("registry.ca_file.value")
+    return str(data_path(ca_file)) if ca_file.strip() else True

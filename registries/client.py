@@ -27,7 +27,7 @@ from urllib.parse import quote, urljoin, urlsplit
 
 import requests
 
-from portus.options import option
+from portus.options import option, registry_tls_verify
 from registries.models import Registry, canonical_host
 
 log = logging.getLogger(__name__)
@@ -351,7 +351,7 @@ class RegistryClient:
             return session().request(
                 method, url, headers=headers, allow_redirects=method in ("GET", "HEAD"),
                 timeout=(option("registry.timeout.value"), option("registry.read_timeout.value")),
-                verify=option("registry.verify_tls.enabled"), **kwargs,
+                verify=registry_tls_verify(), **kwargs,
             )
         except requests.RequestException as exc:
             raise RegistryUnavailable(f"{method} {url}: {exc.__class__.__name__}: {exc}") from exc

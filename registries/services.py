@@ -14,7 +14,7 @@ from django.utils import timezone
 
 from accounts.models import User
 from activities.services import activity_record
-from portus.options import option
+from portus.options import option, registry_tls_verify
 from registries.models import NOTIFICATION_SECRET_PREFIX, Registry
 from registries.signals import registry_created
 
@@ -48,10 +48,13 @@ def registry_check(*, hostname: str, use_ssl: bool) -> Reachability:
         response = requests.get(
             url,
             timeout=(option("registry.timeout.value"), option("registry.timeout.value") * 2),
-            verify=option("registry.verify_tls.enabled"),
+            verify=registry_tls_verify(),
             allow_redirects=False,
         )
     except requests.exceptions.SSLError as exc:
+        if "CERTIFICATE_VERIFY_FAILED" in str(exc):
+            return Reachability(False, f"{url}: its TLS certificate is not trusted here. If a CA of your own "
+                                       "signed it, set registry.ca_file (PORTUS_REGISTRY_CA_FILE) to that CA.")
         return Reachability(False, f"TLS error talking to {url}: {exc.__class__.__name__}. "
                                    "Is the registry served over plain HTTP (use_ssl off)?")
     except requests.RequestException as exc:
