@@ -34,6 +34,16 @@ class NamespaceTeamSerializer(serializers.Serializer):
         ref_name = "NamespaceTeam"
 
 
+class NamespaceRegistrySerializer(serializers.Serializer):
+    id = serializers.IntegerField(read_only=True)
+    name = serializers.CharField(read_only=True)
+    hostname = serializers.CharField(source="reference_host", read_only=True,
+                                     help_text="The host clients push to and pull from.")
+
+    class Meta:
+        ref_name = "NamespaceRegistry"
+
+
 class PermissionsSerializer(serializers.Serializer):
     role = serializers.CharField(read_only=True, allow_null=True,
                                  help_text="owner, contributor, viewer, admin, or null.")
@@ -58,6 +68,8 @@ class NamespaceSerializer(serializers.Serializer):
     description = serializers.CharField(read_only=True)
     description_md = MarkdownField(source="description")
     team = NamespaceTeamSerializer(read_only=True)
+    # Not in Portus, which had one registry: with several, the same name may live in each.
+    registry = NamespaceRegistrySerializer(read_only=True, help_text="The registry this namespace lives in.")
     repositories_count = serializers.IntegerField(read_only=True)
     webhooks_count = serializers.SerializerMethodField(help_text="Outbound webhooks are not implemented yet: 0.")
     visibility = serializers.ChoiceField(choices=Visibility.choices, read_only=True)

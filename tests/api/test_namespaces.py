@@ -29,6 +29,18 @@ def test_protected_and_public_are_listed_for_everyone_signed_in(client_as, names
     assert "qa" in listed(client_as("outsider"))
 
 
+def test_same_name_in_two_registries_says_which_is_which(client_as, namespace, team, owner):
+    from namespaces.services import namespace_create
+    from registries.services import registry_create
+
+    other = registry_create(name="second", hostname="second.test.lan:5000", use_ssl=True, by=None, check=False)
+    namespace_create(name="qa", team=team, by=owner, registry=other)
+    rows = [row for row in client_as("viewer").get("/api/v1/namespaces", {"all": "true"}).json()
+            if row["name"] == "qa"]
+    assert sorted((row["registry"]["name"], row["registry"]["hostname"]) for row in rows) == [
+        ("main", "registry.test.lan:5000"), ("second", "second.test.lan:5000")]
+
+
 def test_global_namespace_is_named_after_its_registry(client_as, registry):
     rows = client_as("outsider").get("/api/v1/namespaces", {"all": "true"}).json()
     glob = next(row for row in rows if row["global"])
@@ -46,9 +58,10 @@ def test_show_private(client_as, namespace, role, status):
 def test_entity_and_permissions(client_as, namespace, repository):
     body = client_as("viewer").get(f"/api/v1/namespaces/{namespace.pk}").json()
     assert set(body) == {"id", "name", "created_at", "updated_at", "description", "description_md", "team",
-                         "repositories_count", "webhooks_count", "visibility", "global", "orphan", "updatable",
-                         "destroyable", "permissions"}
+                         "registry", "repositories_count", "webhooks_count", "visibility", "global", "orphan",
+                         "updatable", "destroyable", "permissions"}
     assert body["team"] == {"id": namespace.team_id, "name": "qa", "hidden": False}
+    assert body["registry"] == {"id": namespace.registry_id, "name": "main", "hostname": "registry.test.lan:5000"}
     assert body["repositories_count"] == 1 and body["visibility"] == "private"
     assert body["permissions"] == {"role": "viewer", "pull": True, "push": False, "delete": False,
                                    "manage": False, "destroy": False, "change_visibility": False,

@@ -46,3 +46,12 @@ def short_digest(digest: str) -> str:
         return ""
     algo, _, hexpart = digest.partition(":")
     return f"{algo}:{hexpart[:12]}" if hexpart else digest[:19]
+
+
+@register.simple_tag
+def several_registries() -> bool:
+    """Whether more than one registry is known, so pages name each namespace's (from this process's copy of
+    the small registries table: no query per page)."""
+    from registries.models import directory
+
+    return len({registry.pk for registry in directory().by_host.values()}) > 1

@@ -54,6 +54,22 @@ def test_list_paginates_each_section_separately(client_of, owner, team, registry
     assert "ns4" in html and "ns0" not in html
 
 
+def test_with_several_registries_each_namespace_names_its_own(client_of, owner, team, namespace):
+    from namespaces.services import namespace_create
+    from registries.services import registry_create
+
+    assert ">Registry<" not in client_of(owner).get("/namespaces").content.decode()  # one registry: no column
+    second = registry_create(name="second", hostname="second.test.lan:5000", use_ssl=True, by=None, check=False)
+    twin = namespace_create(name="qa", team=team, by=owner, registry=second)
+
+    html = client_of(owner).get("/namespaces").content.decode()
+    assert ">Registry<" in html
+    assert 'title="registry.test.lan:5000">main<' in html and 'title="second.test.lan:5000">second<' in html
+    assert "registry second (second.test.lan:5000)" in client_of(owner).get(f"/namespaces/{twin.pk}").content.decode()
+    assert "registry main (registry.test.lan:5000)" in client_of(owner).get(
+        f"/namespaces/{namespace.pk}").content.decode()
+
+
 # --- one namespace --------------------------------------------------------------------------------
 
 

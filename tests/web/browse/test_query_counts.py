@@ -32,6 +32,9 @@ def seeded(options):
 
     call_command("seed_demo", repositories=80, tags=800, users=15)
     options.set("delete.enabled", True)
+    from registries.models import directory
+
+    directory()  # this process's copy of the registries table: read once every few seconds, not per page
     member = TeamMember.objects.filter(team__hidden=False).select_related("user", "team").order_by("id").first()
     repository = (Repository.objects.filter(namespace__visibility="public").select_related("namespace")
                   .order_by("-tags_count").first())
