@@ -214,6 +214,18 @@ def empty_stack(tmp_path_factory):
 
 
 @pytest.fixture(scope="session")
+def tls_stack(tmp_path_factory):
+    """TLS everywhere, with two registries behind one Portus: see tests/e2e/tls_stack.py."""
+    for binary in ("/usr/sbin/nginx", "/usr/bin/buildah", "/usr/bin/docker-registry"):
+        if not os.path.exists(binary):
+            pytest.skip(f"{binary} is not installed (scripts/install-system-packages)")
+    from tests.e2e.tls_stack import running_tls_stack
+
+    with running_tls_stack(tmp_path_factory) as running:
+        yield running
+
+
+@pytest.fixture(scope="session")
 def images(tmp_path_factory):
     """Image builders writing into a folder of the session."""
     from tests.e2e.support import images as builders

@@ -196,3 +196,34 @@ def skopeo(
         timeout=timeout,
         input=input,
     )
+
+
+class Buildah:
+    """buildah with its own storage under ``root`` (vfs), auth file and temp dir. Used:
+    ``from scratch``, ``copy CTR SRC DEST``, ``commit CTR IMAGE``, ``login``, ``push``, ``pull``; TLS flags are
+    the caller's (``--tls-verify=true --cert-dir D``)."""
+
+    def __init__(self, root: str | os.PathLike):
+        self.root = Path(root).resolve()
+        for sub in ("storage", "run", "tmp"):
+            (self.root / sub).mkdir(parents=True, exist_ok=True)
+        self.authfile = self.root / "auth.json"
+        if not self.authfile.exists():
+            self.authfile.write_text('{"auths": {}}\n')
+        self.registries_conf = self.root / "registries.conf"
+        self.registries_conf.write_text(_REGISTRIES_CONF)
+
+    def __call__(self, *args: str, check: bool = True, timeout: float = DEFAULT_TIMEOUT,
+                 input: str | None = None) -> subprocess.CompletedProcess:
+        return run(
+            ["buildah", "--root", str(self.root / "storage"), "--runroot", str(self.root / "run"),
+             "--storage-driver", "vfs", *[str(a) for a in args]],
+            env=client_env({"REGISTRY_AUTH_FILE": str(self.authfile),
+                            "CONTAINERS_REGISTRIES_CONF": str(self.registries_conf),
+                            "TMPDIR": str(self.root / "tmp")}),
+            check=check, timeout=timeout, input=input,
+        )
+
+    def remove_all(self) -> None:
+        self("rm", "--all", check=False)
+        self("rmi", "--all", "--force", check=False)

@@ -65,6 +65,7 @@ class DockerDaemon:
         self.socket = exec_root / "docker.sock"
         self.host = f"unix://{self.socket}"
         self.config_dir = workdir / "docker-config"  # DOCKER_CONFIG: the CLI's config.json lives here
+        self.certs_dir = workdir / "etc-docker" / "certs.d"  # /etc/docker/certs.d, for a dockerd with `hosts`
         self.containerd_address = exec_root / "containerd" / "containerd.sock"
         self.ctr_namespace = CTR_NAMESPACE
         self.log_path = workdir / "dockerd.log"
@@ -170,6 +171,17 @@ class DockerDaemon:
         return f"<DockerDaemon {self.host} alive={self.alive()}>"
 
 
+def _in_own_etc(daemon: DockerDaemon, hosts: Mapping[str, str]) -> list[str]:
+    """The command prefix that runs dockerd with /etc/docker and /etc/hosts of its own (see start_dockerd)."""
+    etc = daemon.workdir / "etc-docker"
+    daemon.certs_dir.mkdir(parents=True, exist_ok=True)
+    hosts_file = daemon.workdir / "hosts"
+    hosts_file.write_text("".join(f"{address} {name}\n" for name, address in hosts.items()))
+    script = ('mkdir -p /etc/docker && mount --bind "$1" /etc/docker && mount --bind "$2" /etc/hosts '
+              '&& shift 2 && exec "$@"')
+    return ["unshare", "--mount", "--propagation", "private", "sh", "-c", script, "sh", str(etc), str(hosts_file)]
+
+
 def start_dockerd(
     workdir: str | os.PathLike,
     *,
@@ -178,6 +190,7 @@ def start_dockerd(
     own_containerd: bool | None = None,
     docker_cli: str | None = None,
     extra_args: Sequence[str] = (),
+    hosts: Mapping[str, str] | None = None,
 ) -> DockerDaemon:
     """Start a dockerd as root, isolated from any system docker, and wait for ``docker info``.
 
@@ -191,6 +204,11 @@ def start_dockerd(
 
     ``insecure_registries`` (e.g. ``["127.0.0.1:5000"]``) are allowed over plain HTTP; dockerd treats
     127.0.0.0/8 that way by default anyway.
+
+    With ``hosts`` (name → address, e.g. ``{"localhost": "::1"}``) dockerd runs in a mount namespace of its
+    own where /etc/hosts holds only those names and /etc/docker is ``W/etc-docker``: its TLS trust for a
+    registry goes in ``daemon.certs_dir`` / ``HOST:PORT`` / ``ca.crt`` (dockerd reads
+    /etc/docker/certs.d, nothing else, for each request), and nothing of the machine's is changed.
     """
     work = Path(workdir).resolve()
     work.mkdir(parents=True, exist_ok=True)
@@ -251,6 +269,8 @@ def start_dockerd(
             )
             args += ["--containerd", str(daemon.containerd_address)]
         args += list(extra_args)
+        if hosts is not None:
+            args = _in_own_etc(daemon, hosts) + args
         daemon.process = Process("dockerd", args, log_path=daemon.log_path, env=client_env())
         wait_for(
             lambda: daemon.docker("info", check=False, timeout=10).returncode == 0,

@@ -305,13 +305,15 @@ class Process:
 
 
 class Registry(Process):
-    """A running Docker Distribution registry; ``url`` is ``http://127.0.0.1:PORT``."""
+    """A running Docker Distribution registry; ``url`` is ``http://127.0.0.1:PORT`` (``https://`` and the
+    host name clients use, for one serving TLS)."""
 
-    def __init__(self, *args, host: str, port: int, config_path: Path, **kwargs):
+    def __init__(self, *args, host: str, port: int, config_path: Path, scheme: str = "http", **kwargs):
         super().__init__(*args, **kwargs)
         self.host = host
         self.port = port
         self.config_path = config_path
+        self.scheme = scheme
 
     @property
     def address(self) -> str:
@@ -320,7 +322,7 @@ class Registry(Process):
 
     @property
     def url(self) -> str:
-        return f"http://{self.host}:{self.port}"
+        return f"{self.scheme}://{self.host}:{self.port}"
 
     def ref(self, repository: str, tag_or_digest: str = "latest") -> str:
         """``127.0.0.1:PORT/REPO:TAG`` or ``…/REPO@sha256:…``."""
@@ -401,31 +403,36 @@ def start_registry(
     timeout: float = 30.0,
     env: Mapping[str, str] | None = None,
     binary: str = REGISTRY_BINARY,
+    ca_file: str | os.PathLike | None = None,
+    host: str = LOOPBACK,
 ) -> Registry:
     """Start ``docker-registry serve CONFIG`` and wait until ``GET /v2/`` answers 200 or 401.
 
     The port comes from the config's ``http.addr`` (or ``REGISTRY_HTTP_ADDR`` in ``env``), which must be
     ``127.0.0.1:PORT`` or ``localhost:PORT``. Extra ``env`` entries reach the registry (for example
-    ``REGISTRY_AUTH_TOKEN_REALM``).
+    ``REGISTRY_AUTH_TOKEN_REALM``). A registry serving TLS (``http.tls``) is given ``ca_file``, the CA
+    that signed its certificate, and ``host``, the name clients reach it by (its certificate's).
     """
     config_path = Path(config_yml_path)
     addr = (env or {}).get("REGISTRY_HTTP_ADDR") or _registry_listen_address(config_path.read_text())
     if not addr or ":" not in addr:
         raise ValueError(f"{config_path}: no http.addr with a port")
-    host, port_text = addr.rsplit(":", 1)
-    if host not in (LOOPBACK, "localhost"):
+    listen_host, port_text = addr.rsplit(":", 1)
+    if listen_host not in (LOOPBACK, "localhost"):
         raise ValueError(f"{config_path}: http.addr {addr!r} must listen on {LOOPBACK}")
     proc = Registry(
         "registry",
         [binary, "serve", str(config_path)],
         log_path=log_path,
         env=client_env(env),
-        host=LOOPBACK,
+        host=host,
         port=int(port_text),
         config_path=config_path,
+        scheme="https" if ca_file else "http",
     )
     session = requests.Session()
     session.trust_env = False
+    session.verify = str(ca_file) if ca_file else True
 
     def ready() -> bool:
         return session.get(f"{proc.url}/v2/", timeout=2).status_code in (200, 401)
