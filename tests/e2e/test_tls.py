@@ -61,15 +61,18 @@ def test_every_door_is_https_and_checks_certificates(tls_stack):
         with pytest.raises(requests.exceptions.SSLError):
             untrusting.get(f"{url}/v2/", timeout=10)
     for base in (tls_stack.web_url, tls_stack.direct_url):
-        health = tls_stack.session().get(f"{base}/api/v1/health", timeout=30).json()
+        health = tls_stack.session().get(f"{base}/api/v1/health", timeout=30,  # details are for admins
+                                         headers={"Portus-Auth": f"admin:{tls_stack.admin_token}"}).json()
         assert health["registry"] == {"msg": "registry is reachable", "success": True}, health  # both, over HTTPS
 
 
 @pytest.mark.parametrize("door", ["nginx", "gunicorn"])
-def test_sign_in_over_tls_sets_secure_cookies(tls_stack, door):
+def test_sign_in_over_tls_sets_secure_cookies_and_hsts(tls_stack, door):
     base = tls_stack.web_url if door == "nginx" else tls_stack.direct_url
     browser = tls_stack.session()
-    browser.get(f"{base}/users/sign_in", timeout=30).raise_for_status()
+    page = browser.get(f"{base}/users/sign_in", timeout=30)
+    page.raise_for_status()
+    assert page.headers["Strict-Transport-Security"].startswith("max-age=31536000")
     csrf = next(c for c in browser.cookies if c.name == "csrftoken")
     assert csrf.secure
     form = {"username": "olivia", "password": PASSWORD, "csrfmiddlewaretoken": csrf.value}
@@ -82,6 +85,15 @@ def test_sign_in_over_tls_sets_secure_cookies(tls_stack, door):
     assert signed_in.status_code == 302, signed_in.text[:500]
     session = next(c for c in browser.cookies if c.name == "sessionid")
     assert session.secure and session.has_nonstandard_attr("HttpOnly")
+
+
+def test_a_browser_on_plain_http_is_sent_to_https_but_the_realm_is_not(tls_stack):
+    plain = requests.Session()
+    plain.trust_env = False
+    page = plain.get(f"{tls_stack.backend_url}/users/sign_in", allow_redirects=False, timeout=30)
+    assert page.status_code == 301 and page.headers["Location"].startswith("https://")
+    assert "Strict-Transport-Security" not in page.headers  # HSTS only on HTTPS answers
+    assert plain.get(f"{tls_stack.backend_url}/v2/token", timeout=30).status_code == 200  # never redirected
 
 
 # --- docker --------------------------------------------------------------------------------------

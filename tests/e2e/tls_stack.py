@@ -62,6 +62,7 @@ class TLSStack(Stack):
     ca: TestCA | None = None
     cert_dir: Path | None = None  # holds ca.crt alone: the --cert-dir of podman, skopeo and buildah
     direct_url: str = ""
+    backend_url: str = ""  # the plain-HTTP gunicorn behind nginx
     registries: dict[str, services.Registry] = field(default_factory=dict)
     registry_configs: dict[str, Path] = field(default_factory=dict)
 
@@ -154,7 +155,7 @@ def running_tls_stack(tmp_path_factory):
         "PORTUS_PASSWORD": "e2e-internal-password",
         "PORTUS_DELETE_ENABLED": "true",
         "PORTUS_REGISTRY_CA_FILE": str(ca.cert),
-        "PORTUS_BEHIND_TLS_PROXY": "true",
+        "PORTUS_TLS_ENABLED": "true",  # nginx on 127.0.0.1, which gunicorn's FORWARDED_ALLOW_IPS trusts
         "PORTUS_ALLOWED_HOSTS": "127.0.0.1,localhost",
         "PORTUS_PLAIN_STATIC": "1",
         "PORTUS_LOG_LEVEL": "INFO",
@@ -162,7 +163,8 @@ def running_tls_stack(tmp_path_factory):
         "PYTHONPATH": str(ROOT),
     })
     stack = TLSStack(root=root, env=env, web_url=proxy_url, registry=None,  # type: ignore[arg-type]
-                     admin_token="", ca=ca, cert_dir=root / "client-certs", direct_url=direct_url)
+                     admin_token="", ca=ca, cert_dir=root / "client-certs", direct_url=direct_url,
+                     backend_url=f"http://127.0.0.1:{web_port}")
     try:
         stack.manage("migrate", "--noinput")
         stack.manage("generate_keys")
