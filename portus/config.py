@@ -171,6 +171,10 @@ def _validate(tree: dict) -> None:
     minutes = tree["registry"]["jwt_expiration_time"]["value"]
     if not 1 <= minutes <= 24 * 60:
         raise ConfigError(f"registry.jwt_expiration_time.value: expected 1 to 1440 minutes, got {minutes}")
+    push_minutes = tree["registry"]["jwt_expiration_time_push"]["value"]
+    if push_minutes and not minutes <= push_minutes <= 24 * 60:
+        raise ConfigError(f"registry.jwt_expiration_time_push.value: expected 0 (as jwt_expiration_time) or "
+                          f"{minutes} to 1440 minutes, got {push_minutes}")
     idle, lifetime = tree["refresh_tokens"]["idle_days"], tree["refresh_tokens"]["max_lifetime_days"]
     if not 1 <= idle <= 3650:
         raise ConfigError(f"refresh_tokens.idle_days: expected 1 to 3650 days, got {idle}")

@@ -16,6 +16,18 @@ def effective_lifetime(lifetime_seconds: int) -> int:
     return max(MIN_LIFETIME_SECONDS, int(lifetime_seconds))
 
 
+def grants_push(access: list[dict[str, Any]]) -> bool:
+    """Whether a token's `access` lets it upload (push, or `*` which includes it)."""
+    return any({"push", "*"} & set(entry.get("actions", ())) for entry in access)
+
+
+def lifetime_seconds(access: list[dict[str, Any]], *, minutes: int, push_minutes: int = 0) -> int:
+    """The lifetime of a token with this `access`: `push_minutes` when it grants push and that is set
+    (`registry.jwt_expiration_time_push`: uploads outlast short tokens), else `minutes`."""
+    chosen = push_minutes if push_minutes and grants_push(access) else minutes
+    return effective_lifetime(int(chosen) * 60)
+
+
 def build_claims(
     *,
     issuer: str,

@@ -19,7 +19,7 @@ from namespaces import policy
 from portus.options import certificate_path, key_path, option
 from ratelimits.addresses import address_key
 from realm.authorization import decide
-from realm.jwt_tokens import build_claims, token_response
+from realm.jwt_tokens import build_claims, lifetime_seconds, token_response
 from realm.keys import SigningKey
 from realm.scopes import ResourceScope, TooManyScopes, parse_scopes
 from registries.models import Registry, forget_directory
@@ -72,7 +72,8 @@ def issue_token(*, user: User | None, registry: Registry, service: str, scopes: 
     """Decides the access, signs the JWT and builds the response body. Also used in-process by the
     background worker for the internal account (never over HTTP: see DESIGN.md)."""
     access = decide(user=user, registry=registry, scopes=scopes)
-    lifetime = int(option("registry.jwt_expiration_time.value")) * 60
+    lifetime = lifetime_seconds(access, minutes=option("registry.jwt_expiration_time.value"),
+                                push_minutes=option("registry.jwt_expiration_time_push.value"))
     now = time.time()
     claims = build_claims(
         issuer=option("machine_fqdn.value"),

@@ -87,6 +87,33 @@ def test_lifetime_follows_the_option(client, owner, options, signing_files):
     assert body["expires_in"] == 1800
 
 
+@pytest.mark.parametrize(
+    ("actor", "scope", "minutes"),
+    [
+        ("contributor", "repository:qa/app:push,pull", 60),  # an upload: the push lifetime
+        ("contributor", "repository:qa/app:pull", 5),
+        ("viewer", "repository:qa/app:push,pull", 5),  # asked for push, granted pull only
+        ("anonymous", "repository:qa/app:pull", 5),
+        ("contributor", None, 5),  # a login
+    ],
+)
+def test_tokens_that_grant_push_live_for_the_push_lifetime(client, request, namespace, options, signing_files,
+                                                           actor, scope, minutes):
+    options.set("registry.jwt_expiration_time_push.value", 60)
+    user = None if actor == "anonymous" else request.getfixturevalue(actor)
+    body = get_token(client, user=user, scope=scope).json()
+    _, claims = decode(body, signing_files)
+    assert claims["exp"] - claims["iat"] == minutes * 60
+    assert body["expires_in"] == minutes * 60
+
+
+def test_push_tokens_are_as_short_as_any_by_default(client, contributor, namespace, signing_files):
+    body = get_token(client, user=contributor, scope="repository:qa/app:push,pull").json()
+    _, claims = decode(body, signing_files)
+    assert claims["access"][0]["actions"] == ["pull", "push"]
+    assert claims["exp"] - claims["iat"] == 300 == body["expires_in"]
+
+
 # --- who gets what ------------------------------------------------------------------------------
 
 

@@ -8,7 +8,7 @@ from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
 
-from realm.jwt_tokens import build_claims, token_response
+from realm.jwt_tokens import build_claims, grants_push, lifetime_seconds, token_response
 
 ACCESS = [{"type": "repository", "name": "a/b", "actions": ["pull"]}]
 
@@ -90,3 +90,15 @@ def test_naive_issued_at_is_utc():
         "t", lifetime_seconds=0, issued_at=datetime(2024, 5, 1, 10, 0, 0), refresh_token=None
     )
     assert body["issued_at"] == "2024-05-01T10:00:00Z" and body["expires_in"] == 60
+
+
+@pytest.mark.parametrize(
+    ("actions", "pushes"),
+    [(["pull"], False), (["pull", "push"], True), (["*"], True), (["delete"], False), ([], False)],
+)
+def test_push_lifetime_only_for_tokens_that_can_upload(actions, pushes):
+    access = [{"type": "repository", "name": "a/b", "actions": actions}]
+    assert grants_push(access) is pushes
+    assert lifetime_seconds(access, minutes=5, push_minutes=30) == (1800 if pushes else 300)
+    assert lifetime_seconds(access, minutes=5) == 300  # 0: as every other token
+    assert lifetime_seconds([], minutes=5, push_minutes=30) == 300
