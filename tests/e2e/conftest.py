@@ -84,6 +84,7 @@ class Stack:
     registry: services.Registry
     admin_token: str
     processes: list = field(default_factory=list)
+    web_args: list = field(default_factory=list)
 
     def manage(self, *args: str, check: bool = True):
         return services.run([sys.executable, "manage.py", *args], env=self.env, cwd=ROOT, check=check)
@@ -96,6 +97,30 @@ class Stack:
 
     def logs(self) -> str:
         return "\n".join(p.log_tail(60) for p in self.processes)
+
+    def start_web(self, **env: str) -> services.Process:
+        """Starts gunicorn (again) with the stack's environment plus ``env``, and waits until it answers."""
+        self.env.update(env)
+        web = services.Process("portus-web", self.web_args, log_path=self.root / "web.log", env=self.env, cwd=ROOT)
+        self.processes.append(web)
+        services.wait_for(lambda: requests.get(f"{self.web_url}/v2/token", timeout=2).status_code in (200, 401),
+                          timeout=60, what="portus web", alive=web.alive, logs=web.log_tail)
+        return web
+
+    def restart_web(self, **env: str) -> None:
+        """Stops the web server and starts it with ``env`` added (options are read at start-up)."""
+        for process in [p for p in self.processes if p.name == "portus-web"]:
+            process.stop()
+            self.processes.remove(process)
+        self.start_web(**env)
+
+    def restart_registry(self) -> None:
+        """Stops the registry and starts it again on the same configuration file (which it reads, with
+        its rootcertbundle, only at start-up)."""
+        self.registry.stop()
+        self.processes.remove(self.registry)
+        self.registry = services.start_registry(self.registry.config_path, log_path=self.root / "registry.log")
+        self.processes.append(self.registry)
 
     def repository(self, full_name: str) -> dict | None:
         response = self.api("/repositories", params={"all": "true"})
@@ -132,16 +157,17 @@ class Stack:
 
 
 @contextlib.contextmanager
-def _running_stack(tmp_path_factory, label: str, *, populate: bool):
+def _running_stack(tmp_path_factory, label: str, *, populate: bool, workers: int = 2, threads: int = 4,
+                   env: dict | None = None):
     """Start a stack; with `populate`, also add the registry and create the actors of SETUP_SCRIPT.
     Without it the database holds only the internal `portus` account, and the registry runs but is not
-    added in Portus yet."""
+    added in Portus yet. `workers` × `threads` size gunicorn; `env` adds options (PORTUS_*)."""
     for binary in ("/usr/bin/docker-registry", "/usr/bin/skopeo", "/usr/bin/podman"):
         if not os.path.exists(binary):
             pytest.skip(f"{binary} is not installed (scripts/install-system-packages)")
     root = tmp_path_factory.mktemp(label)
     # A database name of its own per stack: two stacks may run at once in one session.
-    database_url, drop_database = _e2e_database(root, "e2e" if populate else "e2e_" + re.sub(r"\W", "_", label))
+    database_url, drop_database = _e2e_database(root, "e2e" if label == "stack" else "e2e_" + re.sub(r"\W", "_", label))
     web_port, registry_port = services.free_port(), services.free_port()
     env = services.client_env({
         "DATABASE_URL": database_url,
@@ -157,9 +183,12 @@ def _running_stack(tmp_path_factory, label: str, *, populate: bool):
         "PORTUS_LOG_LEVEL": "INFO",
         "DJANGO_SETTINGS_MODULE": "portus.settings",
         "PYTHONPATH": str(ROOT),
+        **(env or {}),
     })
+    web_args = [sys.executable, "-m", "gunicorn", "portus.wsgi:application", "-c", "portus/gunicorn.conf.py",
+                "--bind", f"127.0.0.1:{web_port}", "--workers", str(workers), "--threads", str(threads)]
     stack = Stack(root=root, env=env, web_url=f"http://127.0.0.1:{web_port}", registry=None,  # type: ignore[arg-type]
-                  admin_token="")
+                  admin_token="", web_args=web_args)
     try:
         stack.manage("migrate", "--noinput")
         stack.manage("generate_keys")
@@ -174,17 +203,10 @@ def _running_stack(tmp_path_factory, label: str, *, populate: bool):
             which = ["--registry-addr", registry_addr]  # added later through the UI: the legacy shared secret
         stack.manage("registry_config", "--portus-url", stack.web_url, *which, "--listen", registry_addr,
                      "--storage", str(root / "storage"), "--timeout", "2s", "-o", str(root / "registry.yml"))
-        web = services.Process(
-            "portus-web",
-            [sys.executable, "-m", "gunicorn", "portus.wsgi:application", "-c", "portus/gunicorn.conf.py",
-             "--bind", f"127.0.0.1:{web_port}", "--workers", "2", "--threads", "4"],
-            log_path=root / "web.log", env=env, cwd=ROOT)
-        stack.processes.append(web)
         background = services.Process("portus-background", [sys.executable, "manage.py", "portus_background"],
                                       log_path=root / "background.log", env=env, cwd=ROOT)
         stack.processes.append(background)
-        services.wait_for(lambda: requests.get(f"{stack.web_url}/v2/token", timeout=2).status_code in (200, 401),
-                          timeout=60, what="portus web", alive=web.alive, logs=web.log_tail)
+        stack.start_web()
         stack.registry = services.start_registry(root / "registry.yml", log_path=root / "registry.log")
         stack.processes.append(stack.registry)
         if populate:
