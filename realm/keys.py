@@ -8,6 +8,7 @@ import ipaddress
 import logging
 import os
 import threading
+import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -184,21 +185,34 @@ class SigningKey:
 
     @classmethod
     def load(cls, key_path: StrPath, cert_path: StrPath) -> SigningKey:
-        """The signer for these files, parsed once per process and again only when a file changes."""
+        """The signer for these files, parsed once per process and again only when a file changes (a
+        stat of both per call: a promoted key is used from the next token on, without a restart).
+
+        While the files do not make a pair (a rotation replaces one, then the other) the signer already
+        loaded goes on signing; a process with none yet looks again a moment later."""
         paths = (os.path.abspath(key_path), os.path.abspath(cert_path))
-        stats = [os.stat(p) for p in paths]
-        stamp = tuple((s.st_mtime_ns, s.st_size, s.st_ino) for s in stats)
-        with _cache_lock:
-            hit = _cache.get(paths)
+        for attempt in range(_MISMATCH_RETRIES + 1):
+            stats = [os.stat(p) for p in paths]
+            stamp = tuple((s.st_mtime_ns, s.st_size, s.st_ino) for s in stats)
+            with _cache_lock:
+                hit = _cache.get(paths)
             if hit is not None and hit[0] == stamp:
                 return hit[1]
-        try:
-            signer = cls.from_pem(Path(paths[0]).read_bytes(), Path(paths[1]).read_bytes())
-        except ValueError as exc:
-            raise ValueError(f"signing key {paths[0]} / certificate {paths[1]}: {exc}") from None
-        with _cache_lock:
-            _cache[paths] = (stamp, signer)
-        return signer
+            try:
+                signer = cls.from_pem(Path(paths[0]).read_bytes(), Path(paths[1]).read_bytes())
+            except ValueError as exc:
+                if hit is not None:
+                    log.warning("signing key %s / certificate %s do not load (%s); still signing with %s",
+                                paths[0], paths[1], exc, hit[1].kid)
+                    return hit[1]
+                if attempt == _MISMATCH_RETRIES:
+                    raise ValueError(f"signing key {paths[0]} / certificate {paths[1]}: {exc}") from None
+                time.sleep(0.05)
+                continue
+            with _cache_lock:
+                _cache[paths] = (stamp, signer)
+            return signer
+        raise AssertionError("unreachable")
 
     def sign(self, claims: dict[str, Any]) -> str:
         """A compact JWS of `claims` with `kid` (libtrust) and `x5c` headers."""
@@ -206,6 +220,7 @@ class SigningKey:
         return jwt.encode(claims, self._private_key, algorithm=self.algorithm, headers=headers)
 
 
+_MISMATCH_RETRIES = 3
 _cache: dict[tuple[str, str], tuple[tuple[tuple[int, int, int], ...], SigningKey]] = {}
 _cache_lock = threading.Lock()
 

@@ -75,7 +75,9 @@ def test_registry_config_is_complete(options, signing_files, tmp_path):
     assert token["realm"] == "https://portus.example.org/v2/token"
     assert token["service"] == "registry.example.org:5000"
     assert token["issuer"] == "portus.test.lan"
-    assert token["rootcertbundle"] == str(signing_files[1].resolve())
+    bundle = signing_files[1].resolve().with_name("portus.bundle.crt")
+    assert token["rootcertbundle"] == str(bundle)
+    assert bundle.read_bytes().strip() == signing_files[1].read_bytes().strip()
     assert config["storage"]["delete"]["enabled"] is True
     assert config["http"]["addr"] == ":5000"
     endpoint = config["notifications"]["endpoints"][0]

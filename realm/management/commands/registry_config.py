@@ -14,7 +14,8 @@ from pathlib import Path
 import yaml
 from django.core.management.base import BaseCommand, CommandError
 
-from portus.options import certificate_path, option
+from portus.options import certificate_path, key_path, option
+from realm.key_rotation import KeyFiles, write_bundle
 from registries.models import Registry, canonical_host
 
 
@@ -68,9 +69,7 @@ class Command(BaseCommand):
                                    "set the legacy shared PORTUS_WEBHOOK_SECRET (secrets.webhook_secret).")
             self.stderr.write("Using the legacy shared PORTUS_WEBHOOK_SECRET: whoever holds it can report "
                               "events for every registry. Prefer --registry NAME.")
-        cert = certificate_path().resolve()
-        if not cert.exists():
-            raise CommandError(f"No certificate at {cert}: run `manage.py generate_keys` first.")
+        bundle = self._bundle()
         if registry is not None:
             secret = self._rotate(registry, keep_previous=not opts["revoke_previous"])
 
@@ -94,7 +93,7 @@ class Command(BaseCommand):
                     "realm": opts["realm_url"] or f"{portus_url}/v2/token",
                     "service": addr,
                     "issuer": option("machine_fqdn.value"),
-                    "rootcertbundle": str(cert),
+                    "rootcertbundle": str(bundle),
                 }
             },
             "notifications": {
@@ -117,6 +116,22 @@ class Command(BaseCommand):
             self.stderr.write(f"Wrote {opts['output']}.")
         else:
             self.stdout.write(text, ending="")
+
+    def _bundle(self) -> Path:
+        """The rootcertbundle: the bundle beside the certificate, rewritten now from the certificates that
+        are trusted (current, and next or previous during a key rotation). Where it cannot be written (a
+        read-only mount) and there is nothing to rotate, the certificate itself does."""
+        files = KeyFiles.of(key_path(), certificate_path().resolve())
+        if not files.certificate.exists():
+            raise CommandError(f"No certificate at {files.certificate}: run `manage.py generate_keys` first.")
+        try:
+            return write_bundle(files)
+        except OSError as exc:
+            if files.trusted() == [files.certificate]:
+                self.stderr.write(f"Cannot write {files.bundle} ({exc.strerror}): the rootcertbundle is the "
+                                  "certificate itself; a key rotation (generate_keys --next) needs the bundle.")
+                return files.certificate
+            raise CommandError(f"Cannot write the certificate bundle {files.bundle}: {exc.strerror}") from None
 
     def _registry(self, name: str) -> Registry | None:
         if not name:
