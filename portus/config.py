@@ -35,6 +35,43 @@ _NOT_OPTIONS = {
 }
 
 
+# What a local run (scripts/run) keeps in var/, one value per file named for its option. They are defaults
+# below config-local.yml and the environment, so that every command started from the project's folder, in
+# any shell, uses the same secrets and issuer as the server it started.
+VAR_FILES: dict[str, tuple[str, ...]] = {
+    "secret_key_base": ("secrets", "secret_key_base"),
+    "portus_password": ("secrets", "portus_password"),
+    "webhook_secret": ("secrets", "webhook_secret"),  # legacy: made by earlier versions of scripts/run
+    "machine_fqdn": ("machine_fqdn", "value"),
+}
+_MAX_VAR_FILE_BYTES = 4096
+
+
+def default_var_dir(environ: Mapping[str, str] | None = None) -> Path:
+    """Where a local run keeps its database, keys and generated secrets (PORTUS_VAR_DIR, else var/)."""
+    environ = os.environ if environ is None else environ
+    return Path(environ.get("PORTUS_VAR_DIR") or BASE_DIR / "var")
+
+
+def _var_values(var_dir: Path) -> dict[tuple[str, ...], str]:
+    values = {}
+    for name, path in VAR_FILES.items():
+        file = var_dir / name
+        try:
+            with file.open("rb") as f:
+                data = f.read(_MAX_VAR_FILE_BYTES + 1)
+        except (FileNotFoundError, NotADirectoryError):
+            continue
+        except OSError as exc:
+            raise ConfigError(f"{'.'.join(path)}: cannot read {file}: {exc.strerror}") from None
+        if len(data) > _MAX_VAR_FILE_BYTES:
+            raise ConfigError(f"{'.'.join(path)}: {file} is larger than {_MAX_VAR_FILE_BYTES} bytes")
+        text = data.decode("utf-8", "replace").strip()
+        if text:
+            values[path] = text
+    return values
+
+
 class ConfigError(ValueError):
     """A configuration value that cannot be used; the message names the option."""
 
@@ -131,11 +168,19 @@ def _read_yaml(path: Path) -> dict:
     return data
 
 
-def load(config_dir: Path = CONFIG_DIR, environ: Mapping[str, str] | None = None) -> dict:
-    """The effective configuration: defaults, then config-local.yml, then the environment."""
+def load(config_dir: Path = CONFIG_DIR, environ: Mapping[str, str] | None = None,
+         var_dir: Path | None = None) -> dict:
+    """The effective configuration: defaults, then the files of a local run in `var_dir` (default:
+    PORTUS_VAR_DIR, else var/, for the process's own environment; none for an `environ` given without
+    PORTUS_VAR_DIR), then config-local.yml, then the environment."""
+    if var_dir is None and (environ is None or environ.get("PORTUS_VAR_DIR")):
+        var_dir = default_var_dir(environ)
     environ = os.environ if environ is None else environ
     defaults = _read_yaml(config_dir / "config.yml")
     tree = copy.deepcopy(defaults)
+    if var_dir is not None:
+        for path, raw in _var_values(var_dir).items():
+            _set(tree, path, raw)
     local = config_dir / "config-local.yml"
     if local.exists():
         tree = _merge(tree, _read_yaml(local))

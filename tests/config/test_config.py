@@ -102,3 +102,39 @@ def test_broken_yaml_is_reported(folder):
     (folder / "config-local.yml").write_text("delete: [\n")
     with pytest.raises(config.ConfigError, match="not valid YAML"):
         config.load(folder, environ={})
+
+
+def test_a_local_runs_var_files_are_defaults_every_command_shares(folder, tmp_path_factory):
+    var = tmp_path_factory.mktemp("var")
+    (var / "secret_key_base").write_text("from-var-" + "x" * 40 + "\n")
+    (var / "portus_password").write_text("internal\n")
+    (var / "machine_fqdn").write_text("portus.local.lan\n")
+    (var / "webhook_secret").write_text("")  # empty: not set
+    tree = config.load(folder, environ={"PORTUS_VAR_DIR": str(var)})
+    assert tree["secrets"]["secret_key_base"] == "from-var-" + "x" * 40
+    assert tree["secrets"]["portus_password"] == "internal"
+    assert tree["machine_fqdn"]["value"] == "portus.local.lan"
+    assert tree["secrets"]["webhook_secret"] == ""
+    (folder / "config-local.yml").write_text("machine_fqdn:\n  value: local-file.lan\n")
+    assert config.load(folder, environ={"PORTUS_VAR_DIR": str(var)})["machine_fqdn"]["value"] == "local-file.lan"
+    overridden = config.load(folder, environ={"PORTUS_VAR_DIR": str(var), "PORTUS_MACHINE_FQDN": "env.lan"})
+    assert overridden["machine_fqdn"]["value"] == "env.lan"
+    assert config.load(folder, environ={})["secrets"]["portus_password"] == ""  # no var/ unless named
+
+
+def test_a_var_file_that_is_not_a_secret_is_refused(folder, tmp_path_factory):
+    var = tmp_path_factory.mktemp("var")
+    (var / "secret_key_base").write_bytes(b"x" * 5000)
+    with pytest.raises(config.ConfigError, match="secrets.secret_key_base"):
+        config.load(folder, environ={"PORTUS_VAR_DIR": str(var)})
+
+
+def test_the_process_reads_var_by_default(folder, tmp_path_factory, monkeypatch):
+    project = tmp_path_factory.mktemp("project")
+    (project / "var").mkdir()
+    (project / "var" / "machine_fqdn").write_text("from-default-var.lan")
+    monkeypatch.setattr(config, "BASE_DIR", project)
+    monkeypatch.delenv("PORTUS_MACHINE_FQDN", raising=False)
+    monkeypatch.delenv("PORTUS_VAR_DIR", raising=False)
+    assert config.default_var_dir() == project / "var"
+    assert config.load(folder)["machine_fqdn"]["value"] == "from-default-var.lan"
