@@ -222,3 +222,22 @@ def test_create_user_refuses_reserved_names_unless_asked(db, monkeypatch):
     assert User.objects.get(username="registry").bot
     with pytest.raises(CommandError, match="internal account"):
         run("create_user", "--username", "portus", "--password-env", "NEW_PW", "--allow-reserved-name")
+
+
+def test_create_registry_if_missing_keeps_the_one_there_and_refuses_another_host(db):
+    args = ("create_registry", "--name", "local", "--no-ssl", "--skip-check", "--if-missing")
+    assert "Added" in run(*args, "--hostname", "127.0.0.1:5000")
+    assert "Keeping" in run(*args, "--hostname", "127.0.0.1:5000")
+    with pytest.raises(CommandError, match="127.0.0.1:5000.*not 127.0.0.1:5001"):
+        run(*args, "--hostname", "127.0.0.1:5001")
+    assert Registry.objects.get().hostname == "127.0.0.1:5000"
+
+
+def test_registry_config_writes_a_file_only_its_owner_reads(registry, signing_files, tmp_path):
+    target = tmp_path / "registry.yml"
+    target.write_text("old")
+    target.chmod(0o644)
+    call_command("registry_config", "--registry", "main", "--portus-url", "https://p", "--storage", str(tmp_path),
+                 "-o", str(target), stdout=io.StringIO(), stderr=io.StringIO())
+    assert target.stat().st_mode & 0o777 == 0o600
+    assert _notification_secret(yaml.safe_load(target.read_text())).startswith("pns_")

@@ -8,6 +8,7 @@ again to rotate. Without `--registry`, the legacy shared PORTUS_WEBHOOK_SECRET g
 
 from __future__ import annotations
 
+import os
 import secrets
 from pathlib import Path
 
@@ -112,7 +113,12 @@ class Command(BaseCommand):
                 "# shown only here: keep this file private.\n"
                 + yaml.safe_dump(config, sort_keys=False))
         if opts["output"]:
-            Path(opts["output"]).write_text(text)
+            # Only its owner may read it: the notification secret is in it.
+            Path(opts["output"]).parent.mkdir(parents=True, exist_ok=True)
+            fd = os.open(opts["output"], os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+            os.fchmod(fd, 0o600)
+            with os.fdopen(fd, "w", encoding="utf-8") as out:
+                out.write(text)
             self.stderr.write(f"Wrote {opts['output']}.")
         else:
             self.stdout.write(text, ending="")
