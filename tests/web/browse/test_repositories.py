@@ -94,6 +94,16 @@ def test_delete_buttons_only_where_policy_allows(client_of, owner, contributor, 
     assert "/tags/" not in html and f"/repositories/{repository.pk}/delete" not in html
 
 
+def test_where_deleting_is_off_those_who_push_are_told_why_there_is_no_delete_button(client_of, owner, viewer,
+                                                                                      repository, options):
+    note = "Deleting is turned off on this instance (delete.enabled)"
+    url = f"/repositories/{repository.pk}"
+    assert note in client_of(owner).get(url).content.decode()
+    assert note not in client_of(viewer).get(url).content.decode()  # nothing they could delete anyway
+    options.set("delete.enabled", True)
+    assert note not in client_of(owner).get(url).content.decode()
+
+
 # --- description ------------------------------------------------------------------------------------
 
 
