@@ -107,13 +107,6 @@ class Stack:
                           timeout=60, what="portus web", alive=web.alive, logs=web.log_tail)
         return web
 
-    def restart_web(self, **env: str) -> None:
-        """Stops the web server and starts it with ``env`` added (options are read at start-up)."""
-        for process in [p for p in self.processes if p.name == "portus-web"]:
-            process.stop()
-            self.processes.remove(process)
-        self.start_web(**env)
-
     def restart_registry(self) -> None:
         """Stops the registry and starts it again on the same configuration file (which it reads, with
         its rootcertbundle, only at start-up)."""
