@@ -172,7 +172,7 @@ def test_a_push_that_outlasts_its_token(guide_stack, remedy_stack, containerd, b
     assert _refusals(guide_stack, "skopeo/")
     assert "slow" not in guide_stack.tags("qa/slow-token")
     print(f"defaults: the registry refused containerd's expired token {len(refused_ctr)} time(s) (it logged "
-          "in again); skopeo with a token failed:", token_default.output.strip().splitlines()[-1][:300])
+          "in again); skopeo with a token failed:", token_default.output.strip().splitlines()[-1][-240:])
 
     # Remedy: the push's token outlives the push; nothing is refused and both pushes show up.
     assert ctr_remedy.returncode == 0, ctr_remedy.output[-3000:]
