@@ -112,7 +112,7 @@ def test_registry_config_points_the_registry_at_the_bundle(files, options, tmp_p
 
 def test_registry_config_falls_back_to_the_certificate_where_the_bundle_cannot_be_written(files, options, tmp_path,
                                                                                         monkeypatch):
-    import registries.management.commands.registry_config as command
+    import realm.management.commands.registry_config as command
 
     def read_only(_files):
         raise PermissionError(13, "Permission denied")
