@@ -92,6 +92,12 @@ def _fill(path: str, world: dict) -> str:
     return _PARAM_RE.sub(one, path)
 
 
+@pytest.fixture
+def api(admin):
+    """One authenticated client for all of a property test's examples (each would make a token)."""
+    return client_for(admin)
+
+
 def _check(response) -> None:
     assert response.status_code < 500, response.content[:500]
     assert len(response.content) <= MAX_ANSWER_BYTES
@@ -112,8 +118,7 @@ def test_the_description_lists_the_write_operations(client, admin):
 @settings(max_examples=6, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture,
                                                                HealthCheck.too_slow])
 @given(data=st.data())
-def test_every_api_body_answers_without_a_server_error(client, world, admin, data):
-    api = client_for(admin)
+def test_every_api_body_answers_without_a_server_error(client, world, api, data):
     for method, path, fields in _operations(client):
         body = data.draw(_body_for(fields), label=f"{method} {path}")
         response = getattr(api, method)(_fill(path, world), data=json.dumps(body), content_type="application/json")
@@ -137,10 +142,9 @@ def test_deeply_nested_bodies_are_a_clear_400_on_every_write(client, world, admi
 @pytest.mark.django_db
 @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(name=hostile_text(), description=hostile_text())
-def test_team_creation_with_hostile_names_is_refused_or_stored_intact(world, admin, name, description):
+def test_team_creation_with_hostile_names_is_refused_or_stored_intact(world, api, name, description):
     from teams.models import Team
 
-    api = client_for(admin)
     response = api.post("/api/v1/teams", data=json.dumps({"team": {"name": name, "description": description}}),
                         content_type="application/json")
     _check(response)
