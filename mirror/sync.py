@@ -2,12 +2,24 @@
 
 Strategies:
 - `initial`: only for a registry with no repository here yet (a fresh install next to a full registry);
-- `update`: add what is missing and repoint tags that moved;
+- `update` (the default): add what is missing and repoint tags that moved, never remove;
 - `update-delete`: also remove tags and repositories the registry no longer has;
 - `on-start`: `update-delete` once when the background process starts, then nothing.
-Events remain the main way changes arrive; the sync repairs what events missed. What it writes never
-overrides a newer event (namespaces/tags.py explains the clocks). `last_sync_at` is the last attempt
-(so a registry that is down is not hammered), `last_sync_error` what went wrong in it ('' when nothing).
+Events remain the main way changes arrive; the sync repairs what events missed.
+
+A run is a plan, then its application (`sync_plan`, `sync_apply`; `manage.py sync_registry --dry-run`
+shows the plan only). Removals never happen by surprise (Portus forgot every repository after one 404,
+#663, and all images over a weekend, #1599): a run removes nothing when any read of it failed (a
+catalog page, a repository's tags, a manifest), nor when it would remove more than
+`background.sync.max_removal_share` of the tags or of the repositories known here (up to
+`background.sync.removal_floor` removals are always allowed). It then says why on the status page, and
+adds and repoints all the same. Each removal is recorded as an activity with `sync: true`.
+
+What it writes never overrides a newer event: a row written after the sync looked stays, and so does
+everything about a repository the registry sent an event on after the sync looked (namespaces/tags.py
+explains the clocks). `last_sync_at` is the last attempt (so a registry that is down is not hammered),
+`last_sync_error` what went wrong in it ('' when nothing), `last_sync_outcome` and `last_sync_summary`
+how it ended and what it did. A dry run records nothing.
 """
 
 from __future__ import annotations
@@ -15,19 +27,77 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import datetime
 
 from django.utils import timezone
 
+from mirror.models import Event
+from mirror.sync_read import RepositoryRead, read_repositories
 from namespaces import tags as tag_services
 from namespaces.models import Repository, Tag
 from portus.options import option
-from registries.client import ManifestUnknown, RegistryClient, RegistryError, RegistryUnavailable
+from registries.client import RegistryClient, RegistryError, RegistryUnavailable
 from registries.models import Registry
 
 log = logging.getLogger(__name__)
 
 STRATEGIES = ("initial", "update", "update-delete", "on-start")
+REMOVING = ("update-delete", "on-start")
 _MAX_ERRORS_KEPT = 20
+Progress = Callable[[str, int, int], None]  # (phase, done, total)
+
+
+class Outcome:
+    COMPLETE = "complete"  # everything read and applied
+    WITHHELD = "removals-withheld"  # everything read; the removals were over the share and not applied
+    INCOMPLETE = "incomplete"  # some reads failed: what was read was added, nothing removed
+    ABORTED = "aborted"  # the catalog could not be read (or the process stopped): nothing removed
+
+
+@dataclass
+class SyncPlan:
+    """What a run would do. `changes()` lists it; `sync_apply` returns the same list for what it did."""
+
+    registry: Registry
+    delete: bool
+    catalog_read_at: datetime
+    repositories: list[RepositoryRead] = field(default_factory=list)
+    gone: list[tuple[str, int]] = field(default_factory=list)  # known here, not listed: (name, its tags)
+    known_repositories: int = 0
+    known_tags: int = 0
+    listed: int = 0
+    failures: list[str] = field(default_factory=list)
+    failure_count: int = 0
+    skipped: list[str] = field(default_factory=list)
+    aborted: bool = False
+    withheld: str = ""  # why the removals are not applied ('' when they are, or none are asked)
+
+    def fail(self, message: str) -> None:
+        log.warning("sync of %s: %s", self.registry.name, message)
+        self.failure_count += 1
+        if len(self.failures) < _MAX_ERRORS_KEPT:
+            self.failures.append(message)
+
+    @property
+    def removes(self) -> bool:
+        return self.delete and not self.withheld
+
+    def changes(self) -> list[tuple[str, str, str]]:
+        """(kind, repository, tag) in the order a run applies them; kinds: add, change, remove,
+        remove-repository. Removals only when they would be applied."""
+        out = []
+        for repository in self.repositories:
+            out += [("add" if w.created else "change", repository.name, w.tag) for w in repository.writes]
+            if self.removes:
+                out += [("remove", repository.name, tag) for tag in repository.removed]
+        if self.removes:
+            out += [("remove-repository", name, "") for name, _ in self.gone]
+        return out
+
+    def removal_counts(self) -> tuple[int, int]:
+        """(tags, repositories) the run would remove, whether or not it may."""
+        tags = sum(len(r.removed) for r in self.repositories) + sum(count for _, count in self.gone)
+        return tags, len(self.gone)
 
 
 @dataclass
@@ -40,11 +110,15 @@ class SyncReport:
     tags_removed: int = 0
     errors: list[str] = field(default_factory=list)
     aborted: bool = False
+    withheld: str = ""
+    outcome: str = ""
+    applied: list[tuple[str, str, str]] = field(default_factory=list)
 
-    def error(self, message: str) -> None:
-        log.warning("sync of %s: %s", self.registry, message)
-        if len(self.errors) < _MAX_ERRORS_KEPT:
-            self.errors.append(message)
+    def summary(self) -> dict:
+        return {"repositories_added": self.repositories_added, "tags_added": self.tags_added,
+                "tags_changed": self.tags_updated, "tags_removed": self.tags_removed,
+                "repositories_removed": self.repositories_removed, "withheld": self.withheld,
+                "errors": len(self.errors)}
 
 
 def _is_name(name: str) -> bool:
@@ -53,80 +127,148 @@ def _is_name(name: str) -> bool:
     return is_repository_name(name)
 
 
-def _sync_repository(client: RegistryClient, registry: Registry, name: str, *, delete: bool,
-                     report: SyncReport) -> None:
-    listed_at = timezone.now()
-    names = client.tags(name)
-    existing = tag_services.repository_find(registry=registry, repository_name=name)
-    current = dict(Tag.objects.filter(repository=existing).values_list("name", "digest")) if existing else {}
-    for tag in names:
-        observed_at = timezone.now()
-        digest = client.manifest_digest(name, tag)
-        if digest is None or current.get(tag) == digest:
-            continue
-        try:
-            details = client.image_details(name, digest)
-        except ManifestUnknown:
-            continue  # deleted while we looked
-        change = tag_services.tag_sync_set(
-            registry=registry, repository_name=name, tag=tag, digest=details.digest,
-            media_type=details.media_type, image_id=details.image_id, size=details.size,
-            platforms=details.platforms, observed_at=observed_at)
-        if change.applied:
-            if change.created:
-                report.tags_added += 1
+def _known(registry: Registry) -> dict[str, dict[str, str]]:
+    """Repository full name → tag → digest, for everything known here about the registry."""
+    known: dict[str, dict[str, str]] = {}
+    for repository in Repository.objects.filter(namespace__registry=registry).select_related("namespace"):
+        known[repository.full_name] = {}
+    rows = Tag.objects.filter(repository__namespace__registry=registry).values_list(
+        "repository__namespace__name", "repository__namespace__is_global", "repository__name", "name", "digest")
+    for namespace, is_global, name, tag, digest in rows.iterator(chunk_size=2000):
+        known.setdefault(name if is_global else f"{namespace}/{name}", {})[tag] = digest
+    return known
+
+
+def _judge_removals(plan: SyncPlan, *, max_share: float, floor: int) -> str:
+    """Why the run may not remove anything ('' when it may)."""
+    if not plan.delete:
+        return ""
+    if plan.aborted or plan.failure_count:
+        what = "the catalog could not be read to its end" if plan.aborted else f"{plan.failure_count} read(s) failed"
+        return f"nothing removed: {what} in this run, so what looks gone may only be unread"
+    tags, repositories = plan.removal_counts()
+    for count, known, noun in ((tags, plan.known_tags, "tags"), (repositories, plan.known_repositories,
+                                                                  "repositories")):
+        if count > max(floor, max_share * known):
+            return (f"nothing removed: the run would remove {count} of {known} {noun} known here, more than "
+                    f"background.sync.max_removal_share ({max_share:.0%}, at least {floor}); check the registry, "
+                    f"then run `manage.py sync_registry --registry {plan.registry.name} --max-removal-share 1`")
+    return ""
+
+
+def sync_plan(*, registry: Registry, delete: bool, client: RegistryClient | None = None,
+              max_removal_share: float | None = None, should_stop: Callable[[], bool] | None = None,
+              progress: Progress | None = None) -> SyncPlan:
+    """Reads the whole catalog and every listed repository; writes nothing."""
+    client = client or RegistryClient(registry)
+    plan = SyncPlan(registry=registry, delete=delete, catalog_read_at=timezone.now())
+    known = _known(registry)
+    plan.known_repositories, plan.known_tags = len(known), sum(len(tags) for tags in known.values())
+    names: list[str] = []
+    try:
+        for name in client.catalog():
+            if _is_name(name):
+                names.append(name)
+            elif len(plan.skipped) < _MAX_ERRORS_KEPT:
+                plan.skipped.append(f"skipped {name[:100]!r}: not a repository name")
+            if progress is not None and len(names) % 1000 == 0:
+                progress("catalog", len(names), 0)
+    except RegistryError as exc:
+        plan.aborted = True
+        plan.fail(f"catalog: {exc.__class__.__name__}: {exc}")
+    names = sorted(set(names))
+    plan.listed = len(names)
+    reads = read_repositories(client=client, names=names, known=known,
+                              workers=int(option("background.sync.concurrency")), should_stop=should_stop)
+    finished = 0
+    try:
+        for name, outcome in reads:
+            finished += 1
+            if isinstance(outcome, RepositoryRead):
+                plan.repositories.append(outcome)
             else:
-                report.tags_updated += 1
-    if existing is None and tag_services.repository_find(registry=registry, repository_name=name):
-        report.repositories_added += 1
-    if delete and existing is not None:
-        report.tags_removed += tag_services.tags_sync_remove(registry=registry, repository_name=name,
-                                                             keep=set(names), observed_at=listed_at)
+                plan.fail(f"{name}: {outcome.__class__.__name__}: {outcome}")
+                if isinstance(outcome, RegistryUnavailable):
+                    plan.aborted = True  # down: do not try every other repository too
+                    break
+            if progress is not None:
+                progress("repositories", finished, len(names))
+    finally:
+        reads.close()
+    if finished < len(names) and not plan.aborted:
+        plan.aborted = True
+        plan.fail("interrupted: the process was stopping" if should_stop and should_stop()
+                  else f"{len(names) - finished} repositories were not read")
+    plan.repositories.sort(key=lambda r: r.name)
+    listed = set(names)
+    plan.gone = sorted((name, len(tags)) for name, tags in known.items() if name not in listed)
+    share = option("background.sync.max_removal_share") if max_removal_share is None else max_removal_share
+    plan.withheld = _judge_removals(plan, max_share=float(share), floor=int(option("background.sync.removal_floor")))
+    return plan
 
 
-class Interrupted(Exception):
-    pass
+def _newer_event(registry: Registry, repository_name: str, since: datetime) -> Callable[[], bool]:
+    """Has the registry sent an event about this repository since `since` (processed or not)?"""
+    return lambda: Event.objects.filter(registry=registry, repository=repository_name,
+                                        received_at__gt=since).exclude(action="pull").exists()
+
+
+def sync_apply(*, plan: SyncPlan, progress: Progress | None = None, record: bool = True) -> SyncReport:
+    """Applies the plan (the removals only when it may), records the outcome on the registry."""
+    registry = plan.registry
+    report = SyncReport(registry=registry.name, aborted=plan.aborted, withheld=plan.withheld,
+                        errors=list(plan.failures))
+    added_to: set[str] = set()
+    for done, repository in enumerate(plan.repositories, start=1):
+        for write in repository.writes:
+            try:
+                change = tag_services.tag_sync_set(
+                    registry=registry, repository_name=repository.name, tag=write.tag, digest=write.digest,
+                    media_type=write.media_type, image_id=write.image_id, size=write.size,
+                    platforms=write.platforms, observed_at=write.observed_at,
+                    newer_event=_newer_event(registry, repository.name, write.observed_at))
+            except tag_services.ImageNameRefused as exc:
+                report.errors.append(f"{repository.name}: {exc}")
+                break
+            if change.applied:
+                report.applied.append(("add" if change.created else "change", repository.name, write.tag))
+                if change.created:
+                    report.tags_added += 1
+                    if repository.new:
+                        added_to.add(repository.name)
+                else:
+                    report.tags_updated += 1
+        if plan.removes and repository.removed:
+            removed = tag_services.tags_sync_remove(
+                registry=registry, repository_name=repository.name, names=set(repository.removed),
+                observed_at=repository.listed_at,
+                newer_event=_newer_event(registry, repository.name, repository.listed_at))
+            report.applied += [("remove", repository.name, tag) for tag in removed]
+            report.tags_removed += len(removed)
+        if progress is not None:
+            progress("apply", done, len(plan.repositories))
+    if plan.removes:
+        for name, _ in plan.gone:
+            if tag_services.repository_delete(registry=registry, repository_name=name,
+                                              unchanged_since=plan.catalog_read_at,
+                                              newer_event=_newer_event(registry, name, plan.catalog_read_at)):
+                report.applied.append(("remove-repository", name, ""))
+                report.repositories_removed += 1
+    report.repositories_added = len(added_to)
+    report.outcome = (Outcome.ABORTED if plan.aborted else Outcome.INCOMPLETE if plan.failure_count
+                      else Outcome.WITHHELD if plan.withheld else Outcome.COMPLETE)
+    if record:
+        Registry.objects.filter(pk=registry.pk).update(
+            last_sync_at=timezone.now(), last_sync_error="\n".join(report.errors + plan.skipped)[:10000],
+            last_sync_outcome=report.outcome, last_sync_summary=report.summary())
+    log.info("sync of %s: %s, %s", registry.name, report.outcome, report.summary())
+    return report
 
 
 def sync_registry(*, registry: Registry, delete: bool, client: RegistryClient | None = None,
                   should_stop: Callable[[], bool] | None = None) -> SyncReport:
-    """Walks the catalog and every tag; adds what is missing, and with `delete` removes what is gone.
-    `should_stop` is asked between repositories (a stopping process does not finish a long walk)."""
-    client = client or RegistryClient(registry)
-    report = SyncReport(registry=registry.name)
-    catalog_read_at = timezone.now()
-    try:
-        names = list(client.catalog())
-        for name in names:
-            if should_stop is not None and should_stop():
-                raise Interrupted
-            if not _is_name(name):
-                report.error(f"skipped {name[:100]!r}: not a repository name")
-                continue
-            try:
-                _sync_repository(client, registry, name, delete=delete, report=report)
-            except RegistryUnavailable:
-                raise
-            except (RegistryError, tag_services.ImageNameRefused) as exc:
-                report.error(f"{name}: {exc}")
-        if delete:
-            listed = set(names)
-            known = Repository.objects.filter(namespace__registry=registry).select_related(
-                "namespace", "namespace__registry")
-            for repository in known.iterator(chunk_size=1000):
-                if repository.full_name not in listed and tag_services.repository_delete(
-                        registry=registry, repository_name=repository.full_name, unchanged_since=catalog_read_at):
-                    report.repositories_removed += 1
-    except RegistryError as exc:
-        report.aborted = True
-        report.error(f"{exc.__class__.__name__}: {exc}")
-    except Interrupted:
-        report.aborted = True
-        report.error("interrupted: the process was stopping")
-    Registry.objects.filter(pk=registry.pk).update(last_sync_at=timezone.now(),
-                                                   last_sync_error="\n".join(report.errors)[:10000])
-    log.info("sync of %s: %s", registry.name, report)
-    return report
+    """One run: plan, then apply (what the background does for each due registry)."""
+    return sync_apply(plan=sync_plan(registry=registry, delete=delete, client=client, should_stop=should_stop))
 
 
 def sync_due(registry: Registry, *, interval_seconds: float) -> bool:
@@ -156,8 +298,7 @@ def run_sync(*, strategy: str | None = None, holder: str, force: bool = False,
             registry.refresh_from_db()
             if not force and not sync_due(registry, interval_seconds=interval):
                 continue
-            reports.append(sync_registry(registry=registry, delete=strategy in ("update-delete", "on-start"),
-                                         should_stop=should_stop))
+            reports.append(sync_registry(registry=registry, delete=strategy in REMOVING, should_stop=should_stop))
         finally:
             lease_release(name=lease, holder=holder)
     return reports

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -222,16 +223,19 @@ def tag_apply_push(
     return TagChange(applied=True, tag=written, created=existing is None, digest_changed=digest_changed)
 
 
-def _remove_tags(repository: Repository, tags: list[Tag], *, actor, when: datetime | None) -> int:
+def _remove_tags(repository: Repository, tags: list[Tag], *, actor, when: datetime | None,
+                 sync: bool = False) -> int:
     if not tags:
         return 0
     Tag.objects.filter(pk__in=[t.pk for t in tags]).delete()
     _recount(repository)
     for removed in tags:
+        parameters = {"repository": repository.full_name, "tag": removed.name, "digest": removed.digest}
+        if sync:
+            parameters["sync"] = True
         activity_record(key="tag.delete", owner=actor, target_type="tag",
                         target_name=f"{repository.full_name}:{removed.name}", namespace=repository.namespace,
-                        parameters={"repository": repository.full_name, "tag": removed.name,
-                                    "digest": removed.digest}, at=when)
+                        parameters=parameters, at=when)
         _on_commit(tag_deleted, repository=repository, tag_name=removed.name, digest=removed.digest, actor=actor)
     return len(tags)
 
@@ -275,14 +279,15 @@ def tag_record_pull(*, registry: Registry, repository_name: str, tag: str, event
 @transaction.atomic
 def repository_delete(
     *, registry: Registry, repository_name: str, actor=None, event_time: datetime | None = None,
-    unchanged_since: datetime | None = None,
+    unchanged_since: datetime | None = None, newer_event: Callable[[], bool] | None = None,
 ) -> bool:
     """Forgets a repository the registry deleted (event_time: an event's time; its tags get tombstones)
     or no longer lists (unchanged_since: when the sync read the catalog; a repository written after
-    that is left alone). Returns whether it was removed."""
+    that, or one `newer_event` says the registry reported on since, is left alone). Returns whether it
+    was removed."""
     _lock_name(registry, repository_name)
     repository = repository_find(registry=registry, repository_name=repository_name)
-    if repository is None:
+    if repository is None or (newer_event is not None and newer_event()):
         return False
     tags = list(repository.tags.all())
     if unchanged_since is not None and (
@@ -297,9 +302,12 @@ def repository_delete(
             # Pushed again after the delete: keep the repository with only what came after.
             _remove_tags(repository, [t for t in tags if t not in newer], actor=actor, when=event_time)
             return False
+    parameters: dict[str, Any] = {"repository": repository.full_name, "tags": len(tags)}
+    if unchanged_since is not None:
+        parameters["sync"] = True
     activity_record(key="repository.delete", owner=actor, target_type="repository",
                     target_name=repository.full_name, namespace=repository.namespace,
-                    parameters={"repository": repository.full_name, "tags": len(tags)}, at=event_time)
+                    parameters=parameters, at=event_time)
     repository.delete()
     _on_commit(repository_deleted, registry=registry, repository_name=repository_name, actor=actor)
     return True
@@ -312,10 +320,14 @@ def repository_delete(
 def tag_sync_set(
     *, registry: Registry, repository_name: str, tag: str, digest: str, media_type: str, image_id: str,
     size: int, platforms: list[dict[str, Any]], observed_at: datetime,
+    newer_event: Callable[[], bool] | None = None,
 ) -> TagChange:
     """Makes a tag point where the registry said it did at `observed_at`, unless the row was written
-    since (an event processed meanwhile knows better)."""
+    since or `newer_event` (asked under the lock) says the registry reported on it since: an event
+    processed meanwhile knows better, and a delete processed meanwhile leaves no row to compare with."""
     _lock_name(registry, repository_name)
+    if newer_event is not None and newer_event():
+        return TagChange(applied=False, reason="the registry reported an event since")
     repository, _ = _repository_ensure(registry=registry, repository_name=repository_name, actor=None)
     existing = Tag.objects.filter(repository=repository, name=tag).first()
     if existing is not None and (existing.digest == digest or existing.updated_at > observed_at):
@@ -333,14 +345,18 @@ def tag_sync_set(
 
 
 @transaction.atomic
-def tags_sync_remove(*, registry: Registry, repository_name: str, keep: set[str], observed_at: datetime) -> int:
-    """Removes the tags the registry no longer listed at `observed_at` (rows written since stay)."""
+def tags_sync_remove(*, registry: Registry, repository_name: str, names: set[str], observed_at: datetime,
+                     newer_event: Callable[[], bool] | None = None) -> list[str]:
+    """Removes the named tags, which the registry no longer listed at `observed_at` (rows written since
+    stay, and all do when `newer_event` says the registry reported on the repository since). Returns
+    the names removed."""
     _lock_name(registry, repository_name)
     repository = repository_find(registry=registry, repository_name=repository_name)
-    if repository is None:
-        return 0
-    doomed = [t for t in repository.tags.all() if t.name not in keep and t.updated_at <= observed_at]
-    return _remove_tags(repository, doomed, actor=None, when=None)
+    if repository is None or not names or (newer_event is not None and newer_event()):
+        return []
+    doomed = [t for t in repository.tags.filter(name__in=names) if t.updated_at <= observed_at]
+    _remove_tags(repository, doomed, actor=None, when=None, sync=True)
+    return sorted(t.name for t in doomed)
 
 
 # --- deletes this service asks the registry for ------------------------------------------------

@@ -210,6 +210,13 @@ def _validate(tree: dict) -> None:
         raise ConfigError(
             f"background.sync.strategy: expected initial, update, update-delete or on-start, got {strategy!r}"
         )
+    sync = tree["background"]["sync"]
+    if not 0 <= sync["max_removal_share"] <= 1:
+        raise ConfigError(f"background.sync.max_removal_share: expected 0 to 1, got {sync['max_removal_share']}")
+    if sync["removal_floor"] < 0:
+        raise ConfigError("background.sync.removal_floor: must not be negative")
+    if not 1 <= sync["concurrency"] <= 32:
+        raise ConfigError(f"background.sync.concurrency: expected 1 to 32, got {sync['concurrency']}")
     role = tree["ldap"]["group_sync"]["default_role"]
     if role not in {"viewer", "contributor", "owner"}:
         raise ConfigError(f"ldap.group_sync.default_role: expected viewer, contributor or owner, got {role!r}")

@@ -460,7 +460,7 @@ class RegistryClient:
         except ManifestUnknown:
             return None
 
-    def _pages(self, path: str, *, scope: str, key: str) -> Iterator[str]:
+    def _pages(self, path: str, *, scope: str, key: str, missing_ok: bool) -> Iterator[str]:
         url: str | None = self._url(path)
         seen: set[str] = set()
         while url and url not in seen:
@@ -468,7 +468,7 @@ class RegistryClient:
             response = self.request("GET", url, scope=scope, stream=True)
             if response.status_code != 200:
                 response.close()
-                if response.status_code == 404:
+                if response.status_code == 404 and missing_ok:
                     return
                 raise RegistryError(f"GET {url}: the registry answered {response.status_code}")
             data = parse_json(read_bounded(response, MAX_PAGE_BYTES, f"GET {url}"), f"GET {url}")
@@ -484,14 +484,17 @@ class RegistryClient:
                                     f"origin {self.registry.base_url}: not followed")
 
     def catalog(self) -> Iterator[str]:
-        """Every repository name, page after page (`n` from registry.catalog_page, `Link: rel="next"`)."""
+        """Every repository name, page after page (`n` from registry.catalog_page, `Link: rel="next"`).
+        A 404 is an error, not an empty catalog: read as "nothing there", it once made Portus's sync
+        forget every repository (Portus issue #663)."""
         page = max(1, int(option("registry.catalog_page.value")))
-        yield from self._pages(f"/v2/_catalog?n={page}", scope=CATALOG_SCOPE, key="repositories")
+        yield from self._pages(f"/v2/_catalog?n={page}", scope=CATALOG_SCOPE, key="repositories",
+                               missing_ok=False)
 
     def tags(self, repository: str) -> list[str]:
         """The repository's tags ([] when the registry does not know it)."""
         return list(self._pages(f"/v2/{repository}/tags/list", scope=repository_scope(repository, "pull"),
-                                key="tags"))
+                                key="tags", missing_ok=True))
 
     # writes
 

@@ -41,6 +41,10 @@ class Registry(models.Model):
     updated_at = models.DateTimeField(auto_now=True)
     last_sync_at = models.DateTimeField(null=True, blank=True)
     last_sync_error = models.TextField(blank=True)
+    # How the last sync ended (mirror.sync.Outcome) and what it did: counts, and why it removed nothing
+    # when it withheld its removals.
+    last_sync_outcome = models.CharField(max_length=32, blank=True)
+    last_sync_summary = models.JSONField(default=dict, blank=True)
     # The secret this registry sends with its notifications (`Authorization: Bearer …`), as a keyed hash
     # with a short public prefix; the secret itself is shown once, when made. After a rotation the
     # previous one is still accepted until `previous_notification_secret_until`, so events the registry

@@ -114,8 +114,8 @@ def test_sync_does_not_override_a_row_written_after_it_looked(filled, registry):
                                        digest=filled["one"].digest, media_type="", image_id="", size=1,
                                        platforms=[], observed_at=looked_at)
     assert not change.applied
-    assert tag_services.tags_sync_remove(registry=registry, repository_name="qa/app", keep=set(),
-                                         observed_at=looked_at) == 0
+    assert tag_services.tags_sync_remove(registry=registry, repository_name="qa/app", names={"latest"},
+                                         observed_at=looked_at) == []
 
 
 def test_any_event_wins_over_what_the_sync_wrote(filled, registry):

@@ -36,6 +36,17 @@ def test_registry_reachability_and_last_sync(as_user, admin, registry, unreachab
     assert "3\xa0minutes ago" in html and "catalog: 503 Service Unavailable" in html
 
 
+def test_the_last_sync_says_what_it_did_and_why_it_removed_nothing(as_user, admin, registry, reachable):
+    registry.last_sync_at = timezone.now()
+    registry.last_sync_outcome = "removals-withheld"
+    registry.last_sync_summary = {"tags_added": 4, "tags_changed": 2, "tags_removed": 0, "repositories_removed": 0,
+                                  "withheld": "nothing removed: the run would remove 30 of 100 tags known here"}
+    registry.save()
+    html = as_user(admin).get("/admin").content.decode()
+    assert "removals-withheld" in html and "4 tags added, 2 changed" in html
+    assert "Removals withheld: nothing removed: the run would remove 30 of 100 tags known here" in html
+
+
 def test_a_reachable_registry(as_user, admin, registry, reachable):
     assert ">reachable</span>" in as_user(admin).get("/admin").content.decode()
 

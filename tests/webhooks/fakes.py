@@ -111,6 +111,7 @@ class FakeRegistry:
         self.manifests: dict[tuple[str, str], Image] = {}  # (name, digest) → image
         self.requests: list[dict] = []  # {"method", "path", "auth", "accept"} in arrival order
         self.down = False
+        self.failing: dict[str, int] = {}  # a request whose path (and query) contains a key gets that status
         self.corrupt: set[str] = set()  # digests served with other bytes
         self.max_page = 1000
         self.lock = threading.Lock()
@@ -210,6 +211,10 @@ class FakeRegistry:
                                       "accept": self.headers.get("Accept", "")})
                 if fake.down:
                     self._json(503, {"errors": [{"code": "UNAVAILABLE"}]})
+                    return
+                failing = [status for part, status in fake.failing.items() if part in self.path]
+                if failing and "Authorization" in self.headers:
+                    self._json(failing[0], {"errors": [{"code": "UNKNOWN"}]})
                     return
                 path = url.path
                 if self.path in fake.redirects and self.command in ("GET", "HEAD"):

@@ -90,6 +90,8 @@ def _sentence(activity) -> tuple[str, str]:
         return f"{activity.key} {_TARGET}", target
     fields = _Fields({k: str(v).replace("\x00", "") for k, v in params.items()})
     fields["target"] = _TARGET
+    if params.get("sync") is True and activity.key.endswith(".delete"):
+        text += " (the catalog sync found it gone from the registry)"
     return text.format_map(fields), target
 
 
