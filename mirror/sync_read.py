@@ -10,6 +10,7 @@ inside a transaction reads in its own thread, as other connections cannot see wh
 from __future__ import annotations
 
 import queue
+import re
 import threading
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -20,6 +21,9 @@ from django.db import connection
 from django.utils import timezone
 
 from registries.client import ManifestUnknown, RegistryClient
+
+# Distribution's tag grammar; a name outside it cannot be a tag here (nor be stored: 128 characters).
+TAG_NAME_RE = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}\Z")
 
 
 @dataclass(frozen=True)
@@ -54,6 +58,8 @@ def read_repository(client: RegistryClient, name: str, known: dict[str, str] | N
     read = RepositoryRead(name=name, new=known is None, listed_at=timezone.now())
     listed = client.tags(name)
     for tag in listed:
+        if not TAG_NAME_RE.match(tag):
+            continue  # nothing here can have that name, so skipping it hides nothing
         observed_at = timezone.now()
         digest = client.manifest_digest(name, tag)
         if digest is None or current.get(tag) == digest:

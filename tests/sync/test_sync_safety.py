@@ -204,3 +204,12 @@ def test_nonsense_sync_options_are_refused(name, value):
 
 def test_sync_strategy_constants():
     assert sync.REMOVING == ("update-delete", "on-start")
+
+
+def test_tag_names_no_registry_may_hold_are_skipped(fake_registry, namespace, registry):
+    img = image("odd")
+    fake_registry.put("qa/app", img, tag="latest")
+    for hostile in ("x" * 129, "-dash", "a..b/c", "sp ace", "é"):
+        fake_registry.put("qa/app", img, tag=hostile)
+    report = sync_registry(registry=registry, delete=True)
+    assert report.outcome == Outcome.COMPLETE and report.applied == [("add", "qa/app", "latest")]
