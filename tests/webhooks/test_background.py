@@ -39,7 +39,7 @@ def test_once_also_runs_a_due_sync(client, fake_registry, namespace):
     fake_registry.put("qa/synced", image("s"), tag="latest")
     out = StringIO()
     call_command("portus_background", "--once", stdout=out)
-    assert "synced" in out.getvalue()
+    assert "synced main: complete {'repositories_added': 1, 'tags_added': 1," in out.getvalue()
     assert Tag.objects.filter(repository__name="synced").exists()
 
 

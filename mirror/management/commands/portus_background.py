@@ -128,7 +128,7 @@ class Command(BaseCommand):
             strategy = option("background.sync.strategy")
             strategy = "update-delete" if strategy == "on-start" else strategy
             for report in sync.run_sync(strategy=strategy, holder=self.name):
-                self.stdout.write(f"synced {report}")
+                self.stdout.write(f"synced {report.registry}: {report.outcome} {report.summary()}")
 
     # -- catalog sync (a thread, so a long walk never delays events) ------------------------------
 
