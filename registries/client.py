@@ -17,28 +17,21 @@ import hashlib
 import json
 import logging
 import os
-import re
 import threading
 import time
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import quote, urljoin, urlsplit
 
 import requests
 
 from portus.options import option, registry_tls_verify
+from registries.challenge import Challenge, parse_challenge
+from registries.manifests import MANIFEST_ACCEPT, ImageDetails, Manifest, image_size, is_attestation, size_of
 from registries.models import Registry, canonical_host
 
 log = logging.getLogger(__name__)
 
-OCI_INDEX = "application/vnd.oci.image.index.v1+json"
-OCI_MANIFEST = "application/vnd.oci.image.manifest.v1+json"
-DOCKER_LIST = "application/vnd.docker.distribution.manifest.list.v2+json"
-DOCKER_MANIFEST = "application/vnd.docker.distribution.manifest.v2+json"
-INDEX_MEDIA_TYPES = frozenset({OCI_INDEX, DOCKER_LIST})
-# Without the OCI types a registry answers 404 for OCI images (Portus issue #2220).
-MANIFEST_ACCEPT = ", ".join((OCI_INDEX, OCI_MANIFEST, DOCKER_LIST, DOCKER_MANIFEST))
 API_VERSION_HEADER = "Docker-Distribution-Api-Version"
 CATALOG_SCOPE = "registry:catalog:*"
 _TOKEN_MARGIN_SECONDS = 30
@@ -87,54 +80,6 @@ class DeleteNotAllowed(RegistryError):
     retryable = False
 
 
-# --- WWW-Authenticate --------------------------------------------------------------------------
-
-# Possessive quantifiers: the spaces around `=` and an unquoted value can never trade characters, so a
-# hostile header costs linear time. Longer headers than any registry sends are not read at all.
-_CHALLENGE_PARAM_RE = re.compile(r'\s*+([A-Za-z0-9_.-]++)\s*+=\s*+("(?:[^"\\]|\\.)*+"|[^,\s]*+)\s*+(?:,|\Z)')
-MAX_CHALLENGE_LENGTH = 8192
-
-
-@dataclass(frozen=True)
-class Challenge:
-    scheme: str  # lowercased: "bearer", "basic"
-    params: dict[str, str] = field(default_factory=dict)
-
-    @property
-    def realm(self) -> str:
-        return self.params.get("realm", "")
-
-    @property
-    def service(self) -> str:
-        return self.params.get("service", "")
-
-    @property
-    def scope(self) -> str:
-        return self.params.get("scope", "")
-
-
-def parse_challenge(header: str) -> Challenge | None:
-    """`Bearer realm="…",service="…",scope="repository:a/b:pull,push"` → Challenge. Quoted values may hold
-    commas and escaped quotes; unquoted ones end at a comma."""
-    header = (header or "").strip()
-    scheme, _, rest = header.partition(" ")
-    if not scheme or len(header) > MAX_CHALLENGE_LENGTH:
-        return None
-    params: dict[str, str] = {}
-    position = 0
-    rest = rest.strip()
-    while position < len(rest):
-        match = _CHALLENGE_PARAM_RE.match(rest, position)
-        if match is None or match.end() == position:
-            break
-        key, value = match.group(1).lower(), match.group(2)
-        if value.startswith('"'):
-            value = re.sub(r"\\(.)", r"\1", value[1:-1])
-        params.setdefault(key, value)
-        position = match.end()
-    return Challenge(scheme=scheme.lower(), params=params)
-
-
 # --- one session per process (and thread) -----------------------------------------------------------
 
 _local = threading.local()
@@ -176,53 +121,6 @@ def forget_tokens() -> None:
 
 def repository_scope(name: str, actions: str) -> str:
     return f"repository:{name}:{actions}"
-
-
-# --- what is read -------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Manifest:
-    digest: str
-    media_type: str
-    body: bytes
-    data: dict[str, Any]
-
-    @property
-    def is_index(self) -> bool:
-        return self.media_type in INDEX_MEDIA_TYPES or (
-            not self.media_type and isinstance(self.data.get("manifests"), list)
-        )
-
-
-@dataclass(frozen=True)
-class ImageDetails:
-    """What a tag shows: digest, media type, image id (config digest), compressed size, platforms."""
-
-    digest: str
-    media_type: str
-    image_id: str
-    size: int
-    platforms: list[dict[str, Any]]
-
-
-def _size(value: Any) -> int:
-    return value if isinstance(value, int) and not isinstance(value, bool) and value >= 0 else 0
-
-
-def image_size(data: dict[str, Any]) -> int:
-    """config.size + sum(layers[].size): the compressed size, as the registry stores it."""
-    config = data.get("config") if isinstance(data.get("config"), dict) else {}
-    layers = data.get("layers") if isinstance(data.get("layers"), list) else []
-    return _size(config.get("size")) + sum(_size(layer.get("size")) for layer in layers if isinstance(layer, dict))
-
-
-def _is_attestation(entry: dict[str, Any]) -> bool:
-    annotations = entry.get("annotations") if isinstance(entry.get("annotations"), dict) else {}
-    platform = entry.get("platform") if isinstance(entry.get("platform"), dict) else {}
-    return annotations.get("vnd.docker.reference.type") == "attestation-manifest" or (
-        platform.get("os") == "unknown" and platform.get("architecture") == "unknown"
-    )
 
 
 def verify_digest(digest: str, body: bytes) -> None:
@@ -427,11 +325,11 @@ class RegistryClient:
         platforms = []
         entries = manifest.data.get("manifests") if isinstance(manifest.data.get("manifests"), list) else []
         for entry in entries:
-            if not isinstance(entry, dict) or not isinstance(entry.get("digest"), str) or _is_attestation(entry):
+            if not isinstance(entry, dict) or not isinstance(entry.get("digest"), str) or is_attestation(entry):
                 continue
             child = self.get_manifest(repository, entry["digest"])
             platform = entry.get("platform") if isinstance(entry.get("platform"), dict) else {}
-            size = _size(entry.get("size")) if child.is_index else image_size(child.data)
+            size = size_of(entry.get("size")) if child.is_index else image_size(child.data)
             platforms.append({
                 "os": str(platform.get("os") or ""),
                 "architecture": str(platform.get("architecture") or ""),

@@ -5,7 +5,8 @@ repository stays listed after its last tag is gone, and deleting a manifest remo
 
 from __future__ import annotations
 
-from registries.client import DeleteNotAllowed, Manifest, ManifestUnknown, RegistryUnavailable
+from registries.client import DeleteNotAllowed, ManifestUnknown, RegistryUnavailable
+from registries.manifests import Manifest
 
 
 class FakeRegistry:

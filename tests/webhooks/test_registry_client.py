@@ -4,18 +4,17 @@ from __future__ import annotations
 
 import pytest
 
+from registries.challenge import Challenge, parse_challenge
 from registries.client import (
-    Challenge,
     DeleteNotAllowed,
     DigestMismatch,
     ManifestUnknown,
     RegistryAuthError,
     RegistryClient,
     RegistryUnavailable,
-    image_size,
-    parse_challenge,
     session,
 )
+from registries.manifests import image_size
 from tests.webhooks.fakes import OCI_INDEX, image, index, sha
 
 
