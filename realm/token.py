@@ -22,7 +22,7 @@ from realm.authorization import decide
 from realm.jwt_tokens import build_claims, lifetime_seconds, token_response
 from realm.keys import SigningKey
 from realm.scopes import ResourceScope, TooManyScopes, parse_scopes
-from registries.models import Registry, forget_directory
+from registries.models import MISS_RECHECK_SECONDS, Registry, forget_directory
 from registries.models import directory as registry_directory
 
 log = logging.getLogger(__name__)
@@ -54,7 +54,7 @@ def registry_for_service(service: str) -> Registry | None:
     or the oldest registry when none is named. Read from the process's copy of the registries table
     (registries/models.py): no query on the hot path, and nothing kept about names that match nothing."""
     if not service:
-        return registry_directory().first
+        return registry_directory().first or registry_directory(max_age=MISS_RECHECK_SECONDS).first
     return Registry.for_host(service)
 
 

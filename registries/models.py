@@ -18,6 +18,10 @@ from portus.hashing import keyed_hash
 # How long a process trusts its copy of the registries table before reading it again; a change made
 # in this process is seen at once (signals below), one made elsewhere within this many seconds.
 DIRECTORY_TTL_SECONDS = 5.0
+# A name that matches nothing may be a registry another process has just added (an admin adds it on one
+# web worker, the next `docker login` lands on another): such a miss reads the table again, but at most
+# this often, so a stream of made-up names costs at most a few small queries a second.
+MISS_RECHECK_SECONDS = 0.5
 MAX_HOST_LENGTH = 255
 NOTIFICATION_SECRET_PREFIX = "pns"
 NOTIFICATION_SECRET_PURPOSE = "registry-notifications"
@@ -86,7 +90,10 @@ class Registry(models.Model):
         host = canonical_host(host)
         if not host or len(host) > MAX_HOST_LENGTH:
             return None
-        return directory().by_host.get(host)
+        found = directory().by_host.get(host)
+        if found is None:
+            found = directory(max_age=MISS_RECHECK_SECONDS).by_host.get(host)
+        return found
 
     @classmethod
     def default(cls) -> Registry | None:
@@ -138,16 +145,16 @@ _directory: RegistryDirectory | None = None
 _directory_lock = threading.Lock()
 
 
-def directory() -> RegistryDirectory:
-    """This process's copy of the registries table, read again when older than DIRECTORY_TTL_SECONDS."""
+def directory(*, max_age: float = DIRECTORY_TTL_SECONDS) -> RegistryDirectory:
+    """This process's copy of the registries table, read again when older than `max_age` seconds."""
     global _directory
     current = _directory
     now = time.monotonic()
-    if current is not None and now - current.loaded_at < DIRECTORY_TTL_SECONDS:
+    if current is not None and now - current.loaded_at < max_age:
         return current
     with _directory_lock:
         current = _directory
-        if current is not None and now - current.loaded_at < DIRECTORY_TTL_SECONDS:
+        if current is not None and now - current.loaded_at < max_age:
             return current
         registries = list(Registry.objects.order_by("id"))
         by_host: dict[str, Registry] = {}

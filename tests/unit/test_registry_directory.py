@@ -29,8 +29,10 @@ def test_every_host_name_finds_its_registry_canonically(registry):
     assert Registry.for_host("x" * 10_000) is None
 
 
-def test_made_up_services_cost_no_memory_and_no_queries(registry, django_assert_max_num_queries):
+def test_made_up_services_cost_no_memory_and_no_queries(registry, django_assert_max_num_queries, monkeypatch):
     registry_for_service(registry.hostname)  # the table is read once
+    clock = time.monotonic()
+    monkeypatch.setattr(registry_models.time, "monotonic", lambda: clock)  # within the miss re-check
     gc.collect()
     tracemalloc.start()
     try:
@@ -58,12 +60,32 @@ def test_changes_in_this_process_are_seen_at_once(registry):
 
 
 def test_changes_made_elsewhere_are_seen_within_the_ttl(registry, monkeypatch):
+    clock = [time.monotonic()]
+    monkeypatch.setattr(registry_models.time, "monotonic", lambda: clock[0])
     assert Registry.for_host(registry.hostname) == registry
-    Registry.objects.filter(pk=registry.pk).update(hostname="moved.example:5000")  # no signal: another process
-    assert Registry.for_host("moved.example:5000") is None  # still the copy read a moment ago
-    clock = time.monotonic() + registry_models.DIRECTORY_TTL_SECONDS + 1
-    monkeypatch.setattr(registry_models.time, "monotonic", lambda: clock)
-    assert Registry.for_host("moved.example:5000") == registry
+    Registry.objects.filter(pk=registry.pk).update(external_hostname="alias.example:5000")  # another process
+    assert Registry.for_host("alias.example:5000") is None  # still the copy read a moment ago
+    clock[0] += registry_models.DIRECTORY_TTL_SECONDS + 1
+    assert Registry.for_host("alias.example:5000") == registry
+
+
+def test_a_registry_another_process_just_added_is_found_on_the_next_miss(registry, monkeypatch,
+                                                                          django_assert_max_num_queries):
+    """An admin adds a registry through one web worker; `docker login` at once lands on another."""
+    clock = [time.monotonic()]
+    monkeypatch.setattr(registry_models.time, "monotonic", lambda: clock[0])
+    assert registry_for_service(registry.hostname) == registry
+    Registry.objects.bulk_create([Registry(name="added", hostname="added.example:5000")])  # no signal
+    clock[0] += registry_models.MISS_RECHECK_SECONDS + 0.01
+    assert registry_for_service("added.example:5000").name == "added"
+    # Misses within the re-check interval read nothing: made-up names cannot make every request a query.
+    with django_assert_max_num_queries(0):
+        for number in range(100):
+            assert registry_for_service(f"made-up-{number}.example:5000") is None
+    clock[0] += registry_models.MISS_RECHECK_SECONDS + 0.01
+    with django_assert_max_num_queries(1):
+        for number in range(100):
+            assert registry_for_service(f"made-up-{number}.example:5000") is None
 
 
 def test_the_oldest_registry_wins_an_external_name_another_one_also_claims(registry):
