@@ -76,10 +76,6 @@ class Registry(models.Model):
         """The host clients put in front of image names."""
         return self.external_hostname or self.hostname
 
-    def matches_host(self, host: str) -> bool:
-        host = canonical_host(host)
-        return bool(host) and host in {canonical_host(self.hostname), canonical_host(self.external_hostname)}
-
     @classmethod
     def for_host(cls, host: str) -> Registry | None:
         """The registry known by this host (the token `service`, or an event's `request.host`).

@@ -22,7 +22,8 @@ ROOT = Path(__file__).resolve().parents[2]
 PASSWORD = "e2e-correct-horse"
 WEBHOOK_SECRET = "e2e-webhook-secret"
 
-SETUP_SCRIPT = """
+# The named actors every stack starts with; a stack adds its teams and namespaces between the two halves.
+ACTORS_SCRIPT = """
 import json
 from accounts.services import user_create, application_token_create
 from teams.models import Role
@@ -34,13 +35,17 @@ made = {{}}
 for name, admin in [("admin", True), ("olivia", False), ("carl", False), ("vera", False), ("oscar", False)]:
     made[name] = user_create(username=name, email=name + "@example.org", password=pw, admin=admin,
                              check_password=False)
+"""
+ADMIN_TOKEN_SCRIPT = """
+_, token = application_token_create(user=made["admin"], application="e2e", by=made["admin"])
+print("SETUP" + json.dumps({{"admin_token": token}}))
+"""
+SETUP_SCRIPT = ACTORS_SCRIPT + """
 team = team_create(name="qa", owner=made["olivia"])
 team_member_add(team=team, user=made["carl"], role=Role.CONTRIBUTOR, by=made["olivia"])
 team_member_add(team=team, user=made["vera"], role=Role.VIEWER, by=made["olivia"])
 namespace_create(name="qa", team=team, by=made["olivia"], registry=Registry.objects.get())
-_, token = application_token_create(user=made["admin"], application="e2e", by=made["admin"])
-print("SETUP" + json.dumps({{"admin_token": token}}))
-"""
+""" + ADMIN_TOKEN_SCRIPT
 
 
 def pytest_collection_modifyitems(config, items):

@@ -26,23 +26,12 @@ from pathlib import Path
 
 import requests
 
-from tests.e2e.conftest import PASSWORD, ROOT, Stack, _e2e_database
+from tests.e2e.conftest import ACTORS_SCRIPT, ADMIN_TOKEN_SCRIPT, PASSWORD, ROOT, Stack, _e2e_database
 from tests.e2e.support import services
 from tests.e2e.support.tls import TestCA, start_nginx, start_relay
 
-SETUP_SCRIPT = """
-import json
-from accounts.services import user_create, application_token_create
-from teams.models import Role
-from teams.services import team_create, team_member_add
-from namespaces.services import namespace_create
-from registries.models import Registry
-pw = {password!r}
+SETUP_SCRIPT = ACTORS_SCRIPT + """
 alpha, beta = Registry.objects.get(name="alpha"), Registry.objects.get(name="beta")
-made = {{}}
-for name, admin in [("admin", True), ("olivia", False), ("carl", False), ("vera", False), ("oscar", False)]:
-    made[name] = user_create(username=name, email=name + "@example.org", password=pw, admin=admin,
-                             check_password=False)
 qa = team_create(name="qa", owner=made["olivia"])
 team_member_add(team=qa, user=made["carl"], role=Role.CONTRIBUTOR, by=made["olivia"])
 team_member_add(team=qa, user=made["vera"], role=Role.VIEWER, by=made["olivia"])
@@ -50,9 +39,7 @@ namespace_create(name="qa", team=qa, by=made["olivia"], registry=alpha)
 qb = team_create(name="qa-beta", owner=made["oscar"])
 team_member_add(team=qb, user=made["vera"], role=Role.CONTRIBUTOR, by=made["oscar"])
 namespace_create(name="qa", team=qb, by=made["oscar"], registry=beta)
-_, token = application_token_create(user=made["admin"], application="e2e", by=made["admin"])
-print("SETUP" + json.dumps({{"admin_token": token}}))
-"""
+""" + ADMIN_TOKEN_SCRIPT
 
 
 @dataclass
