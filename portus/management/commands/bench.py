@@ -1,0 +1,282 @@
+"""`manage.py bench`: the token realm beside its ceiling, the notification inbox, and the pages, in one run.
+
+Everything runs in a database and a folder of the bench's own (the configured database is not touched),
+under the gunicorn settings the project ships (portus/gunicorn.conf.py), loaded by wrk. Prints a table
+and writes it as JSON and as a PNG chart. It asserts nothing about speed: the figures are the evidence,
+and the ceiling — a bare WSGI app that parses the query and signs the same JWT with the same key
+(bench/ceiling.py) — is measured in the same run, so that the ratio carries across machines."""
+
+from __future__ import annotations
+
+import json
+import os
+import platform
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from base64 import b64encode
+from pathlib import Path
+from urllib.parse import urlencode
+
+from django.core.management.base import BaseCommand, CommandError
+
+from bench import chart
+from bench.database import own_database, server_version
+from bench.runner import ROOT, PostgresCPU, Server, wrk
+
+SCRIPTS = ROOT / "bench" / "wrk"
+TOKEN_SCENARIOS = ("anonymous", "application token", "password, repeated", "refresh token")
+
+
+def _machine() -> str:
+    model = ""
+    try:
+        model = next((line.split(":", 1)[1].strip() for line in Path("/proc/cpuinfo").read_text().splitlines()
+                      if line.startswith("model name")), "")
+    except OSError:
+        pass
+    return f"{os.cpu_count()} cores ({model or platform.machine()}), Python {platform.python_version()}"
+
+
+def _levels(text: str) -> list[int]:
+    try:
+        levels = [int(part) for part in text.split(",") if part.strip()]
+    except ValueError:
+        raise CommandError(f"not a list of numbers: {text!r}") from None
+    if not levels or any(n < 1 or n > 1024 for n in levels):
+        raise CommandError("concurrency levels are 1 to 1024")
+    return levels
+
+
+class Command(BaseCommand):
+    help = __doc__.splitlines()[0]
+
+    def add_arguments(self, parser) -> None:
+        parser.add_argument("--seconds", type=float, default=10, help="duration of each measured run")
+        parser.add_argument("--concurrency", default="1,16,64", help="connection counts, comma-separated")
+        parser.add_argument("--only", default="token,ingest,pages",
+                            help="what to measure, comma-separated: token, ingest, pages")
+        parser.add_argument("--pages", default="1000",
+                            help="repository counts for the page timings, comma-separated (e.g. 1000,10000,100000)")
+        parser.add_argument("--page-runs", type=int, default=20, help="timed requests per page and actor")
+        parser.add_argument("--out", default="bench-results", help="folder for the JSON and PNG")
+        parser.add_argument("--quick", action="store_true",
+                            help="a smoke run: 1 s per run, concurrency 1 and 4, pages at 30 repositories")
+
+    def handle(self, *args, **opts) -> None:
+        if shutil.which("wrk") is None:
+            raise CommandError("wrk is not installed (Debian package `wrk`; scripts/install-system-packages)")
+        if opts["quick"]:
+            opts.update(seconds=1, concurrency="1,4", pages="30", page_runs=3)
+        self.seconds = float(opts["seconds"])
+        self.levels = _levels(opts["concurrency"])
+        only = {part.strip() for part in opts["only"].split(",") if part.strip()}
+        unknown = only - {"token", "ingest", "pages"}
+        if unknown:
+            raise CommandError(f"unknown --only parts: {', '.join(sorted(unknown))}")
+        self.rows: list[dict] = []
+        self.failures: list[str] = []
+        self.workdir = Path(tempfile.mkdtemp(prefix="portus-bench-"))
+        try:
+            with own_database(self.workdir, "token") as (url, vendor):
+                self.vendor = vendor
+                self.machine = f"{_machine()}, {server_version(url)}"
+                self.env = self._env(url)
+                self.stdout.write(f"Machine: {self.machine}; gunicorn as shipped "
+                                  f"(portus/gunicorn.conf.py: {self._gunicorn_shape()}); wrk, "
+                                  f"{self.seconds:g} s per run.")
+                self.fixture = self._prepare()
+                if "token" in only:
+                    self._token()
+                if "ingest" in only:
+                    self._ingest()
+            if "pages" in only:
+                for size in _levels(opts["pages"]):
+                    self._pages(size, opts["page_runs"])
+            self._report(Path(opts["out"]))
+        finally:
+            shutil.rmtree(self.workdir, ignore_errors=True)
+        if self.failures:
+            raise CommandError("some requests failed:\n" + "\n".join(self.failures))
+
+    # --- set-up ---------------------------------------------------------------------------------------
+
+    def _env(self, database_url: str) -> dict:
+        env = {k: v for k, v in os.environ.items() if not k.startswith(("PORTUS_", "GUNICORN_"))}
+        env.update({
+            "DATABASE_URL": database_url,
+            "DJANGO_SETTINGS_MODULE": "portus.settings",
+            "PYTHONPATH": str(ROOT),
+            "PORTUS_VAR_DIR": str(self.workdir),
+            "PORTUS_SECRET_KEY_BASE": "bench-secret-key-base-" + "x" * 40,
+            "PORTUS_MACHINE_FQDN": "portus.bench.test",
+            "PORTUS_KEY_PATH": str(self.workdir / "portus.key"),
+            "PORTUS_CERTIFICATE_PATH": str(self.workdir / "portus.crt"),
+            "PORTUS_PASSWORD": "bench-internal-password",
+            "PORTUS_ALLOWED_HOSTS": "127.0.0.1,localhost",
+            "PORTUS_PLAIN_STATIC": "1",
+            "BENCH_KEY_PATH": str(self.workdir / "portus.key"),
+            "BENCH_CERT_PATH": str(self.workdir / "portus.crt"),
+            "BENCH_ISSUER": "portus.bench.test",
+        })
+        return env
+
+    def _gunicorn_shape(self) -> str:
+        out = subprocess.run(
+            [sys.executable, "-c", "import runpy; c = runpy.run_path('portus/gunicorn.conf.py'); "
+                                   "print(c['workers'], c['threads'], c['worker_class'])"],
+            cwd=ROOT, env=self.env, capture_output=True, text=True, check=True).stdout.split()
+        return f"{out[0]} workers × {out[1]} threads, {out[2]}"
+
+    def _manage(self, *args: str) -> str:
+        result = subprocess.run([sys.executable, "manage.py", *args], cwd=ROOT, env=self.env,
+                                capture_output=True, text=True)
+        if result.returncode != 0:
+            raise CommandError(f"manage.py {' '.join(args)} failed:\n{result.stdout}\n{result.stderr}")
+        return result.stdout
+
+    def _prepare(self) -> dict:
+        self._manage("migrate", "--noinput")
+        self._manage("generate_keys")
+        out = self._manage("shell", "-c", "from bench.fixture import main; main()")
+        return json.loads(out.split("BENCH-FIXTURE ", 1)[1].splitlines()[0])
+
+    # --- measuring ------------------------------------------------------------------------------------
+
+    def _measure(self, scenario: str, server: Server, url: str, level: int, *, per_request: int = 1,
+                 headers: dict | None = None, script: Path | None = None, script_env: dict | None = None,
+                 ceiling: dict | None = None) -> dict:
+        database = PostgresCPU(self._database_name()) if self.vendor == "postgresql" else None
+        web_before, db_before = server.cpu_seconds(), database.seconds() if database else 0.0
+        load = wrk(url, connections=level, seconds=self.seconds, headers=headers, script=script, env=script_env)
+        web_cpu = server.cpu_seconds() - web_before
+        db_cpu = (database.seconds() - db_before) if database else None
+        if load.failed:
+            self.failures.append(f"{scenario} at {level}: {load.failed} of {load.requests} failed\n{load.output}")
+        done = max(1, load.requests)
+        row = {
+            "scenario": scenario, "concurrency": level, "rps": load.rps * per_request, "p50_ms": load.p50_ms,
+            "p99_ms": load.p99_ms, "requests": load.requests, "failed": load.failed,
+            "web_cpu_ms": web_cpu * 1000 / done, "db_cpu_ms": None if db_cpu is None else db_cpu * 1000 / done,
+            "ratio": (load.rps / ceiling["rps"]) if ceiling and ceiling["rps"] else None,
+            "p99_vs_ceiling": (load.p99_ms / ceiling["p99_ms"]) if ceiling and ceiling["p99_ms"] else None,
+            "unit": "events/s" if per_request > 1 or scenario.startswith("ingest") else "req/s",
+        }
+        self.rows.append(row)
+        self._print_row(row)
+        return row
+
+    def _database_name(self) -> str:
+        return self.env["DATABASE_URL"].rsplit("/", 1)[-1]
+
+    def _warm(self, url: str, **kwargs) -> None:
+        wrk(url, connections=4, seconds=min(2.0, self.seconds), **kwargs)
+
+    def _token(self) -> None:
+        f = self.fixture
+        query = urlencode({"service": f["service"], "scope": f"repository:{f['repository']}:pull,push"})
+        basic = {
+            "application token": (f["username"], f["application_token"]),
+            "password, repeated": (f["username"], f["password"]),
+        }
+        body = self.workdir / "refresh.body"
+        body.write_text(urlencode({"grant_type": "refresh_token", "refresh_token": f["refresh_token"],
+                                   "service": f["service"], "client_id": "bench",
+                                   "scope": f"repository:{f['repository']}:pull,push"}))
+        self._header()
+        with Server("ceiling", "bench.ceiling:application", self.env, self.workdir / "ceiling.log") as ceiling, \
+                Server("portus", "portus.wsgi:application", self.env, self.workdir / "portus.log") as portus:
+            ceiling_url, portus_url = f"{ceiling.url}/v2/token?{query}", f"{portus.url}/v2/token?{query}"
+            self._warm(ceiling_url)
+            self._warm(portus_url)
+            for level in self.levels:
+                top = self._measure("ceiling (bare sign)", ceiling, ceiling_url, level)
+                for scenario in TOKEN_SCENARIOS:
+                    kwargs: dict = {}
+                    if scenario in basic:
+                        user, secret = basic[scenario]
+                        credentials = b64encode(f"{user}:{secret}".encode()).decode()
+                        kwargs["headers"] = {"Authorization": f"Basic {credentials}"}
+                        url = portus_url
+                    elif scenario == "refresh token":
+                        kwargs["script"] = SCRIPTS / "post.lua"
+                        kwargs["script_env"] = {"BENCH_BODY": str(body),
+                                                "BENCH_TYPE": "application/x-www-form-urlencoded"}
+                        url = f"{portus.url}/v2/token"
+                    else:
+                        url = portus_url
+                    self._measure(scenario, portus, url, level, ceiling=top, **kwargs)
+
+    def _ingest(self) -> None:
+        f = self.fixture
+        self._header()
+        with Server("portus", "portus.wsgi:application", self.env, self.workdir / "portus-ingest.log") as portus:
+            url = f"{portus.url}/v2/webhooks/events"
+            headers = {"Authorization": f"Bearer {f['notification_secret']}"}
+            for per_post in (1, 10):
+                script_env = {"BENCH_EVENTS": str(per_post), "BENCH_REPOSITORY": f["repository"],
+                              "BENCH_SERVICE": f["service"]}
+                self._warm(url, headers=headers, script=SCRIPTS / "events.lua", env=script_env)
+                for level in self.levels:
+                    self._measure(f"ingest, {per_post} event{'s' if per_post > 1 else ''}/POST", portus, url,
+                                  level, per_request=per_post, headers=headers, script=SCRIPTS / "events.lua",
+                                  script_env=script_env)
+        stored = self._manage("shell", "-c", "from mirror.models import Event; print('EVENTS', Event.objects.count())")
+        count = int(stored.split("EVENTS ", 1)[1].split()[0])
+        sent = sum(r["requests"] * (10 if "10 events" in r["scenario"] else 1)
+                   for r in self.rows if r["scenario"].startswith("ingest"))
+        self.stdout.write(f"  inbox rows: {count} (measured runs sent {sent}; warm-ups the rest)")
+        if count < sent:
+            self.failures.append(f"ingest: {sent} events answered 2xx but only {count} are stored")
+
+    def _pages(self, size: int, runs: int) -> None:
+        with own_database(self.workdir, f"pages{size}") as (url, _):
+            env = dict(self.env, DATABASE_URL=url)
+            subprocess.run([sys.executable, "manage.py", "migrate", "--noinput"], cwd=ROOT, env=env,
+                           check=True, capture_output=True)
+            started = time.monotonic()
+            result = subprocess.run(
+                [sys.executable, "manage.py", "bench_pages", "--repositories", str(size), "--tags", str(size * 10),
+                 "--runs", str(runs)], cwd=ROOT, env=env, capture_output=True, text=True)
+            if result.returncode != 0:
+                self.failures.append(f"bench_pages at {size}: {result.stderr[-2000:]}")
+                return
+        self.stdout.write(f"\nPages at {size} repositories ({time.monotonic() - started:.0f} s with seeding), "
+                          f"server time through Django's test client:")
+        self.stdout.write(result.stdout.split("\n", 1)[1] if "\n" in result.stdout else result.stdout)
+        slowest = re.search(r"Slowest p95: ([\d.]+) ms", result.stdout)
+        queries = [int(m) for m in re.findall(r"\s(\d+)\s*$", result.stdout, re.M)]
+        self.rows.append({"scenario": f"pages at {size} repositories", "concurrency": 1, "rps": None,
+                          "p95_ms": float(slowest.group(1)) if slowest else None,
+                          "max_queries": max(queries) if queries else None})
+
+    # --- output ---------------------------------------------------------------------------------------
+
+    def _header(self) -> None:
+        self.stdout.write(f"\n{'scenario':<28} {'conn':>5} {'rate':>10} {'ratio':>6} {'p50 ms':>8} {'p99 ms':>8} "
+                          f"{'p99/ceil':>8} {'web CPU':>8} {'db CPU':>8}   (CPU in ms per request)")
+
+    def _print_row(self, row: dict) -> None:
+        ratio = f"{row['ratio']:.2f}" if row["ratio"] is not None else "—"
+        p99x = f"{row['p99_vs_ceiling']:.1f}×" if row["p99_vs_ceiling"] is not None else "—"
+        db = f"{row['db_cpu_ms']:.2f}" if row["db_cpu_ms"] is not None else "in web"
+        failed = f"   {row['failed']} FAILED" if row["failed"] else ""
+        self.stdout.write(f"{row['scenario']:<28} {row['concurrency']:>5} {row['rps']:>10.0f} {ratio:>6} "
+                          f"{row['p50_ms']:>8.1f} {row['p99_ms']:>8.1f} {p99x:>8} {row['web_cpu_ms']:>8.2f} "
+                          f"{db:>8}{failed}")
+
+    def _report(self, out: Path) -> None:
+        out = out if out.is_absolute() else Path.cwd() / out
+        out.mkdir(parents=True, exist_ok=True)
+        stamp = time.strftime("%Y%m%d-%H%M%S")
+        data = {"machine": self.machine, "seconds": self.seconds, "rows": self.rows}
+        (out / f"bench-{stamp}.json").write_text(json.dumps(data, indent=2))
+        png = out / f"bench-{stamp}.png"
+        if any(r.get("rps") is not None for r in self.rows):
+            chart.draw(self.rows, self.machine, png)
+            self.stdout.write(f"\nWrote {out / f'bench-{stamp}.json'} and {png}")
+        else:
+            self.stdout.write(f"\nWrote {out / f'bench-{stamp}.json'}")

@@ -1,0 +1,52 @@
+"""A smoke run of `manage.py bench` at tiny sizes, so that the benchmark cannot rot. Asserts that every
+scenario ran and answered, and that the report files are written — nothing about speed."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+
+pytestmark = pytest.mark.e2e
+
+
+def test_a_quick_bench_measures_every_scenario_and_writes_its_report(tmp_path):
+    if shutil.which("wrk") is None:
+        pytest.skip("wrk is not installed (scripts/install-system-packages)")
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PORTUS_")}
+    env.update(PORTUS_SECRET_KEY_BASE="bench-test-" + "k" * 40, PORTUS_VAR_DIR=str(tmp_path / "var"),
+               DJANGO_SETTINGS_MODULE="portus.settings")
+    result = subprocess.run([sys.executable, "manage.py", "bench", "--quick", "--out", str(tmp_path / "out")],
+                            cwd=ROOT, env=env, capture_output=True, text=True, timeout=900)
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    assert "Machine: " in result.stdout and "gunicorn as shipped" in result.stdout
+
+    reports = sorted((tmp_path / "out").glob("bench-*.json"))
+    assert len(reports) == 1
+    rows = json.loads(reports[0].read_text())["rows"]
+    timed = {(r["scenario"], r["concurrency"]): r for r in rows if r.get("rps") is not None}
+    expected = ["ceiling (bare sign)", "anonymous", "application token", "password, repeated", "refresh token",
+                "ingest, 1 event/POST", "ingest, 10 events/POST"]
+    for scenario in expected:
+        for level in (1, 4):
+            row = timed[(scenario, level)]
+            assert row["requests"] > 0 and row["failed"] == 0 and row["rps"] > 0, row
+            assert row["p99_ms"] >= row["p50_ms"] > 0, row
+            assert row["web_cpu_ms"] > 0, row
+            if scenario in expected[1:5]:
+                assert 0 < row["ratio"], row
+    pages = [r for r in rows if r["scenario"] == "pages at 30 repositories"]
+    assert pages and pages[0]["p95_ms"] > 0 and pages[0]["max_queries"] > 0
+
+    png = reports[0].with_suffix(".png")
+    header = png.read_bytes()[:24]
+    assert header[:8] == b"\x89PNG\r\n\x1a\n"
+    width, height = int.from_bytes(header[16:20], "big"), int.from_bytes(header[20:24], "big")
+    assert width >= 800 and height >= 400
