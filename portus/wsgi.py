@@ -1,8 +1,15 @@
-"""WSGI entry point: gunicorn portus.wsgi:application."""
+"""WSGI entry point: gunicorn portus.wsgi:application.
+
+The registry's notifications take the short way through (portus/lean.py); everything else is Django's."""
 
 import os
 
-from django.core.wsgi import get_wsgi_application
-
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "portus.settings")
-application = get_wsgi_application()
+
+from django.core.wsgi import get_wsgi_application  # noqa: E402
+
+from portus.lean import LeanRoutes  # noqa: E402
+
+application = LeanRoutes(get_wsgi_application(), {
+    "/v2/webhooks/events": "mirror.views.events_view",
+})

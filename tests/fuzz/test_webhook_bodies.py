@@ -16,6 +16,7 @@ from mirror.inbox import hashed_id, parse_event
 from mirror.models import Event
 from tests.fuzz.strategies import hostile_json, hostile_text
 from tests.webhooks.fakes import EVENTS_V1, SERVICE, event, sha
+from tests.wsgi_client import WsgiClient
 
 URL = "/v2/webhooks/events"
 SECRET = "test-webhook-secret"
@@ -41,6 +42,12 @@ envelopes = st.one_of(
     st.fixed_dictionaries({"events": st.lists(_event, max_size=6)}),
     hostile_json(3),
 )
+
+
+@pytest.fixture(params=["wsgi", "django-test-client"])
+def client(request, client):
+    """Through the product's WSGI application (the short way, portus/lean.py) and Django's whole stack."""
+    return WsgiClient() if request.param == "wsgi" else client
 
 
 def _post(client, data: bytes | str, content_type: str = EVENTS_V1):

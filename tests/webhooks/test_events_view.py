@@ -8,6 +8,15 @@ import pytest
 
 from mirror.models import Event
 from tests.webhooks.fakes import EVENTS_V1, EVENTS_V2, SERVICE, event, sha
+from tests.wsgi_client import WsgiClient
+
+
+@pytest.fixture(params=["wsgi", "django-test-client"])
+def client(request, client):
+    """Each test twice: through the product's WSGI application (the short way, portus/lean.py) and
+    through Django's test handler (the whole stack): both must give the same answers."""
+    return WsgiClient() if request.param == "wsgi" else client
+
 
 URL = "/v2/webhooks/events"
 SECRET = "test-webhook-secret"

@@ -18,6 +18,15 @@ from mirror.services import event_retry
 from registries.models import Registry
 from registries.services import registry_create, registry_notification_secret_rotate
 from tests.webhooks.fakes import EVENTS_V1, SERVICE, event, sha
+from tests.wsgi_client import WsgiClient
+
+
+@pytest.fixture(params=["wsgi", "django-test-client"])
+def client(request, client):
+    """Each test twice: through the product's WSGI application (the short way, portus/lean.py) and
+    through Django's test handler (the whole stack): both must give the same answers."""
+    return WsgiClient() if request.param == "wsgi" else client
+
 
 pytestmark = pytest.mark.django_db
 

@@ -14,6 +14,15 @@ from mirror.inbox import CLOCK_SKEW
 from mirror.models import Event
 from namespaces.models import Repository, Tag, Tombstone
 from tests.webhooks.fakes import event, image
+from tests.wsgi_client import WsgiClient
+
+
+@pytest.fixture(params=["wsgi", "django-test-client"])
+def client(request, client):
+    """Each test twice: through the product's WSGI application (the short way, portus/lean.py) and
+    through Django's test handler (the whole stack): both must give the same answers."""
+    return WsgiClient() if request.param == "wsgi" else client
+
 
 
 def deliver(client, *events) -> None:
