@@ -1,6 +1,7 @@
 """WSGI entry point: gunicorn portus.wsgi:application.
 
-The registry's notifications take the short way through (portus/lean.py); everything else is Django's."""
+The token endpoint and the registry's notifications take the short way through (portus/lean.py);
+everything else is Django's."""
 
 import os
 
@@ -11,5 +12,6 @@ from django.core.wsgi import get_wsgi_application  # noqa: E402
 from portus.lean import LeanRoutes  # noqa: E402
 
 application = LeanRoutes(get_wsgi_application(), {
+    "/v2/token": "realm.token.token_view",
     "/v2/webhooks/events": "mirror.views.events_view",
 })

@@ -28,7 +28,7 @@ class WsgiResponse:
 
 
 class WsgiClient:
-    """`get` and `post` like django.test.Client's, answered by portus.wsgi.application."""
+    """`get`, `post`, `put`, `patch`, `delete` like django.test.Client's, answered by portus.wsgi.application."""
 
     def __init__(self) -> None:
         self.factory = RequestFactory()
@@ -37,7 +37,7 @@ class WsgiClient:
         from portus.wsgi import application
 
         environ = dict(request.environ)
-        body = request.read() if request.method == "POST" else b""
+        body = request.read() if request.method in ("POST", "PUT", "PATCH", "DELETE") else b""
         environ["wsgi.input"] = BytesIO(body)
         environ["CONTENT_LENGTH"] = str(len(body))
         captured: dict = {}
@@ -53,3 +53,12 @@ class WsgiClient:
 
     def get(self, path: str, data=None, **extra) -> WsgiResponse:
         return self._call(self.factory.get(path, data=data, **extra))
+
+    def put(self, path: str, data=b"", content_type: str = "application/octet-stream", **extra) -> WsgiResponse:
+        return self._call(self.factory.put(path, data=data, content_type=content_type, **extra))
+
+    def patch(self, path: str, data=b"", content_type: str = "application/octet-stream", **extra) -> WsgiResponse:
+        return self._call(self.factory.patch(path, data=data, content_type=content_type, **extra))
+
+    def delete(self, path: str, data=b"", content_type: str = "application/octet-stream", **extra) -> WsgiResponse:
+        return self._call(self.factory.delete(path, data=data, content_type=content_type, **extra))
