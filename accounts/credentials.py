@@ -13,6 +13,10 @@ look at the lock), so a stranger cannot switch an account or a CI bot off. An ac
 password (a bot) has nothing to guess and is never counted or locked. A disabled account counts and
 locks like any other, so "disabled" — said only to the right password — is no unlimited oracle.
 
+Concurrent checks of the same user name and secret in one process run one hasher between them: a
+fleet of clients starting at once with one CI password waits for the first check and then finds it
+remembered (`_one_at_a_time`), instead of each paying the hash (at most one per worker process).
+
 Every password check that is not a remembered success costs exactly one hasher run, whether the user
 exists, is locked, has no password or gave a wrong one: the time of an answer tells nothing. Before that
 run the client address's failure budget is read (ratelimits): over it, the answer is RATE_LIMITED
@@ -21,8 +25,11 @@ without hashing. Successes from the token path or the cache never read or write 
 
 from __future__ import annotations
 
+import contextlib
 import enum
 import hmac
+import threading
+from collections.abc import Iterator
 from dataclasses import dataclass
 
 from django.contrib.auth.hashers import check_password, make_password
@@ -107,6 +114,27 @@ def _remembered(user: User, username: str, secret: str) -> bool:
     return cache.get(_cache_key(username, secret)) == (user.pk, user.password_fingerprint())
 
 
+_inflight: dict[str, list] = {}  # credential key → [lock, holders and waiters]
+_inflight_guard = threading.Lock()
+
+
+@contextlib.contextmanager
+def _one_at_a_time(key: str) -> Iterator[None]:
+    """Serialises checks of one credential key within this process. Entries live only while a check of
+    that key runs or waits, so the table is bounded by the number of threads."""
+    with _inflight_guard:
+        entry = _inflight.setdefault(key, [threading.Lock(), 0])
+        entry[1] += 1
+    try:
+        with entry[0]:
+            yield
+    finally:
+        with _inflight_guard:
+            entry[1] -= 1
+            if entry[1] == 0:
+                del _inflight[key]
+
+
 def _check_password(user: User | None, secret: str) -> Verified:
     """One hasher run, whatever the account's state."""
     if user is None:
@@ -147,7 +175,16 @@ def verify(username: str, secret: str, *, allow_tokens: bool = True, address: st
         return Verified(user)
     if address is not None and (wait := failure_wait(address=address)):
         return Verified(None, Failure.RATE_LIMITED, retry_after=wait)
-    result = _check_password(user, secret) if well_formed else Verified(None, Failure.INVALID)
+    if not well_formed:
+        result = Verified(None, Failure.INVALID)
+    elif user is None:
+        result = _check_password(user, secret)
+    else:
+        with _one_at_a_time(_cache_key(username, secret)):
+            # The check this one waited for may have succeeded: then it is remembered now.
+            if _remembered(user, username, secret):
+                return Verified(user)
+            result = _check_password(user, secret)
     if not result.ok and address is not None:
         failure_record(address=address)
     return result
