@@ -42,6 +42,9 @@ def test_a_quick_bench_measures_every_scenario_and_writes_its_report(tmp_path):
             assert row["web_cpu_ms"] > 0, row
             if scenario in expected[1:5]:
                 assert 0 < row["ratio"], row
+    push = next(r for r in rows if r["scenario"] == "push to visible")
+    assert push["pushes"] == push["visible"] == 8 and not push["problems"] and push["p99_ms"] > 0
+    assert "Push to visible" in result.stdout
     pages = [r for r in rows if r["scenario"] == "pages at 30 repositories"]
     assert pages and pages[0]["p95_ms"] > 0 and pages[0]["max_queries"] > 0
 

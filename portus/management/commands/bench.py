@@ -57,8 +57,10 @@ class Command(BaseCommand):
     def add_arguments(self, parser) -> None:
         parser.add_argument("--seconds", type=float, default=10, help="duration of each measured run")
         parser.add_argument("--concurrency", default="1,16,64", help="connection counts, comma-separated")
-        parser.add_argument("--only", default="token,ingest,pages",
-                            help="what to measure, comma-separated: token, ingest, pages")
+        parser.add_argument("--only", default="token,ingest,push,pages",
+                            help="what to measure, comma-separated: token, ingest, push, pages")
+        parser.add_argument("--pushes", type=int, default=200, help="skopeo pushes of the push-to-visible run")
+        parser.add_argument("--push-concurrency", type=int, default=50, help="pushes at once")
         parser.add_argument("--pages", default="1000",
                             help="repository counts for the page timings, comma-separated (e.g. 1000,10000,100000)")
         parser.add_argument("--page-runs", type=int, default=20, help="timed requests per page and actor")
@@ -70,11 +72,11 @@ class Command(BaseCommand):
         if shutil.which("wrk") is None:
             raise CommandError("wrk is not installed (Debian package `wrk`; scripts/install-system-packages)")
         if opts["quick"]:
-            opts.update(seconds=1, concurrency="1,4", pages="30", page_runs=3)
+            opts.update(seconds=1, concurrency="1,4", pages="30", page_runs=3, pushes=8, push_concurrency=4)
         self.seconds = float(opts["seconds"])
         self.levels = _levels(opts["concurrency"])
         only = {part.strip() for part in opts["only"].split(",") if part.strip()}
-        unknown = only - {"token", "ingest", "pages"}
+        unknown = only - {"token", "ingest", "push", "pages"}
         if unknown:
             raise CommandError(f"unknown --only parts: {', '.join(sorted(unknown))}")
         self.rows: list[dict] = []
@@ -93,6 +95,8 @@ class Command(BaseCommand):
                     self._token()
                 if "ingest" in only:
                     self._ingest()
+            if "push" in only:
+                self._push(opts["pushes"], opts["push_concurrency"])
             if "pages" in only:
                 for size in _levels(opts["pages"]):
                     self._pages(size, opts["page_runs"])
@@ -154,6 +158,8 @@ class Command(BaseCommand):
         load = wrk(url, connections=level, seconds=self.seconds, headers=headers, script=script, env=script_env)
         web_cpu = server.cpu_seconds() - web_before
         db_cpu = (database.seconds() - db_before) if database else None
+        if not load.requests:
+            self.failures.append(f"{scenario} at {level}: no request completed in {self.seconds:g} s")
         if load.failed:
             self.failures.append(f"{scenario} at {level}: {load.failed} of {load.requests} failed\n{load.output}")
         done = max(1, load.requests)
@@ -173,7 +179,7 @@ class Command(BaseCommand):
         return self.env["DATABASE_URL"].rsplit("/", 1)[-1]
 
     def _warm(self, url: str, **kwargs) -> None:
-        wrk(url, connections=4, seconds=min(2.0, self.seconds), **kwargs)
+        wrk(url, connections=4, seconds=2.0, **kwargs)
 
     def _token(self) -> None:
         f = self.fixture
@@ -190,24 +196,27 @@ class Command(BaseCommand):
         with Server("ceiling", "bench.ceiling:application", self.env, self.workdir / "ceiling.log") as ceiling, \
                 Server("portus", "portus.wsgi:application", self.env, self.workdir / "portus.log") as portus:
             ceiling_url, portus_url = f"{ceiling.url}/v2/token?{query}", f"{portus.url}/v2/token?{query}"
+            plans = {}
+            for scenario in TOKEN_SCENARIOS:
+                kwargs: dict = {}
+                url = portus_url
+                if scenario in basic:
+                    user, secret = basic[scenario]
+                    credentials = b64encode(f"{user}:{secret}".encode()).decode()
+                    kwargs["headers"] = {"Authorization": f"Basic {credentials}"}
+                elif scenario == "refresh token":
+                    kwargs["script"] = SCRIPTS / "post.lua"
+                    kwargs["script_env"] = {"BENCH_BODY": str(body), "BENCH_TYPE": "application/x-www-form-urlencoded"}
+                    url = f"{portus.url}/v2/token"
+                plans[scenario] = (url, kwargs)
+            # Every scenario once before measuring: each worker's connections, key and remembered password.
             self._warm(ceiling_url)
-            self._warm(portus_url)
+            for url, kwargs in plans.values():
+                self._warm(url, headers=kwargs.get("headers"), script=kwargs.get("script"),
+                           env=kwargs.get("script_env"))
             for level in self.levels:
                 top = self._measure("ceiling (bare sign)", ceiling, ceiling_url, level)
-                for scenario in TOKEN_SCENARIOS:
-                    kwargs: dict = {}
-                    if scenario in basic:
-                        user, secret = basic[scenario]
-                        credentials = b64encode(f"{user}:{secret}".encode()).decode()
-                        kwargs["headers"] = {"Authorization": f"Basic {credentials}"}
-                        url = portus_url
-                    elif scenario == "refresh token":
-                        kwargs["script"] = SCRIPTS / "post.lua"
-                        kwargs["script_env"] = {"BENCH_BODY": str(body),
-                                                "BENCH_TYPE": "application/x-www-form-urlencoded"}
-                        url = f"{portus.url}/v2/token"
-                    else:
-                        url = portus_url
+                for scenario, (url, kwargs) in plans.items():
                     self._measure(scenario, portus, url, level, ceiling=top, **kwargs)
 
     def _ingest(self) -> None:
@@ -231,6 +240,28 @@ class Command(BaseCommand):
         self.stdout.write(f"  inbox rows: {count} (measured runs sent {sent}; warm-ups the rest)")
         if count < sent:
             self.failures.append(f"ingest: {sent} events answered 2xx but only {count} are stored")
+
+    def _push(self, pushes: int, concurrency: int) -> None:
+        from bench.push import run
+
+        if not 1 <= concurrency <= pushes <= 10_000:
+            raise CommandError("--push-concurrency must be between 1 and --pushes (at most 10,000)")
+        with own_database(self.workdir, "push") as (url, _):
+            root = self.workdir / "push"
+            root.mkdir()
+            env = dict(self.env, DATABASE_URL=url, PORTUS_VAR_DIR=str(root), PORTUS_KEY_PATH=str(root / "portus.key"),
+                       PORTUS_CERTIFICATE_PATH=str(root / "portus.crt"))
+            subprocess.run([sys.executable, "manage.py", "migrate", "--noinput"], cwd=ROOT, env=env,
+                           check=True, capture_output=True)
+            result = run(root, env, pushes=pushes, concurrency=concurrency)
+        self.stdout.write(f"\nPush to visible (skopeo, 2 web instances, 2 background processes, one database): "
+                          f"{result.summary()}")
+        for problem in result.problems:
+            self.failures.append(f"push to visible: {problem}")
+        self.rows.append({"scenario": "push to visible", "concurrency": concurrency, "rps": None,
+                          "pushes": pushes, "p50_ms": result.percentile(0.5) * 1000,
+                          "p99_ms": result.percentile(0.99) * 1000, "visible": len(result.latencies),
+                          "problems": result.problems})
 
     def _pages(self, size: int, runs: int) -> None:
         with own_database(self.workdir, f"pages{size}") as (url, _):
