@@ -224,7 +224,7 @@ def tag_apply_push(
 
 
 def _remove_tags(repository: Repository, tags: list[Tag], *, actor, when: datetime | None,
-                 sync: bool = False) -> int:
+                 sync: bool = False, extra: dict[str, Any] | None = None) -> int:
     if not tags:
         return 0
     Tag.objects.filter(pk__in=[t.pk for t in tags]).delete()
@@ -233,6 +233,7 @@ def _remove_tags(repository: Repository, tags: list[Tag], *, actor, when: dateti
         parameters = {"repository": repository.full_name, "tag": removed.name, "digest": removed.digest}
         if sync:
             parameters["sync"] = True
+        parameters.update(extra or {})
         activity_record(key="tag.delete", owner=actor, target_type="tag",
                         target_name=f"{repository.full_name}:{removed.name}", namespace=repository.namespace,
                         parameters=parameters, at=when)
@@ -362,11 +363,12 @@ def tags_sync_remove(*, registry: Registry, repository_name: str, names: set[str
 # --- deletes this service asks the registry for ------------------------------------------------
 
 
-def image_delete(*, repository: Repository, digest: str, by) -> int:
+def image_delete(*, repository: Repository, digest: str, by, parameters: dict[str, Any] | None = None) -> int:
     """Deletes a manifest from the registry (as the internal account) and forgets its tags here at once;
     the registry's own delete events follow and find nothing left to do. The caller has asked the policy
     (policy.can_delete). Raises registries.client errors (DeleteNotAllowed when the registry has deletes
-    off); a manifest the registry no longer has is simply forgotten. Returns how many tags went."""
+    off); a manifest the registry no longer has is simply forgotten. `parameters` go into each tag.delete
+    activity (a retention run names itself). Returns how many tags went."""
     from registries.client import ManifestUnknown, RegistryClient
 
     registry = repository.namespace.registry
@@ -378,4 +380,4 @@ def image_delete(*, repository: Repository, digest: str, by) -> int:
         _lock_name(registry, repository.full_name)
         doomed = list(Tag.objects.filter(repository=repository, digest=digest))
         # No tombstone: this service's clock is not the registry's (see the module's docstring).
-        return _remove_tags(repository, doomed, actor=by, when=None)
+        return _remove_tags(repository, doomed, actor=by, when=None, extra=parameters)

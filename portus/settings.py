@@ -55,6 +55,7 @@ INSTALLED_APPS = [
     "activities",
     "realm",
     "mirror",
+    "retention",
     "api",
     "web",
 ]

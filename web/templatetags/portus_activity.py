@@ -33,6 +33,13 @@ ACTIVITY_TEXTS = {
     "repository.push": "pushed {target}",
     "repository.star": "starred {target}",
     "repository.unstar": "unstarred {target}",
+    "retention.dry_run": "planned tag retention {target} ({scope}, dry run): {planned} images would go, "
+                         "{kept} tags kept",
+    "retention.rule.create": "set the tag retention rule of {target}",
+    "retention.rule.delete": "removed the tag retention rule of {target}",
+    "retention.rule.update": "changed the tag retention rule of {target}",
+    "retention.run": "ran tag retention {target} ({scope}): deleted {deleted} images ({tags} tags), kept {kept} tags, "
+                     "{errors} errors",
     "tag.delete": "deleted tag {target}",
     "team.add_member": "added {user} to team {target} as {role}",
     "team.change_member_role": "made {user} {new_role} in team {target}",
@@ -92,6 +99,8 @@ def _sentence(activity) -> tuple[str, str]:
     fields["target"] = _TARGET
     if params.get("sync") is True and activity.key.endswith(".delete"):
         text += " (the catalog sync found it gone from the registry)"
+    if activity.key == "tag.delete" and isinstance(params.get("retention_run"), int):
+        text += " (tag retention run #{retention_run})"
     return text.format_map(fields), target
 
 
