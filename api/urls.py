@@ -1,6 +1,6 @@
 """URLs of the REST API (mounted at /api/): Portus's paths, each also answered with a trailing slash."""
 
-from django.urls import path, re_path, register_converter
+from django.urls import include, path, re_path, register_converter
 from drf_spectacular.views import SpectacularJSONAPIView, SpectacularSwaggerSplitView
 
 from api.errors import not_found_view
@@ -83,6 +83,7 @@ urlpatterns = [
     *route("v1/tags/<id:id>", tags.TagView.as_view(), "api-tag"),
     *route("v1/vulnerabilities", tags.VulnerabilitiesView.as_view(), "api-vulnerabilities"),
     *route("v1/vulnerabilities/<id:id>", tags.VulnerabilityView.as_view(), "api-vulnerability"),
+    path("v1/retention/", include("retention.api_urls")),
     # Anything else under /api/: a JSON 404, as Portus answered.
     re_path(r"^.*$", not_found_view),
 ]

@@ -189,7 +189,33 @@ def namespace_permissions(user, namespace) -> dict[str, bool]:
         "webhooks": can_manage_namespace(user, namespace) and option("user_permission.manage_webhook.enabled"),
         "release": can_release_namespace(user, namespace),
         "purge": can_purge_namespace(user, namespace),
+        "retention": can_manage_retention(user, namespace),
     }
+
+
+def can_manage_retention(user, namespace=None) -> bool:
+    """Tag retention rules, runs and reports: the instance's (namespace None: every namespace) for admins;
+    a namespace's and its repositories' also for the owners of its team. Not in global or retired
+    namespaces but for admins. Real runs also need `delete.enabled` (retention/runs.py says so)."""
+    if not is_active(user):
+        return False
+    if user.admin:
+        return True
+    if namespace is None or namespace.is_global or namespace.retired_at is not None:
+        return False
+    return team_role(user, namespace.team_id) == Role.OWNER
+
+
+def retention_namespaces_q(user, prefix: str = "") -> Q:
+    """A filter selecting the namespaces whose retention `can_manage_retention` allows (runs, rules)."""
+    from teams.models import TeamMember
+
+    if not is_active(user):
+        return Q(**{f"{prefix}pk__in": []})
+    if user.admin:
+        return Q()
+    owned = TeamMember.objects.filter(user_id=user.pk, role=Role.OWNER).values("team_id")
+    return Q(**{f"{prefix}team_id__in": owned, f"{prefix}is_global": False, f"{prefix}retired_at__isnull": True})
 
 
 def allowed_actions(user, namespace) -> set[str]:

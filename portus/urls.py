@@ -6,6 +6,7 @@ urlpatterns = [
     path("", include("realm.urls")),
     path("", include("mirror.urls")),
     path("api/", include("api.urls")),
+    path("retention/", include("retention.urls")),
     path("", include("web.urls")),
 ]
 

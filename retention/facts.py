@@ -8,7 +8,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from namespaces.models import Namespace, Repository, Tag
-from registries.client import ManifestUnknown, RegistryClient, RegistryError
+from registries import client as registry_client
+from registries.client import ManifestUnknown, RegistryError
 from retention import planner
 from retention.rules import Resolver, spec
 
@@ -34,7 +35,7 @@ def _tag_facts(tags: list[Tag]) -> tuple[planner.TagFact, ...]:
                  for t in tags)
 
 
-def _children(client: RegistryClient, repository: Repository, digest: str, mirror: list[str],
+def _children(client, repository: Repository, digest: str, mirror: list[str],
               ) -> tuple[frozenset[str] | None, str]:
     """The manifests an index lists, read from the registry: (children, '') or (None, why not). An index
     the registry no longer has is read from the mirror's platforms (its delete will find it gone)."""
@@ -59,7 +60,7 @@ def repository_facts(repository: Repository, rule_spec: planner.RuleSpec, now: d
                                     tags=_tag_facts(tags))
     if not planner.plan_repository(facts, now).deletions:
         return facts
-    client = RegistryClient(repository.namespace.registry)
+    client = registry_client.RegistryClient(repository.namespace.registry)
     children: dict[str, frozenset[str]] = {}
     unreadable: dict[str, str] = {}
     for digest in sorted({t.digest for t in tags if t.is_index or "index" in t.media_type

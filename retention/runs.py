@@ -36,7 +36,8 @@ from activities.services import activity_record
 from namespaces import tags as tag_writes
 from namespaces.models import Namespace, Repository, Tag
 from portus.options import option
-from registries.client import DeleteNotAllowed, RegistryClient, RegistryError
+from registries import client as registry_client
+from registries.client import DeleteNotAllowed, RegistryError
 from retention import facts as retention_facts
 from retention import planner
 from retention.models import Item, Run
@@ -154,7 +155,7 @@ class _Checks:
 
     def mirror_behind(self, repository: Repository) -> str:
         if repository.pk not in self.unseen:
-            listed = RegistryClient(repository.namespace.registry).tags(repository.full_name)
+            listed = registry_client.RegistryClient(repository.namespace.registry).tags(repository.full_name)
             known = set(Tag.objects.filter(repository=repository).values_list("name", flat=True))
             unseen = sorted(set(listed) - known)
             self.unseen[repository.pk] = (
@@ -178,7 +179,7 @@ def _why_not_now(item: Item, repository: Repository | None, checks: _Checks) -> 
     behind = checks.mirror_behind(repository)
     if behind:
         return behind
-    client = RegistryClient(repository.namespace.registry)
+    client = registry_client.RegistryClient(repository.namespace.registry)
     for tag in item.tags:
         served = client.manifest_digest(repository.full_name, tag)
         if served != item.digest:

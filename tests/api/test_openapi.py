@@ -49,6 +49,17 @@ PORTUS_PATHS = {
     "/api/v1/tags/{id}": {"get", "delete"},
     "/api/v1/vulnerabilities": {"post"},
     "/api/v1/vulnerabilities/{id}": {"post"},
+    "/api/v1/retention/rules": {"get"},
+    "/api/v1/retention/rules/instance": {"get", "put"},
+    "/api/v1/retention/rules/namespaces/{id}": {"get", "put", "delete"},
+    "/api/v1/retention/rules/repositories/{id}": {"get", "put", "delete"},
+    "/api/v1/retention/runs": {"get", "post"},
+    "/api/v1/retention/runs/{id}": {"get"},
+    "/api/v1/retention/runs/{id}/items": {"get"},
+    "/api/v1/retention/runs/{id}/report": {"get"},
+    "/api/v1/retention/runs/{id}/pause": {"post"},
+    "/api/v1/retention/runs/{id}/resume": {"post"},
+    "/api/v1/retention/runs/{id}/cancel": {"post"},
 }
 
 

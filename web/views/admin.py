@@ -80,11 +80,19 @@ def status(request):
         "registries": registries,
         "inbox": _inbox_status(request, services, Event),
         "can_retry": services is not None and hasattr(services, "event_retry"),
+        "retention_runs": _retention_runs(),
         "counts": {
             "users": User.objects.filter(bot=False).exclude(username=User.INTERNAL_USERNAME).count(),
             "repositories": Repository.objects.count(),
         },
     })
+
+
+def _retention_runs() -> list:
+    """The last tag retention runs, for the status page (one query)."""
+    from retention.models import Run
+
+    return list(Run.objects.select_related("created_by").order_by("-id")[:5])
 
 
 @admin_required

@@ -18,6 +18,7 @@ from django.utils import timezone
 
 from mirror import processing, services, sync
 from portus.options import option
+from retention import background as retention_background
 
 log = logging.getLogger("mirror.background")
 
@@ -66,12 +67,14 @@ class Command(BaseCommand):
         syncer = threading.Thread(target=self._sync_loop, name="portus-sync", daemon=True) if sync_on else None
         if syncer is not None:
             syncer.start()
+        retention_thread = retention_background.start(self.stopping, self.name)
         try:
             self._loop(batch=opts["batch"], interval=opts["interval"], events_on=events_on)
         finally:
             self.stopping.set()
             if syncer is not None:
                 syncer.join(timeout=30)
+            retention_thread.join(timeout=30)
             services.heartbeat_stop(name=self.name)
             for signum, handler in previous.items():
                 signal.signal(signum, handler)
