@@ -56,6 +56,10 @@ class FakeRegistry:
                                 if digest in fake.children else "application/vnd.oci.image.manifest.v1+json",
                                 body=b"{}", data=data)
 
+            def manifest_digest(self, repository: str, tag: str) -> str | None:
+                fake._check()
+                return fake.repositories.get(repository, {}).get(tag)
+
             def delete_manifest(self, repository: str, digest: str) -> None:
                 fake._check()
                 if not fake.deletes_allowed:
