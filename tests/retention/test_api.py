@@ -98,3 +98,40 @@ def test_hostile_rule_bodies_get_a_400_or_are_stored_bounded(clients, namespace,
     if response.status_code == 200:
         body = response.json()
         assert len(body["include"]) <= 20 and all(len(p) <= 128 for p in body["include"] + body["protect"])
+
+
+def _count_queries(client, url: str) -> int:
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    client.get(url)
+    with CaptureQueriesContext(connection) as captured:
+        assert client.get(url, {"per_page": 100}).status_code == 200
+    return len(captured)
+
+
+@pytest.mark.parametrize("url", [f"{BASE}/runs", f"{BASE}/rules", f"{BASE}/runs/{{run}}/items"])
+def test_lists_run_a_fixed_number_of_queries(clients, namespace, owner, url):
+    from namespaces.models import Repository
+    from retention import runs
+    from retention.rules import rule_save
+
+    def grow(n: int) -> Run:
+        run = None
+        for _ in range(n):
+            repository = Repository.objects.create(namespace=namespace, name=f"app{Repository.objects.count()}")
+            rule_save(scope="repository", namespace=namespace, repository=repository, values={"keep_latest": 1},
+                      by=owner)
+            run = runs.run_create(dry_run=True, namespace=namespace, by=owner)
+            from retention.models import Item
+
+            Item.objects.create(run=first, position=Item.objects.filter(run=first).count(), action="keep",
+                                status="kept", repository="qa/x", digest="sha256:x", tags=["t"], reason="r")
+        return run
+
+    first = runs.run_create(dry_run=True, namespace=namespace, by=owner)
+    target = url.format(run=first.pk)
+    grow(2)
+    few = _count_queries(clients["owner"], target)
+    grow(8)
+    assert _count_queries(clients["owner"], target) == few
