@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 
 from django.db import close_old_connections, connection
 
@@ -14,14 +15,19 @@ from retention import runs
 
 log = logging.getLogger("retention.background")
 POLL_SECONDS = 2.0
+PRUNE_EVERY_SECONDS = 3600
 
 
 def _loop(stopping: threading.Event, holder: str) -> None:
+    next_prune = 0.0
     try:
         while not stopping.is_set():
             worked = None
             try:
                 close_old_connections()
+                if time.monotonic() >= next_prune:
+                    runs.runs_prune()
+                    next_prune = time.monotonic() + PRUNE_EVERY_SECONDS
                 worked = runs.background_tick(holder=holder, should_stop=stopping.is_set)
             except Exception:  # the database went away, say: try again shortly
                 log.exception("retention: background error")

@@ -4,6 +4,7 @@ indexes (read from the registry as the internal account, only where they could c
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -78,9 +79,10 @@ def repository_facts(repository: Repository, rule_spec: planner.RuleSpec, now: d
                                    tags=facts.tags, children=children, unreadable=unreadable)
 
 
-def gather(*, namespace: Namespace | None, now: datetime) -> Gathered:
+def gather(*, namespace: Namespace | None, now: datetime, tick: Callable[[], None] | None = None) -> Gathered:
     """Facts of every repository in scope (one namespace, or all) whose rule is enabled. Retired namespaces
-    are left out: admins purge them as a whole (namespaces/retirement.py)."""
+    are left out: admins purge them as a whole (namespaces/retirement.py). `tick` is called after each
+    repository (the run renews its lease there)."""
     resolver = Resolver()
     gathered = Gathered()
     repositories = Repository.objects.with_namespace().filter(namespace__retired_at__isnull=True)
@@ -92,4 +94,6 @@ def gather(*, namespace: Namespace | None, now: datetime) -> Gathered:
             gathered.skipped += 1
             continue
         gathered.repositories.append(repository_facts(repository, spec(rule), now, gathered))
+        if tick is not None:
+            tick()
     return gathered

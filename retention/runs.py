@@ -23,6 +23,7 @@ from __future__ import annotations
 import logging
 import os
 import socket
+import time
 from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Any
@@ -45,6 +46,7 @@ from retention.models import Item, Run
 log = logging.getLogger(__name__)
 
 LEASE = timedelta(minutes=5)
+RUN_RETENTION = timedelta(days=90)  # finished runs' reports are kept this long
 MAX_KEPT_ITEMS = 10_000  # kept tags listed in one report; beyond, they are counted only
 _BATCH = 1000
 
@@ -117,13 +119,33 @@ def run_cancel(*, run: Run, by) -> Run:
 # --- planning ---------------------------------------------------------------------------------------
 
 
-def plan_for(*, namespace: Namespace | None, now: datetime) -> tuple[planner.Plan, retention_facts.Gathered]:
+def plan_for(*, namespace: Namespace | None, now: datetime, tick: Callable[[], None] | None = None,
+             ) -> tuple[planner.Plan, retention_facts.Gathered]:
     """The plan a run of this scope makes now: the one function dry and real runs share."""
-    gathered = retention_facts.gather(namespace=namespace, now=now)
+    gathered = retention_facts.gather(namespace=namespace, now=now, tick=tick)
     return planner.plan_all(gathered.repositories, now), gathered
 
 
-def _store_plan(run: Run, plan: planner.Plan, gathered: retention_facts.Gathered, now: datetime) -> None:
+class LeaseLost(Exception):
+    """Another process holds the run now (this one was too slow to renew its lease)."""
+
+
+def _renewer(run: Run, holder: str) -> Callable[[], None]:
+    """Renews the run's lease while it is planned, at most every 30 s; raises LeaseLost once it is gone."""
+    due = [time.monotonic() + 30]
+
+    def tick() -> None:
+        if time.monotonic() < due[0]:
+            return
+        due[0] = time.monotonic() + 30
+        if not Run.objects.filter(pk=run.pk, holder=holder).update(lease_until=timezone.now() + LEASE):
+            raise LeaseLost(f"retention run {run.pk}: lease lost while planning")
+
+    return tick
+
+
+def _store_plan(run: Run, plan: planner.Plan, gathered: retention_facts.Gathered, now: datetime,
+                holder: str) -> None:
     items = []
     for position, deletion in enumerate(plan.deletions):
         items.append(Item(run=run, position=position, action=Item.Action.DELETE, status=Item.Status.PLANNED,
@@ -137,6 +159,9 @@ def _store_plan(run: Run, plan: planner.Plan, gathered: retention_facts.Gathered
                           repository_id_ref=kept.repository_id, repository=kept.repository[:512],
                           digest=kept.digest[:160], tags=[kept.tag], reason=kept.reason[:500]))
     with transaction.atomic():
+        # Stored once, by the holder: a process that lost the run while planning stores nothing.
+        if not Run.objects.select_for_update().filter(pk=run.pk, holder=holder, planned_at__isnull=True).exists():
+            raise LeaseLost(f"retention run {run.pk}: planned elsewhere meanwhile")
         Item.objects.bulk_create(items, batch_size=_BATCH)
         Run.objects.filter(pk=run.pk).update(
             planned_at=now, total=len(plan.deletions), kept_count=len(plan.kept), kept_listed=len(listed),
@@ -241,11 +266,15 @@ def run_work(run: Run, *, holder: str, should_stop: Callable[[], bool] | None = 
         Run.objects.filter(pk=run.pk).update(started_at=now)
     if run.planned_at is None:
         try:
-            plan, gathered = plan_for(namespace=run.namespace, now=now)
+            plan, gathered = plan_for(namespace=run.namespace, now=now, tick=_renewer(run, holder))
+            _store_plan(run, plan, gathered, now, holder)
+        except LeaseLost as exc:
+            log.warning("%s", exc)
+            run.refresh_from_db()
+            return run
         except Exception as exc:  # noqa: BLE001 - the run says why; the process goes on
             log.exception("retention run %s: planning failed", run.pk)
             return _end(run, holder, Run.Status.FAILED, error=f"planning failed: {exc.__class__.__name__}: {exc}")
-        _store_plan(run, plan, gathered, now)
         if progress:
             progress(run)
     if run.dry_run:
@@ -321,16 +350,34 @@ def schedule_due(*, now: datetime | None = None) -> Run | None:
     is older than `delete.garbage_collector.interval` seconds (one at a time: none while one is pending)."""
     if not option("delete.garbage_collector.enabled") or not option("delete.enabled"):
         return None
+    from mirror.services import lease_acquire, lease_release
+
     now = now or timezone.now()
     interval = max(60, int(option("delete.garbage_collector.interval")))
-    with transaction.atomic():
-        scheduled = Run.objects.select_for_update().filter(trigger=Run.Trigger.SCHEDULE)
+    holder = holder_name()
+    # One process at a time decides (a lease, as the catalog sync takes one per registry).
+    if not lease_acquire(name="retention:schedule", holder=holder, seconds=60, now=now):
+        return None
+    try:
+        scheduled = Run.objects.filter(trigger=Run.Trigger.SCHEDULE)
         if scheduled.filter(status__in=(Run.Status.QUEUED, Run.Status.RUNNING, Run.Status.PAUSED)).exists():
             return None
         last = scheduled.order_by("-created_at").values_list("created_at", flat=True).first()
         if last is not None and (now - last).total_seconds() < interval:
             return None
         return Run.objects.create(dry_run=False, trigger=Run.Trigger.SCHEDULE)
+    finally:
+        lease_release(name="retention:schedule", holder=holder)
+
+
+def runs_prune(*, now: datetime | None = None) -> int:
+    """Forgets runs (and their reports) finished more than RUN_RETENTION ago; the activities stay."""
+    now = now or timezone.now()
+    old = list(Run.objects.filter(finished_at__lt=now - RUN_RETENTION).values_list("pk", flat=True)[:100])
+    if old:
+        Item.objects.filter(run_id__in=old).delete()
+        Run.objects.filter(pk__in=old).delete()
+    return len(old)
 
 
 def background_tick(*, holder: str, should_stop: Callable[[], bool] | None = None) -> Run | None:

@@ -161,3 +161,24 @@ def test_the_command_prints_the_report(seed, namespace_rule, capsys):
     call_command("retention", "--namespace", "qa")
     assert "Deleted: 1 image(s), 1 tag(s)" in capsys.readouterr().out
     assert Tag.objects.count() == 2
+
+
+def test_a_run_planned_elsewhere_meanwhile_is_not_planned_twice(seed, namespace_rule, namespace):
+    seed({"old": ("c", 90)})
+    namespace_rule(older_than_days=30)
+    run = _real(namespace)
+    Run.objects.filter(pk=run.pk).update(holder="someone-else")  # our lease ran out and was taken
+    run = _work(run)
+    assert run.items.count() == 0 and run.planned_at is None and run.holder == "someone-else"
+
+
+def test_old_reports_are_forgotten(namespace):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    run = runs.run_create(dry_run=True, namespace=namespace, by=None)
+    Run.objects.filter(pk=run.pk).update(status=Run.Status.DONE, finished_at=timezone.now() - timedelta(days=91))
+    recent = runs.run_create(dry_run=True, namespace=namespace, by=None)
+    assert runs.runs_prune() == 1
+    assert list(Run.objects.values_list("pk", flat=True)) == [recent.pk]
