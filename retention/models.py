@@ -72,8 +72,9 @@ class Rule(models.Model):
             value = getattr(self, name)
             if value is not None and value > MAX_DAYS:
                 errors[name] = f"at most {MAX_DAYS}"
-        if not self.older_than_days and not self.not_pulled_days and not self.keep_latest:
-            # A rule without any condition would delete every tag it includes.
+        if self.enabled and not self.older_than_days and not self.not_pulled_days and not self.keep_latest:
+            # A rule without any condition would delete every tag it includes. (A disabled one without
+            # any is how a namespace or repository opts out of the rule above it.)
             errors["older_than_days"] = "Set an age, a pull age or a number of tags to keep."
         if errors:
             raise ValidationError(errors)

@@ -39,10 +39,21 @@ def test_the_instance_rule_is_for_admins(clients, namespace):
     assert clients["admin"].get(f"{BASE}/rules").json()[0]["scope"] == "instance"
 
 
-def test_a_rule_without_any_condition_is_refused(clients, namespace):
+def test_an_enabled_rule_without_any_condition_is_refused(clients, namespace):
     response = clients["owner"].put(f"{BASE}/rules/namespaces/{namespace.pk}", {"older_than_days": None},
                                     format="json")
     assert response.status_code == 400 and "older_than_days" in response.json()["message"]
+
+
+def test_a_disabled_rule_opts_a_namespace_out(clients, namespace, owner, seed):
+    from retention import runs
+
+    seed({"old": ("c", 900)})
+    clients["admin"].put(f"{BASE}/rules/instance", {"enabled": True, "older_than_days": 30}, format="json")
+    response = clients["owner"].put(f"{BASE}/rules/namespaces/{namespace.pk}", {"enabled": False}, format="json")
+    assert response.status_code == 200, response.content
+    run = runs.run_work(runs.run_create(dry_run=True, namespace=None, by=owner, holder="t"), holder="t")
+    assert (run.total, run.repositories) == (0, 0)
 
 
 def test_repository_rule_and_its_removal(clients, namespace):
