@@ -312,11 +312,13 @@ class _RunActionView(_RunMixin, PortusAPIView):
 
 
 def _action_view(name: str, summary: str) -> type:
-    view = type(f"Run{name.title()}View", (_RunActionView,), {"action_name": name})
-    view.post = extend_schema(tags=["retention"], summary=summary, parameters=[RUN_ID], request=None,
-                              operation_id=f"retention_run_{name}",
-                              responses={200: RunSerializer, **authed(403, 404, 422)})(view.post)
-    return view
+    def post(self, request, id: int):  # a function of its own per view, so each gets its own schema
+        return _RunActionView.post(self, request, id)
+
+    documented = extend_schema(tags=["retention"], summary=summary, parameters=[RUN_ID], request=None,
+                               operation_id=f"retention_run_{name}",
+                               responses={200: RunSerializer, **authed(403, 404, 422)})(post)
+    return type(f"Run{name.title()}View", (_RunActionView,), {"action_name": name, "post": documented})
 
 
 RunPauseView = _action_view("pause", "Pause a run (a running one after the image in hand)")
