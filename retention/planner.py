@@ -178,6 +178,9 @@ def plan_repository(facts: RepositoryFacts, now: datetime) -> Plan:
         kept_digests[digest] = min(t.name for t in by_digest[digest])
         going.discard(digest)
 
+    # Each pass keeps what the keeps so far protect; every condition only grows with the kept set, so
+    # the passes end in the same (least) fixed point whatever the order, after at most as many passes
+    # as indexes nest.
     changed = True
     while changed:
         changed = False
@@ -193,7 +196,6 @@ def plan_repository(facts: RepositoryFacts, now: datetime) -> Plan:
                     continue
                 reprieve(digest, f"its platform {shared[0][:19]}… is also the kept tag {kept_digests[shared[0]]}")
             changed = True
-            break  # what the new keep protects is computed again before looking further
 
     plan = Plan()
     for tag in sorted(facts.tags, key=lambda t: t.name):
