@@ -394,9 +394,11 @@ def background_tick(*, holder: str, should_stop: Callable[[], bool] | None = Non
 
 def report_text(run: Run, *, kept_limit: int = 50) -> str:
     """The plain-text report of a run (`manage.py retention`, the API's `text`)."""
-    kind = "dry run" if run.dry_run else "run"
-    lines = [f"Retention {kind} #{run.pk} ({run.scope_label}): {run.status}, "
-             f"{run.done} of {run.total} images handled, {run.repositories} repositories with an enabled rule"]
+    if run.dry_run:
+        head = f"Retention dry run #{run.pk} ({run.scope_label}): {run.status}, nothing deleted"
+    else:
+        head = f"Retention run #{run.pk} ({run.scope_label}): {run.status}, {run.done} of {run.total} images handled"
+    lines = [f"{head}; repositories with an enabled rule: {run.repositories}"]
     items = list(run.items.order_by("position"))
     deletes = [i for i in items if i.action == Item.Action.DELETE]
     verb = "would delete" if run.dry_run else "deleted"
