@@ -14,7 +14,7 @@ class PortusBackend(ModelBackend):
         if username is None or password is None:
             return None
         address = address_key(request) if request is not None else None
-        result = credentials.verify(username, password, allow_tokens=False, address=address)
+        result = credentials.verify(username, password, allow_tokens=False, address=address, interactive=True)
         if request is not None:
             request.portus_login_failure = result.failure
             request.portus_login_result = result

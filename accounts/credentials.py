@@ -29,8 +29,9 @@ import contextlib
 import enum
 import hmac
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from typing import Any
 
 from django.contrib.auth.hashers import check_password, make_password
 from django.core.cache import cache
@@ -46,6 +47,7 @@ class Failure(enum.Enum):
     LOCKED = "locked"
     DISABLED = "disabled"
     RATE_LIMITED = "rate_limited"
+    PASSWORD_REFUSED = "password_refused"  # right, but not enough at this door (password_door_checks)
 
 
 # Wrong credentials and a lock read the same, so that the answer does not tell a stranger which
@@ -57,7 +59,15 @@ MESSAGES = {
     Failure.LOCKED: _INVALID_OR_LOCKED,
     Failure.DISABLED: "This account is disabled.",
     Failure.RATE_LIMITED: "Too many failed attempts from your address.",
+    Failure.PASSWORD_REFUSED: "A password cannot log in to this account here: use an application token.",
 }
+
+# Checks that may refuse a RIGHT password at a door that asks for no second step (the token endpoint,
+# any API login): each takes the user and answers why not, or None. Apps above this one plug in when
+# Django starts (twofactor/apps.py), so that this module imports nothing above it.
+password_door_checks: list[Callable[[User], str | None]] = []
+# What those checks read, selected with the user in its one query (attribute name → expression).
+user_annotations: dict[str, Any] = {}
 
 
 @dataclass
@@ -66,6 +76,7 @@ class Verified:
     failure: Failure | None = None
     via_token: ApplicationToken | None = None
     retry_after: int = 0  # seconds, with RATE_LIMITED
+    detail: str = ""  # the reason a password_door_check gave, with PASSWORD_REFUSED
 
     @property
     def ok(self) -> bool:
@@ -76,6 +87,8 @@ class Verified:
         if self.failure is Failure.RATE_LIMITED:
             minutes = max(1, (self.retry_after + 59) // 60)
             return f"{MESSAGES[self.failure]} Try again in {minutes} minute{'s' if minutes > 1 else ''}."
+        if self.detail:
+            return self.detail
         return MESSAGES[self.failure] if self.failure else ""
 
 
@@ -160,19 +173,32 @@ def _check_password(user: User | None, secret: str) -> Verified:
     return Verified(user)
 
 
-def verify(username: str, secret: str, *, allow_tokens: bool = True, address: str | None = None) -> Verified:
+def _password_door(result: Verified, interactive: bool) -> Verified:
+    """A right password, asked by a door without a second step, goes past the plugged-in checks."""
+    if interactive or not result.ok or result.via_token is not None:
+        return result
+    for check in password_door_checks:
+        if reason := check(result.user):
+            return Verified(result.user, Failure.PASSWORD_REFUSED, detail=reason)
+    return result
+
+
+def verify(username: str, secret: str, *, allow_tokens: bool = True, address: str | None = None,
+           interactive: bool = False) -> Verified:
     """Checks a user name and a password or application token.
 
     `address` is the client's rate-limit key (ratelimits.addresses.address_key), None for checks that
-    come from no client. A token login or a remembered password costs one indexed query and no more."""
+    come from no client. `interactive` is the web sign-in, which asks for the second step itself; other
+    doors hand a right password to `password_door_checks`. A token login or a remembered password costs
+    one indexed query and no more."""
     if allow_tokens and secret.startswith(ApplicationToken.PREFIX + "_"):
         result = _token_login(username, secret)
         if result is not None:
             return result
     well_formed = bool(username and secret) and len(username) <= 150 and len(secret) <= 1024
-    user = User.objects.filter(username=username).first() if well_formed else None
+    user = User.objects.filter(username=username).annotate(**user_annotations).first() if well_formed else None
     if user is not None and _remembered(user, username, secret):
-        return Verified(user)
+        return _password_door(Verified(user), interactive)
     if address is not None and (wait := failure_wait(address=address)):
         return Verified(None, Failure.RATE_LIMITED, retry_after=wait)
     if not well_formed:
@@ -183,8 +209,8 @@ def verify(username: str, secret: str, *, allow_tokens: bool = True, address: st
         with _one_at_a_time(_cache_key(username, secret)):
             # The check this one waited for may have succeeded: then it is remembered now.
             if _remembered(user, username, secret):
-                return Verified(user)
+                return _password_door(Verified(user), interactive)
             result = _check_password(user, secret)
     if not result.ok and address is not None:
         failure_record(address=address)
-    return result
+    return _password_door(result, interactive)

@@ -232,6 +232,12 @@ def _validate(tree: dict) -> None:
         raise ConfigError(f"refresh_tokens.idle_days: expected 1 to 3650 days, got {idle}")
     if not 0 <= lifetime <= 36500:
         raise ConfigError(f"refresh_tokens.max_lifetime_days: expected 0 (no limit) to 36500 days, got {lifetime}")
+    if tree["two_factor"]["required"] not in {"", "admins", "everyone"}:
+        raise ConfigError(f"two_factor.required: expected \"\" (nobody), admins or everyone, got "
+                          f"{tree['two_factor']['required']!r}")
+    rp_id = tree["two_factor"]["webauthn"]["rp_id"].strip()
+    if rp_id and (len(rp_id) > 253 or "/" in rp_id or ":" in rp_id or " " in rp_id):
+        raise ConfigError(f"two_factor.webauthn.rp_id: expected a host name, got {rp_id!r}")
     if tree["pagination"]["max_per_page"] < 1:
         raise ConfigError("pagination.max_per_page: must be at least 1")
     if tree["lockout"]["max_attempts"] < 1:

@@ -7,6 +7,7 @@ urlpatterns = [
     path("", include("mirror.urls")),
     path("api/", include("api.urls")),
     path("retention/", include("retention.urls")),
+    path("", include("twofactor.urls")),
     path("", include("web.urls")),
 ]
 

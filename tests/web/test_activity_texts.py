@@ -8,7 +8,7 @@ from pathlib import Path
 from web.templatetags.portus_activity import ACTIVITY_TEXTS
 
 ROOT = Path(__file__).resolve().parents[2]
-APPS = ("accounts", "teams", "namespaces", "registries", "realm", "mirror", "api", "web", "activities")
+APPS = ("accounts", "teams", "namespaces", "registries", "realm", "mirror", "api", "web", "activities", "twofactor")
 _LITERAL = re.compile(r'activity_record\(\s*key="([a-z_]+\.[a-z_]+)"|key="([a-z_]+\.[a-z_]+)"')
 # Keys built at run time, with every value they take.
 _BUILT = {"namespace.private", "namespace.protected", "namespace.public", "user.change_email",

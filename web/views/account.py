@@ -30,6 +30,7 @@ from portus.options import option
 from ratelimits.addresses import address_key
 from ratelimits.services import failure_record, failure_wait
 from registries.models import Registry
+from twofactor.views.second_step import second_step_or_none
 from web.forms import (
     ApplicationTokenForm,
     PasswordChangeForm,
@@ -75,6 +76,10 @@ class SignInView(auth_views.LoginView):
         return super().get(request, *args, **kwargs)
 
     def form_valid(self, form):
+        if (second_step := second_step_or_none(self.request, form.get_user(),
+                                               next_url=self.get_success_url())) is not None:
+            return second_step
+        self.request.portus_sign_in_method = "password"  # recorded as the sign-in's method (twofactor.audit)
         response = super().form_valid(form)
         User.objects.filter(pk=form.get_user().pk).update(current_sign_in_at=timezone.now())
         return response
