@@ -211,7 +211,8 @@ def authentication_verify(request: HttpRequest, credential: dict, *, purpose: st
     handle = response.get("userHandle") if isinstance(response, dict) else None
     if pending.get("user") is None:
         expected = bytes_to_base64url(bytes(passkey.user.twofactor.user_handle))
-        if not isinstance(handle, str) or not secrets.compare_digest(handle.rstrip("="), expected):
+        presented = handle.rstrip("=").encode("utf-8", "surrogatepass") if isinstance(handle, str) else b""
+        if not secrets.compare_digest(presented, expected.encode()):
             raise CeremonyError("This passkey is not registered here.")
     rp = relying_party(request)
     try:
