@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from twofactor.views import second_step, setup
+from twofactor.views import admin, second_step, setup
 
 urlpatterns = [
     path("users/two_factor", setup.setup, name="twofactor-setup"),
@@ -14,6 +14,7 @@ urlpatterns = [
     path("users/two_factor/passkeys/options", setup.passkey_register_options, name="twofactor-passkey-options"),
     path("users/two_factor/passkeys", setup.passkey_register, name="twofactor-passkey-register"),
     path("users/two_factor/passkeys/<int:pk>/delete", setup.passkey_delete, name="twofactor-passkey-delete"),
+    path("admin/users/<int:pk>/two_factor/reset", admin.reset, name="twofactor-admin-reset"),
     # The second step of signing in.
     path("users/two_factor/verify", second_step.verify, name="twofactor-verify"),
     path("users/two_factor/verify/passkey/options", second_step.verify_passkey_options,

@@ -62,3 +62,18 @@ def test_the_option_reads_from_the_environment():
     from portus import config
 
     assert config.load(environ={"PORTUS_TWO_FACTOR_REQUIRED": "admins"})["two_factor"]["required"] == "admins"
+
+
+def test_an_admin_sees_and_resets_a_users_factors(as_user, admin, owner, enrol_totp):
+    from activities.models import Activity
+    from twofactor.services import has_second_factor
+
+    enrol_totp(owner)
+    client = as_user(admin)
+    page = client.get(f"/admin/users/{owner.pk}").content.decode()
+    assert "Authenticator app." in page and "Reset second factors" in page
+    assert as_user(owner).post(f"/admin/users/{owner.pk}/two_factor/reset").status_code == 403
+    assert has_second_factor(owner)
+    assert client.post(f"/admin/users/{owner.pk}/two_factor/reset").status_code == 302
+    assert not has_second_factor(owner)
+    assert Activity.objects.get(key="user.two_factor_reset").owner == admin

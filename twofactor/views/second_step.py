@@ -27,7 +27,7 @@ def second_step_or_none(request, user, *, next_url: str):
     with a factor, None for one without (which is signed in at once)."""
     if not has_second_factor(user):
         return None
-    pending.start(request, user, next_url=next_url)
+    pending.start(request, user, next_url=next_url, backend=getattr(user, "backend", None) or pending.BACKEND)
     return redirect("twofactor-verify")
 
 
