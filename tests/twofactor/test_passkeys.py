@@ -159,3 +159,16 @@ def test_a_pinned_rp_id_must_contain_the_host(as_user, owner, options):
     assert response.status_code == 400 and "example.org" in response.json()["message"]
     ok = post_json(as_user(owner), "/users/two_factor/passkeys/options", HTTP_HOST="portus.example.org")
     assert ok.status_code == 200 and ok.json()["publicKey"]["rp"]["id"] == "example.org"
+
+
+def test_the_json_doors_need_the_csrf_token(owner, register_passkey, as_user):
+    from django.test import Client
+
+    strict = Client(enforce_csrf_checks=True)
+    assert post_json(strict, "/users/passkey/options").status_code == 403
+    assert post_json(strict, "/users/passkey/sign_in", {"credential": {}}).status_code == 403
+    strict.force_login(owner, backend="accounts.backends.PortusBackend")
+    assert post_json(strict, "/users/two_factor/passkeys/options").status_code == 403
+    page = strict.get("/users/two_factor")
+    token = page.cookies["csrftoken"].value if "csrftoken" in page.cookies else strict.cookies["csrftoken"].value
+    assert post_json(strict, "/users/two_factor/passkeys/options", HTTP_X_CSRFTOKEN=token).status_code == 200
