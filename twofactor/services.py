@@ -7,7 +7,7 @@ from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 
-from accounts.models import User
+from accounts.models import RefreshToken, User
 from activities.services import activity_record
 from twofactor import recovery, totp
 from twofactor.models import Passkey, RecoveryCode, TotpDevice, TwoFactorState
@@ -26,6 +26,15 @@ def has_second_factor(user: User) -> bool:
     # One query: this sits on the token endpoint's path for every right password.
     return User.objects.filter(pk=user.pk).filter(
         Q(totp_device__confirmed_at__isnull=False) | Q(passkeys__isnull=False)).exists()
+
+
+def _first_factor_added(user: User) -> list[str]:
+    """The password stops opening the registry: clients that logged in with it (refresh tokens minted
+    with the password) are signed out too, or a password that leaked before would still be a way in.
+    Returns the first recovery codes."""
+    RefreshToken.objects.filter(user=user, application_token__isnull=True, revoked_at__isnull=True).update(
+        revoked_at=timezone.now())
+    return recovery_codes_regenerate(user=user, by=user, first=True)
 
 
 def _after_last_factor_removed(user: User) -> None:
@@ -66,7 +75,7 @@ def totp_confirm(*, user: User, code: str) -> list[str] | None:
     TotpDevice.objects.filter(pk=device.pk).update(confirmed_at=timezone.now())
     state_of(user)
     activity_record(key="user.two_factor_add", owner=user, target=user, parameters={"factor": "authenticator app"})
-    return recovery_codes_regenerate(user=user, by=user, first=True) if first else []
+    return _first_factor_added(user) if first else []
 
 
 @transaction.atomic
@@ -97,7 +106,7 @@ def passkey_add(*, user: User, name: str, new: NewPasskey) -> tuple[Passkey, lis
                                      public_key=new.public_key, sign_count=new.sign_count,
                                      transports=new.transports, backed_up=new.backed_up)
     activity_record(key="user.two_factor_add", owner=user, target=user, parameters={"factor": f"passkey “{name}”"})
-    codes = recovery_codes_regenerate(user=user, by=user, first=True) if first else []
+    codes = _first_factor_added(user) if first else []
     return passkey, codes
 
 

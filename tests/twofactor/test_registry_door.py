@@ -64,3 +64,16 @@ def test_the_web_sign_in_still_takes_the_password(client, owner, enrol_totp):
     result = credentials.verify("olivia", PASSWORD, allow_tokens=False, interactive=True)
     assert result.ok
     assert credentials.verify("olivia", PASSWORD).failure is credentials.Failure.PASSWORD_REFUSED
+
+
+def test_the_first_factor_signs_out_clients_that_logged_in_with_the_password(owner, registry, enrol_totp):
+    from accounts.models import RefreshToken
+    from accounts.services import refresh_token_create
+
+    token, _ = application_token_create(user=owner, application="laptop", by=owner)
+    by_password = refresh_token_create(user=owner, registry=registry, client_id="docker")
+    by_token = refresh_token_create(user=owner, registry=registry, client_id="ci", application_token=token)
+    assert RefreshToken.find(by_password) is not None
+    enrol_totp(owner)
+    assert RefreshToken.find(by_password) is None
+    assert RefreshToken.find(by_token) is not None

@@ -29,6 +29,8 @@ from twofactor.views.common import json_error, json_options, json_redirect, read
 from web.views import ui_login_required
 
 _NEW_CODES = "twofactor_new_codes"
+FIRST_FACTOR_NOTE = (" From now on, docker login takes an application token, not your password; clients that "
+                     "logged in with the password are signed out.")
 
 
 def _page(request, *, confirm_form=None, status=200):
@@ -96,7 +98,7 @@ def totp_confirm_view(request):
     if form.is_valid():
         codes = totp_confirm(user=request.user, code=form.cleaned_data["code"])
         if codes is not None:
-            messages.success(request, "Your authenticator app is set up.")
+            messages.success(request, "Your authenticator app is set up." + (FIRST_FACTOR_NOTE if codes else ""))
             if codes:
                 return _codes_page(request, codes, status=201)
             return redirect("twofactor-setup")
@@ -181,7 +183,7 @@ def passkey_register(request):
         return json_error(str(exc))
     except ValidationError as exc:
         return json_error(exc.messages[0])
-    messages.success(request, f"The passkey “{passkey.name}” is registered.")
+    messages.success(request, f"The passkey “{passkey.name}” is registered." + (FIRST_FACTOR_NOTE if codes else ""))
     if codes:
         request.session[_NEW_CODES] = codes
         return json_redirect("/users/two_factor/recovery_codes/new")
