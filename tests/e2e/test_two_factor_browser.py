@@ -4,7 +4,8 @@ Tina sets up an authenticator app: the test reads the key the page shows, comput
 (RFC 6238, as her phone would), confirms, keeps the recovery codes, signs out and back in with a code;
 then the registry refuses her password and takes an application token. Pia registers a passkey through
 Chromium's virtual authenticator (DevTools protocol: WebAuthn.addVirtualAuthenticator, CTAP2, internal
-transport, resident keys, user verification) and signs in with it alone, no password typed.
+transport, resident keys, user verification), signs in with it alone, no password typed, and then uses
+it as the second step after her password.
 
 The browser is on http://localhost: a WebAuthn relying party must be a domain, never an IP address, and
 localhost counts as a secure context without TLS. Screenshots go to test-artifacts/screenshots/2fa-*.png.
@@ -178,3 +179,15 @@ def test_02_register_a_passkey_and_sign_in_without_a_password(ui):
         ui.shot(page, "2fa-07-passkey-last-used")
         # A password at the registry is refused for Pia too, now that she has a passkey.
         assert _token_status(ui, "pia", PASSWORD).status_code == 401
+
+
+def test_03_the_passkey_as_the_second_step_after_the_password(ui):
+    with ui.step("2fa-passkey-second-step"):
+        page = ui.pages["pia"]
+        _sign_out(page, "pia")
+        _sign_in_with_password(ui, page, "pia")
+        assert _path(page) == "/users/two_factor/verify", page.url
+        ui.shot(page, "2fa-08-second-step-with-passkey")
+        page.get_by_role("button", name="Use your passkey").click()
+        page.wait_for_url(lambda url: urlparse(url).path == "/")
+        assert "pia" in page.locator("#portus-nav").inner_text()
