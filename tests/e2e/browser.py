@@ -165,6 +165,6 @@ class Browser:
         page.goto(f"{self.url}/users/sign_in")
         page.fill("#id_username", who["username"])
         page.fill("#id_password", who["password"])
-        page.get_by_role("button", name="Sign in").click()
+        page.get_by_role("button", name="Sign in", exact=True).click()
         page.wait_for_load_state()
         assert urlparse(page.url).path == "/", f"signing in as {who['username']} ended on {page.url}"
