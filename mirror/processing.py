@@ -39,6 +39,7 @@ from django.db.models import F, Q
 from django.utils import timezone
 
 from accounts.models import User
+from images import hooks as image_hooks
 from mirror.inbox import MANIFEST_MEDIA_TYPES
 from mirror.models import Event
 from namespaces import tags as tag_services
@@ -246,6 +247,7 @@ def process_event(event: Event, token: str, *, now: datetime | None = None) -> s
             if event.tag:
                 _push(event, token, registry, now)
             else:
+                image_hooks.digest_pushed(registry=registry, repository_name=event.repository, digest=event.digest)
                 _finish(event, token, Event.Status.IGNORED, note="manifest pushed by digest (no tag)", now=now)
         elif event.action == "delete":
             _delete(event, token, registry, now)

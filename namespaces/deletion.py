@@ -21,14 +21,23 @@ def delete_image(*, repository: Repository, digest: str, by) -> None:
     """The one call that deletes a manifest in the registry and forgets its tags here; swap it here.
 
     namespaces.tags.image_delete talks to the registry through registries.client; its errors become
-    RegistryRefused, with the registry's reason, for the page or the API answer.
+    RegistryRefused, with the registry's reason, for the page or the API answer. The signatures, SBOMs and
+    attestations beside the image (images/artifacts.py) go with it, after it: a refused one is named in
+    the error, the image being gone already.
     """
+    from images.artifacts import forget, referrer_digests
     from registries.client import RegistryError
 
-    try:
-        tag_writes.image_delete(repository=repository, digest=digest, by=by)
-    except RegistryError as exc:
-        raise RegistryRefused(str(exc) or exc.__class__.__name__) from exc
+    beside = referrer_digests(repository=repository, digest=digest)
+    for index, doomed in enumerate([digest, *beside]):
+        try:
+            tag_writes.image_delete(repository=repository, digest=doomed, by=by)
+        except RegistryError as exc:
+            reason = str(exc) or exc.__class__.__name__
+            if index:
+                reason = f"the image is deleted, but not everything beside it ({doomed}): {reason}"
+            raise RegistryRefused(reason) from exc
+        forget(repository=repository, digest=doomed)
 
 
 def tags_sharing_digest(tag: Tag):

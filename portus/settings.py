@@ -56,6 +56,7 @@ INSTALLED_APPS = [
     "realm",
     "mirror",
     "retention",
+    "images",
     "api",
     "web",
     "twofactor",

@@ -16,6 +16,7 @@ from django.core.management.base import BaseCommand, CommandError
 from django.db import close_old_connections, connection
 from django.utils import timezone
 
+from images import hooks as image_hooks
 from mirror import processing, services, sync
 from portus.options import option
 from retention import background as retention_background
@@ -107,6 +108,7 @@ class Command(BaseCommand):
                     if claimed:
                         self.stats["processed"] += claimed
                         self.stats["last_event_at"] = timezone.now().isoformat()
+                claimed += image_hooks.background_round(should_stop=self.stopping.is_set)
                 now = time.monotonic()
                 if now >= next_beat:
                     self._beat()
@@ -127,6 +129,7 @@ class Command(BaseCommand):
     def _once(self, *, batch: int, events_on: bool, sync_on: bool) -> None:
         processed = processing.drain(limit=batch) if events_on else 0
         self.stdout.write(f"processed {processed} event(s)")
+        self.stdout.write(f"read {image_hooks.drain()} image manifest(s)")
         if sync_on:
             strategy = option("background.sync.strategy")
             strategy = "update-delete" if strategy == "on-start" else strategy
