@@ -5,6 +5,7 @@ from drf_spectacular.views import SpectacularJSONAPIView, SpectacularSwaggerSpli
 
 from api.errors import not_found_view
 from api.views import meta, namespaces, refresh_tokens, registries, repositories, tags, teams, users
+from images import api as images_api
 
 
 class IdConverter:
@@ -46,6 +47,7 @@ urlpatterns = [
     *route("v1/registries", registries.RegistriesView.as_view(), "api-registries"),
     *route("v1/registries/validate", registries.RegistryValidateView.as_view(), "api-registries-validate"),
     *route("v1/registries/<id:id>", registries.RegistryView.as_view(), "api-registry"),
+    *route("v1/registries/<id:id>/storage", images_api.RegistryStorageView.as_view(), "api-registry-storage"),
     *route("v1/registries/<id:id>/notification_secret", registries.RegistryNotificationSecretView.as_view(),
            "api-registry-notification-secret"),
     # teams
@@ -60,6 +62,7 @@ urlpatterns = [
     *route("v1/namespaces/validate", namespaces.NamespaceValidateView.as_view(), "api-namespaces-validate"),
     *route("v1/namespaces/retired", namespaces.RetiredNamespacesView.as_view(), "api-namespaces-retired"),
     *route("v1/namespaces/<id:id>", namespaces.NamespaceView.as_view(), "api-namespace"),
+    *route("v1/namespaces/<id:id>/storage", images_api.NamespaceStorageView.as_view(), "api-namespace-storage"),
     *route("v1/namespaces/<id:id>/repositories", namespaces.NamespaceRepositoriesView.as_view(),
            "api-namespace-repositories"),
     *route("v1/namespaces/<id:id>/release", namespaces.NamespaceReleaseView.as_view(), "api-namespace-release"),
@@ -67,6 +70,7 @@ urlpatterns = [
     # repositories
     *route("v1/repositories", repositories.RepositoriesView.as_view(), "api-repositories"),
     *route("v1/repositories/<id:id>", repositories.RepositoryView.as_view(), "api-repository"),
+    *route("v1/repositories/<id:id>/storage", images_api.RepositoryStorageView.as_view(), "api-repository-storage"),
     *route("v1/repositories/<id:id>/tags", repositories.RepositoryTagsView.as_view(), "api-repository-tags"),
     *route("v1/repositories/<id:id>/tags/grouped", repositories.RepositoryGroupedTagsView.as_view(),
            "api-repository-tags-grouped"),
@@ -81,6 +85,7 @@ urlpatterns = [
     # tags and vulnerabilities
     *route("v1/tags", tags.TagsView.as_view(), "api-tags"),
     *route("v1/tags/<id:id>", tags.TagView.as_view(), "api-tag"),
+    *route("v1/tags/<id:id>/details", images_api.TagDetailsView.as_view(), "api-tag-details"),
     *route("v1/vulnerabilities", tags.VulnerabilitiesView.as_view(), "api-vulnerabilities"),
     *route("v1/vulnerabilities/<id:id>", tags.VulnerabilityView.as_view(), "api-vulnerability"),
     path("v1/retention/", include("retention.api_urls")),

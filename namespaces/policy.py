@@ -141,6 +141,11 @@ def can_manage_namespace(user, namespace) -> bool:
     return team_role(user, namespace.team_id) == Role.OWNER
 
 
+def can_manage_signing_keys(user, namespace) -> bool:
+    """Add or remove the cosign public keys the namespace trusts: those who manage the namespace."""
+    return can_manage_namespace(user, namespace)
+
+
 def can_destroy_namespace(user, namespace) -> bool:
     if namespace.is_global or namespace.retired_at is not None or namespace.team.personal_of_id is not None:
         return False

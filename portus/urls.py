@@ -8,6 +8,7 @@ urlpatterns = [
     path("api/", include("api.urls")),
     path("retention/", include("retention.urls")),
     path("", include("twofactor.urls")),
+    path("", include("images.urls")),
     path("", include("web.urls")),
 ]
 

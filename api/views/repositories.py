@@ -25,6 +25,7 @@ from api.serializers.repositories import (
     repositories_queryset,
     tags_queryset,
 )
+from images.artifacts import ordinary_tags
 from namespaces import policy, social
 from namespaces.models import Comment, Repository, Tag
 from namespaces.services import repository_update
@@ -35,7 +36,7 @@ REPOSITORY_ID = path_id("id", "Repository id.")
 
 def digests_newest_first(repository: Repository) -> list[str]:
     """The repository's digests, the most recently pushed first (one query)."""
-    rows = (Tag.objects.filter(repository=repository).values("digest")
+    rows = (ordinary_tags(Tag.objects.filter(repository=repository)).values("digest")
             .annotate(latest=Max(Coalesce("pushed_at", "created_at"))).order_by("-latest", "digest"))
     return [row["digest"] for row in rows]
 
@@ -114,7 +115,7 @@ class RepositoryTagsView(RepositoryMixin, PortusAPIView):
                    responses={200: TagSerializer(many=True), **authed(400, 404)}, extensions={PAGINATED: True})
     def get(self, request, id: int):
         repository = self.repository(id)
-        return self.present_page(TagSerializer, tags_queryset(Tag.objects.filter(repository=repository)),
+        return self.present_page(TagSerializer, tags_queryset(ordinary_tags(Tag.objects.filter(repository=repository))),
                                  sort_fields=TAG_SORT_FIELDS)
 
 

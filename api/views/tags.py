@@ -9,6 +9,7 @@ from api.errors import FeatureDisabled, Unprocessable
 from api.schema import PAGINATED, PAGING_PARAMETERS, authed, path_id, sorting
 from api.serializers.repositories import TAG_SORT_FIELDS, TagSerializer, tags_queryset
 from api.views.repositories import _deletion
+from images.artifacts import ordinary_tags
 from namespaces import policy
 from namespaces.models import Repository, Tag
 from portus.options import option
@@ -24,7 +25,8 @@ class TagsView(PortusAPIView):
                    responses={200: TagSerializer(many=True), **authed(400, 403)}, extensions={PAGINATED: True})
     def get(self, request):
         self.allow(policy.is_admin(request.user))
-        return self.present_page(TagSerializer, tags_queryset(), sort_fields=TAG_SORT_FIELDS)
+        return self.present_page(TagSerializer, tags_queryset(ordinary_tags(Tag.objects.all())),
+                                 sort_fields=TAG_SORT_FIELDS)
 
 
 class TagView(PortusAPIView):

@@ -22,6 +22,8 @@ ACTIVITY_TEXTS = {
     "namespace.private": "made namespace {target} private",
     "namespace.protected": "made namespace {target} protected",
     "namespace.public": "made namespace {target} public",
+    "namespace.signing_key_add": "trusted the signing key “{key}” in namespace {target}",
+    "namespace.signing_key_remove": "stopped trusting the signing key “{key}” in namespace {target}",
     "namespace.purge": "deleted {manifests} images of the retired namespace {target} from the registry",
     "namespace.release": "released the name of the retired namespace {target}",
     "namespace.retire": "retired namespace {target} of {former_owner}: the name stays reserved, for admins only",

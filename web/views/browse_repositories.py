@@ -52,6 +52,7 @@ class DigestGroup:
 
     digest: str
     tags: list[Tag] = field(default_factory=list)
+    beside: object = None  # images.artifacts.Beside: the signatures, SBOMs… of this image
 
     @property
     def image(self) -> Tag:
@@ -59,8 +60,11 @@ class DigestGroup:
 
 
 def digest_groups(repository: Repository, request, *, param: str = "page"):
-    """A page of the repository's digests, newest push first, each with its tags: three queries."""
-    digests = (Tag.objects.filter(repository=repository).values("digest")
+    """A page of the repository's digests, newest push first, each with its tags and what sits beside it
+    (signatures, SBOMs: not listed as tags of their own): a fixed number of queries."""
+    from images.artifacts import beside, ordinary_tags
+
+    digests = (ordinary_tags(Tag.objects.filter(repository=repository)).values("digest")
                .annotate(latest=Max("pushed_at")).order_by(F("latest").desc(nulls_last=True), "digest"))
     page = paginate(request, digests, param=param)
     groups = {row["digest"]: DigestGroup(row["digest"]) for row in page.object_list}
@@ -71,6 +75,9 @@ def digest_groups(repository: Repository, request, *, param: str = "page"):
         tag.pull_command = f"docker pull {reference}:{tag.name}"
         groups[tag.digest].tags.append(tag)
     page.groups = list(groups.values())
+    found = beside(repository, list(groups))
+    for group in page.groups:
+        group.beside = found.get(group.digest)
     return page
 
 
