@@ -126,6 +126,43 @@ class Sweep:
         return len(rows)
 
 
+class EventSweep:
+    """Walks the registry's manifest pushes by digest (the inbox notes them without processing: no tag to
+    apply), SWEEP_IDS_PER_ROUND event ids per round, and queues those not known here yet — platforms of an
+    index, OCI 1.1 referrers pushed by digest. Pauses after reaching the newest event."""
+
+    def __init__(self) -> None:
+        self.cursor = 0
+        self.resume_at = 0.0
+
+    def step(self, now: float) -> int:
+        from mirror.inbox import MANIFEST_MEDIA_TYPES
+        from mirror.models import Event
+
+        if now < self.resume_at:
+            return 0
+        upper = self.cursor + SWEEP_IDS_PER_ROUND
+        known = Manifest.objects.filter(registry_id=OuterRef("registry_id"), digest=OuterRef("digest"))
+        rows = list(Event.objects.filter(id__gt=self.cursor, id__lte=upper, action="push", tag="",
+                                         media_type__in=MANIFEST_MEDIA_TYPES, registry__isnull=False)
+                    .exclude(Exists(known)).select_related("registry").order_by("id"))
+        from namespaces.tags import repository_find
+
+        for event in rows:
+            repository = repository_find(registry=event.registry, repository_name=event.repository)
+            enqueue(registry=event.registry, digest=event.digest, repository=repository,
+                    repository_name=event.repository)
+        if not Event.objects.filter(id__gt=upper).exists():
+            # New events come at the end: look again soon, from a little before the newest (an id taken by a
+            # transaction that commits later appears behind it; what is known already costs nothing).
+            self.resume_at = now + 2.0
+            newest = Event.objects.order_by("-id").values_list("id", flat=True).first() or 0
+            self.cursor = max(self.cursor, newest - 200, 0)
+        else:
+            self.cursor = upper
+        return len(rows)
+
+
 def queue_tag(tag: Tag) -> Manifest | None:
     repository = tag.repository
     hinted = parse.cosign_tag(tag.name)

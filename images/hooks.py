@@ -13,6 +13,7 @@ from images import fetch
 
 log = logging.getLogger(__name__)
 _sweep = fetch.Sweep()
+_event_sweep = fetch.EventSweep()
 
 
 def _on_tag_pushed(sender, tag, repository, **kwargs) -> None:  # noqa: ARG001
@@ -55,7 +56,9 @@ def background_round(*, should_stop=None, limit: int = 5) -> int:
     and the day's storage snapshot when due. Returns how many manifests were claimed."""
     from images import storage
 
-    _sweep.step(time.monotonic())
+    now = time.monotonic()
+    _sweep.step(now)
+    _event_sweep.step(now)
     claimed = fetch.process_batch(limit=limit, should_stop=should_stop)
     storage.snapshot_if_due()
     return claimed
@@ -70,6 +73,9 @@ def drain() -> int:
         sweep.step(0.0)
         if sweep.cursor == 0:
             break
+    events = fetch.EventSweep()
+    while events.step(0.0) or events.resume_at == 0.0:
+        pass
     claimed = fetch.drain()
     storage.snapshot_if_due()
     return claimed
