@@ -23,8 +23,6 @@ from images.models import ManifestLink, StorageSnapshot
 from namespaces.models import Namespace
 from registries.models import Registry
 
-CHUNK = 500
-
 
 @dataclass
 class Usage:
@@ -77,16 +75,18 @@ def registry_storage(registry: Registry) -> RegistryStorage:
     return result
 
 
-def _shared_elsewhere(registry_id: int, namespace_id: int, digests: set[str]) -> set[str]:
-    """Which of `digests` another namespace of the registry holds too (chunked lookups)."""
-    found: set[str] = set()
-    ordered = sorted(digests)
-    for start in range(0, len(ordered), CHUNK):
-        chunk = ordered[start:start + CHUNK]
-        found.update(ManifestLink.objects.filter(manifest__registry_id=registry_id, manifest__digest__in=chunk)
-                     .exclude(repository__namespace_id=namespace_id).values_list("manifest__digest", flat=True))
-        found.update(ManifestLink.objects.filter(manifest__registry_id=registry_id, manifest__blobs__digest__in=chunk)
-                     .exclude(repository__namespace_id=namespace_id).values_list("manifest__blobs__digest", flat=True))
+def _shared_elsewhere(registry_id: int, namespace_id: int, scope: Q) -> set[str]:
+    """Which digests of `scope` another namespace of the registry holds too: two queries, whatever the size
+    (the scope's digests stay in the database, as subqueries)."""
+    in_scope = ManifestLink.objects.filter(scope)
+    manifests = in_scope.values("manifest__digest")
+    blobs = in_scope.filter(manifest__blobs__isnull=False).values("manifest__blobs__digest")
+    other = (ManifestLink.objects.filter(manifest__registry_id=registry_id)
+             .exclude(repository__namespace_id=namespace_id))
+    found = set(other.filter(Q(manifest__digest__in=manifests) | Q(manifest__digest__in=blobs))
+                .values_list("manifest__digest", flat=True).distinct())
+    found.update(other.filter(Q(manifest__blobs__digest__in=manifests) | Q(manifest__blobs__digest__in=blobs))
+                 .values_list("manifest__blobs__digest", flat=True).distinct())
     return found
 
 
@@ -98,7 +98,7 @@ def scoped_usage(*, namespace: Namespace, repository_id: int | None = None) -> U
     sizes: dict[str, int] = {}
     for _repository, _namespace, digest, size in _rows(scope):
         sizes[digest] = max(sizes.get(digest, 0), int(size or 0))
-    shared = _shared_elsewhere(namespace.registry_id, namespace.pk, set(sizes))
+    shared = _shared_elsewhere(namespace.registry_id, namespace.pk, scope) if sizes else set()
     return _usage(sizes, set(sizes), shared)
 
 
