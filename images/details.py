@@ -11,6 +11,10 @@ from images.models import Blob, Manifest
 from namespaces.models import Tag
 
 MAX_SHOWN_LAYERS = parse.MAX_LAYERS
+CONFIG_DEFAULTS: dict[str, Any] = {
+    "created": "", "author": "", "os": "", "architecture": "", "variant": "", "user": "", "entrypoint": [],
+    "cmd": [], "env": [], "exposed_ports": [], "working_dir": "", "labels": {}, "stop_signal": "",
+}
 
 
 @dataclass
@@ -45,7 +49,8 @@ class ImageView:
     def as_dict(self) -> dict[str, Any]:
         return {
             "status": self.status, "digest": self.digest, "media_type": self.media_type, "kind": self.kind,
-            "total_size": self.total_size, "config": self.config or None, "annotations": self.annotations,
+            "total_size": self.total_size,
+            "config": {**CONFIG_DEFAULTS, **self.config} if self.config else None, "annotations": self.annotations,
             "source_url": self.source_url or None, "description": self.description or None,
             "config_blob": self.config_blob, "layers": self.layers, "platforms": self.platforms,
             "truncated": self.truncated, "error": self.error or None,
