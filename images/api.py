@@ -5,9 +5,10 @@ from __future__ import annotations
 
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers
+from rest_framework.response import Response
 
 from api.base import PortusAPIView
-from api.schema import authed, path_id
+from api.schema import authed, path_id, with_body
 from images import storage
 from images.details import image_view
 from namespaces import policy
@@ -145,3 +146,67 @@ class RegistryStorageView(PortusAPIView):
         self.allow(policy.is_admin(request.user))
         registry = self.found(Registry.objects.all(), pk=id)
         return self.present(UsageOut, _usage(storage.registry_storage(registry).total))
+
+
+class SigningKeyOut(serializers.Serializer):
+    id = serializers.IntegerField()
+    name = serializers.CharField()
+    fingerprint = serializers.CharField(help_text="SHA-256 of the public key (DER), hex.")
+    pem = serializers.CharField()
+    created_at = serializers.DateTimeField()
+
+    class Meta:
+        ref_name = "SigningKey"
+
+
+class SigningKeyIn(serializers.Serializer):
+    name = serializers.CharField(max_length=100)
+    pem = serializers.CharField(max_length=4096, help_text="cosign.pub: an ECDSA P-256 public key in PEM.")
+
+    class Meta:
+        ref_name = "SigningKeyCreate"
+
+
+class _NamespaceKeys(PortusAPIView):
+    def namespace(self, pk: int) -> Namespace:
+        return self.found(Namespace.objects.visible_to(self.request.user).select_related("registry", "team"), pk=pk)
+
+
+class NamespaceSigningKeysView(_NamespaceKeys):
+    @extend_schema(tags=["namespaces"], summary="The cosign public keys a namespace trusts",
+                   parameters=[path_id("id", "Namespace id.")], responses={200: SigningKeyOut(many=True),
+                                                                          **authed(404)})
+    def get(self, request, id: int):
+        from images.models import SigningKey
+
+        keys = SigningKey.objects.filter(namespace=self.namespace(id)).order_by("name")
+        return Response(SigningKeyOut(keys, many=True).data)
+
+    @extend_schema(tags=["namespaces"], summary="Trust a cosign public key (namespace managers)",
+                   description="Signatures made with it are shown as verified by its name. 422 for a key that is "
+                               "not ECDSA P-256, a private key, or one trusted already.",
+                   parameters=[path_id("id", "Namespace id.")], request=SigningKeyIn,
+                   responses={201: SigningKeyOut, **with_body(403, 404, 422)})
+    def post(self, request, id: int):
+        from images.services import signing_key_add
+
+        namespace = self.namespace(id)
+        self.allow(policy.can_manage_signing_keys(request.user, namespace))
+        data = self.read(SigningKeyIn)
+        key = signing_key_add(namespace=namespace, name=data["name"], pem=data["pem"], by=request.user)
+        return self.present(SigningKeyOut, key, status_code=201)
+
+
+class NamespaceSigningKeyView(_NamespaceKeys):
+    @extend_schema(tags=["namespaces"], summary="Stop trusting a key (namespace managers)",
+                   parameters=[path_id("id", "Namespace id."), path_id("key_id", "Key id.")],
+                   responses={204: None, **authed(403, 404)})
+    def delete(self, request, id: int, key_id: int):
+        from images.models import SigningKey
+        from images.services import signing_key_remove
+
+        namespace = self.namespace(id)
+        key = self.found(SigningKey.objects.filter(namespace=namespace).select_related("namespace"), pk=key_id)
+        self.allow(policy.can_manage_signing_keys(request.user, namespace))
+        signing_key_remove(key=key, by=request.user)
+        return self.no_content()

@@ -50,6 +50,8 @@ PORTUS_PATHS = {
     "/api/v1/tags/{id}/details": {"get"},
     "/api/v1/repositories/{id}/storage": {"get"},
     "/api/v1/namespaces/{id}/storage": {"get"},
+    "/api/v1/namespaces/{id}/signing_keys": {"get", "post"},
+    "/api/v1/namespaces/{id}/signing_keys/{key_id}": {"delete"},
     "/api/v1/registries/{id}/storage": {"get"},
     "/api/v1/vulnerabilities": {"post"},
     "/api/v1/vulnerabilities/{id}": {"post"},

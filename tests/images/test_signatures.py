@@ -101,3 +101,26 @@ def test_signing_keys_page_doors(client, namespace, owner, viewer, outsider):
     assert SigningKey.objects.get().name == "release"
     bad = as_(owner).post(url, {"name": "bad", "pem": "-----BEGIN PUBLIC KEY-----\nAAAA\n-----END PUBLIC KEY-----"})
     assert bad.status_code == 200 and "Not a PEM public key" in bad.content.decode()
+
+
+@pytest.mark.django_db
+def test_signing_keys_api(namespace, owner, viewer, outsider):
+    from rest_framework.test import APIClient
+
+    def as_(user):
+        client = APIClient()
+        client.force_authenticate(user)
+        return client
+
+    url = f"/api/v1/namespaces/{namespace.pk}/signing_keys"
+    pem = public_pem(ec.generate_private_key(ec.SECP256R1()))
+    assert as_(outsider).get(url).status_code == 404
+    assert as_(viewer).post(url, {"name": "k", "pem": pem}, format="json").status_code == 403
+    assert as_(owner).post(url, {"name": "k", "pem": "junk"}, format="json").status_code == 422
+    assert as_(owner).post(url, {"name": "k" * 500, "pem": pem}, format="json").status_code == 400
+    created = as_(owner).post(url, {"name": "release", "pem": pem}, format="json")
+    assert created.status_code == 201 and created.json()["name"] == "release"
+    assert [k["name"] for k in as_(viewer).get(url).json()] == ["release"]
+    key_url = f"{url}/{created.json()['id']}"
+    assert as_(viewer).delete(key_url).status_code == 403
+    assert as_(owner).delete(key_url).status_code == 204
