@@ -6,6 +6,7 @@ from __future__ import annotations
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.shortcuts import get_object_or_404, redirect, render
+from django.utils import timezone
 from django.views.decorators.http import require_http_methods, require_POST
 
 from images import charts, storage
@@ -80,6 +81,7 @@ def signing_key_delete(request, pk: int, key_pk: int):
 @admin_required
 def storage_page(request):
     registries = []
+    today = timezone.localdate()
     for registry in Registry.objects.order_by("name"):
         usage = storage.registry_storage(registry)
         names = dict(Namespace.objects.filter(pk__in=list(usage.namespaces)).values_list("pk", "name"))
@@ -91,7 +93,9 @@ def storage_page(request):
         registries.append({
             "registry": registry, "usage": usage, "rows": rows[:50], "more": max(0, len(rows) - 50),
             "bars": charts.bars([(name, u.bytes, u.shared_bytes) for name, _, u in rows[:10]]),
-            "line": charts.line([(s.day.isoformat(), s.bytes) for s in snapshots]),
+            # The days before from their snapshots; today as it is now (its snapshot was taken at its start).
+            "line": charts.line([(s.day.isoformat(), s.bytes) for s in snapshots if s.day != today]
+                                + [(today.isoformat(), usage.total.bytes)]),
             "snapshots": snapshots[-14:],
         })
     return render(request, "admin/storage.html", {"registries": registries})
