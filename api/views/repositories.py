@@ -44,7 +44,8 @@ def digests_newest_first(repository: Repository) -> list[str]:
 def tag_groups(repository: Repository, digests: list[str]) -> list[list[Tag]]:
     """Tags grouped by digest, in the order of `digests`; each group by name (one query)."""
     groups: dict[str, list[Tag]] = {digest: [] for digest in digests}
-    for tag in tags_queryset(Tag.objects.filter(repository=repository, digest__in=digests)).order_by("name"):
+    for tag in tags_queryset(ordinary_tags(Tag.objects.filter(repository=repository, digest__in=digests))
+                             ).order_by("name"):
         groups[tag.digest].append(tag)
     return [groups[digest] for digest in digests]
 

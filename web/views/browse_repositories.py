@@ -68,7 +68,7 @@ def digest_groups(repository: Repository, request, *, param: str = "page"):
                .annotate(latest=Max("pushed_at")).order_by(F("latest").desc(nulls_last=True), "digest"))
     page = paginate(request, digests, param=param)
     groups = {row["digest"]: DigestGroup(row["digest"]) for row in page.object_list}
-    tags = Tag.objects.filter(repository=repository, digest__in=list(groups)).select_related("author")
+    tags = ordinary_tags(Tag.objects.filter(repository=repository, digest__in=list(groups))).select_related("author")
     reference = repository.pull_reference
     for tag in tags.order_by("name"):
         tag.repository = repository
