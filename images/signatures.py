@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import functools
 import hashlib
 import json
 from dataclasses import dataclass
@@ -52,6 +53,15 @@ def load_public_key(pem: str) -> ec.EllipticCurvePublicKey:
     return key
 
 
+@functools.lru_cache(maxsize=256)
+def _loaded(pem: str) -> ec.EllipticCurvePublicKey | None:
+    """A trusted key as stored, parsed once per process (keys come from the database, not from requests)."""
+    try:
+        return load_public_key(pem)
+    except KeyRefused:
+        return None
+
+
 def fingerprint(key: ec.EllipticCurvePublicKey) -> str:
     der = key.public_bytes(serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo)
     return hashlib.sha256(der).hexdigest()
@@ -85,10 +95,12 @@ def verify(*, payload_b64: str, signature_b64: str, subject_digest: str, keys: l
     if not subject_digest or payload_digest(payload) != subject_digest:
         return None
     for trusted in keys:
+        key = _loaded(trusted.pem)
+        if key is None:
+            continue
         try:
-            key = load_public_key(trusted.pem)
             key.verify(signature, payload, ec.ECDSA(hashes.SHA256()))
-        except (KeyRefused, InvalidSignature, ValueError):
+        except (InvalidSignature, ValueError):
             continue
         return trusted.name
     return None
