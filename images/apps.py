@@ -8,6 +8,10 @@ class ImagesConfig(AppConfig):
     verbose_name = "Image details, artifacts and storage"
 
     def ready(self) -> None:
-        from images import hooks
+        from images import artifacts, hooks
+        from namespaces import deletion
 
         hooks.connect()
+        if artifacts.referrer_digests not in deletion.BESIDE_FINDERS:
+            deletion.BESIDE_FINDERS.append(artifacts.referrer_digests)
+            deletion.AFTER_DELETE.append(artifacts.forget)

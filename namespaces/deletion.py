@@ -6,6 +6,9 @@ that points at that digest goes with it. The callers ask the policy here, once, 
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import Any
+
 from django.core.exceptions import PermissionDenied
 
 from namespaces import policy
@@ -17,27 +20,48 @@ class RegistryRefused(Exception):
     """The registry did not delete a manifest (unreachable, deletes turned off, refused)."""
 
 
+# What goes with an image when it is deleted (signatures, SBOMs, attestations beside it): finders of
+# (repository, digest) → digests, and what to call once each is gone. Filled by the apps that know
+# (images/apps.py), so that this module depends on nothing above it.
+BESIDE_FINDERS: list[Callable[..., list[str]]] = []
+AFTER_DELETE: list[Callable[..., None]] = []
+
+
+def image_and_beside_delete(*, repository: Repository, digest: str, by,
+                            parameters: dict[str, Any] | None = None, gone: list[str] | None = None) -> int:
+    """Deletes the manifest, then what sits beside it, in the registry and here; returns the image's tags
+    that went, and appends each deleted digest to `gone`. Raises registries.client errors as they come
+    (a retention run tells them apart); an error on something beside the image comes after the image."""
+    beside = [d for finder in BESIDE_FINDERS for d in finder(repository=repository, digest=digest)]
+    removed = 0
+    for index, doomed in enumerate(dict.fromkeys([digest, *beside])):
+        count = tag_writes.image_delete(repository=repository, digest=doomed, by=by, parameters=parameters)
+        removed += count if index == 0 else 0
+        if gone is not None:
+            gone.append(doomed)
+        for after in AFTER_DELETE:
+            after(repository=repository, digest=doomed)
+    return removed
+
+
 def delete_image(*, repository: Repository, digest: str, by) -> None:
     """The one call that deletes a manifest in the registry and forgets its tags here; swap it here.
 
     namespaces.tags.image_delete talks to the registry through registries.client; its errors become
-    RegistryRefused, with the registry's reason, for the page or the API answer. The signatures, SBOMs and
-    attestations beside the image (images/artifacts.py) go with it, after it: a refused one is named in
-    the error, the image being gone already.
+    RegistryRefused, with the registry's reason, for the page or the API answer. What sits beside the image
+    (BESIDE_FINDERS) goes with it, after it: a refused one is named in the error, the image being gone
+    already.
     """
-    from images.artifacts import forget, referrer_digests
     from registries.client import RegistryError
 
-    beside = referrer_digests(repository=repository, digest=digest)
-    for index, doomed in enumerate([digest, *beside]):
-        try:
-            tag_writes.image_delete(repository=repository, digest=doomed, by=by)
-        except RegistryError as exc:
-            reason = str(exc) or exc.__class__.__name__
-            if index:
-                reason = f"the image is deleted, but not everything beside it ({doomed}): {reason}"
-            raise RegistryRefused(reason) from exc
-        forget(repository=repository, digest=doomed)
+    gone: list[str] = []
+    try:
+        image_and_beside_delete(repository=repository, digest=digest, by=by, gone=gone)
+    except RegistryError as exc:
+        reason = str(exc) or exc.__class__.__name__
+        if gone:
+            reason = f"the image is deleted, but not everything beside it: {reason}"
+        raise RegistryRefused(reason) from exc
 
 
 def tags_sharing_digest(tag: Tag):

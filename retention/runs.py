@@ -34,7 +34,7 @@ from django.utils import timezone
 
 from accounts.models import User
 from activities.services import activity_record
-from namespaces import tags as tag_writes
+from namespaces.deletion import image_and_beside_delete
 from namespaces.models import Namespace, Repository, Tag
 from portus.options import option
 from registries import client as registry_client
@@ -226,7 +226,8 @@ def _execute_item(run: Run, item: Item, checks: _Checks, actor) -> str:
         if why:
             _finish_item(item, Item.Status.SKIPPED, why)
             return Item.Status.SKIPPED
-        tag_writes.image_delete(repository=repository, digest=item.digest, by=actor,
+        # With the signatures, SBOMs and attestations beside it (namespaces/deletion.py).
+        image_and_beside_delete(repository=repository, digest=item.digest, by=actor,
                                 parameters={"retention_run": run.pk})
     except DeleteNotAllowed as exc:
         _finish_item(item, Item.Status.ERROR, str(exc))
