@@ -4,7 +4,7 @@ from django.urls import include, path, re_path, register_converter
 from drf_spectacular.views import SpectacularJSONAPIView, SpectacularSwaggerSplitView
 
 from api.errors import not_found_view
-from api.views import meta, namespaces, refresh_tokens, registries, repositories, tags, teams, users
+from api.views import meta, namespaces, refresh_tokens, registries, repositories, tags, teams, users, webhooks
 from images import api as images_api
 
 
@@ -71,6 +71,19 @@ urlpatterns = [
            "api-namespace-repositories"),
     *route("v1/namespaces/<id:id>/release", namespaces.NamespaceReleaseView.as_view(), "api-namespace-release"),
     *route("v1/namespaces/<id:id>/purge", namespaces.NamespacePurgeView.as_view(), "api-namespace-purge"),
+    # outbound webhooks
+    *route("v1/namespaces/<id:id>/webhooks", webhooks.WebhooksView.as_view(), "api-webhooks"),
+    *route("v1/namespaces/<id:id>/webhooks/<id:webhook_id>", webhooks.WebhookView.as_view(), "api-webhook"),
+    *route("v1/namespaces/<id:id>/webhooks/<id:webhook_id>/secret", webhooks.WebhookSecretView.as_view(),
+           "api-webhook-secret"),
+    *route("v1/namespaces/<id:id>/webhooks/<id:webhook_id>/ping", webhooks.WebhookPingView.as_view(),
+           "api-webhook-ping"),
+    *route("v1/namespaces/<id:id>/webhooks/<id:webhook_id>/deliveries", webhooks.DeliveriesView.as_view(),
+           "api-webhook-deliveries"),
+    *route("v1/namespaces/<id:id>/webhooks/<id:webhook_id>/deliveries/<id:delivery_id>",
+           webhooks.DeliveryView.as_view(), "api-webhook-delivery"),
+    *route("v1/namespaces/<id:id>/webhooks/<id:webhook_id>/deliveries/<id:delivery_id>/redeliver",
+           webhooks.RedeliverView.as_view(), "api-webhook-redeliver"),
     # repositories
     *route("v1/repositories", repositories.RepositoriesView.as_view(), "api-repositories"),
     *route("v1/repositories/<id:id>", repositories.RepositoryView.as_view(), "api-repository"),

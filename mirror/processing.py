@@ -42,6 +42,7 @@ from accounts.models import User
 from images import hooks as image_hooks
 from mirror.inbox import MANIFEST_MEDIA_TYPES
 from mirror.models import Event
+from mirror.signals import event_processed
 from namespaces import tags as tag_services
 from registries.client import ManifestUnknown, RegistryClient, RegistryError
 from registries.models import Registry
@@ -156,6 +157,7 @@ def _push(event: Event, token: str, registry: Registry, now: datetime) -> bool:
             registry=registry, repository_name=event.repository, tag=event.tag, digest=details.digest,
             media_type=details.media_type or event.media_type, image_id=details.image_id, size=details.size,
             platforms=details.platforms, author=author, event_time=event.timestamp)
+        event_processed.send(sender=Event, event=event, registry=registry, image=details)
         return f"not applied: {change.reason}" if not change.applied else ""
 
     return _finish(event, token, Event.Status.DONE, now=now, apply=apply)
@@ -209,6 +211,7 @@ def _delete(event: Event, token: str, registry: Registry, now: datetime) -> bool
     actor = _actor(event.actor)
 
     def apply() -> str:
+        event_processed.send(sender=Event, event=event, registry=registry)
         if event.tag or event.digest:
             removed = tag_services.tag_apply_delete(registry=registry, repository_name=event.repository,
                                                     tag=event.tag or None, digest=event.digest or None,
@@ -226,6 +229,7 @@ def _pull(event: Event, token: str, registry: Registry, now: datetime) -> bool:
     def apply() -> str:
         counted = tag_services.tag_record_pull(registry=registry, repository_name=event.repository,
                                                tag=event.tag, event_time=event.timestamp)
+        event_processed.send(sender=Event, event=event, registry=registry)
         return "" if counted else "tag not known here: pull not counted"
 
     return _finish(event, token, Event.Status.DONE, now=now, apply=apply)

@@ -20,6 +20,8 @@ Rules (Portus's, made explicit):
 - Delete (images and tags): only with `delete.enabled`; owners, and contributors when
   `delete.contributors` is on.
 - Manage a namespace (description, team, deletion): owners when `user_permission.manage_namespace`;
+  its outbound webhooks: those who manage it, when `user_permission.manage_webhook` (and, to add one,
+  `user_permission.create_webhook`);
   change its visibility: owners when `user_permission.change_visibility`. Personal and global
   namespaces cannot be deleted or moved to another team.
 - Teams: anyone signed in (not a bot) may create one when `user_permission.create_team`; owners manage
@@ -144,6 +146,19 @@ def can_manage_namespace(user, namespace) -> bool:
 def can_manage_signing_keys(user, namespace) -> bool:
     """Add or remove the cosign public keys the namespace trusts: those who manage the namespace."""
     return can_manage_namespace(user, namespace)
+def can_manage_webhooks(user, namespace) -> bool:
+    """See, edit, test and delete the namespace's outbound webhooks and their deliveries: whoever manages
+    the namespace, while `user_permission.manage_webhook` is on (admins always)."""
+    if not can_manage_namespace(user, namespace):
+        return False
+    return user.admin or bool(option("user_permission.manage_webhook.enabled"))
+
+
+def can_create_webhook(user, namespace) -> bool:
+    """Add a webhook: as can_manage_webhooks, and `user_permission.create_webhook` for non-admins."""
+    if not can_manage_webhooks(user, namespace):
+        return False
+    return user.admin or bool(option("user_permission.create_webhook.enabled"))
 
 
 def can_destroy_namespace(user, namespace) -> bool:
@@ -191,7 +206,7 @@ def namespace_permissions(user, namespace) -> dict[str, bool]:
         "manage": can_manage_namespace(user, namespace),
         "destroy": can_destroy_namespace(user, namespace),
         "change_visibility": can_change_visibility(user, namespace),
-        "webhooks": can_manage_namespace(user, namespace) and option("user_permission.manage_webhook.enabled"),
+        "webhooks": can_manage_webhooks(user, namespace),
         "release": can_release_namespace(user, namespace),
         "purge": can_purge_namespace(user, namespace),
         "retention": can_manage_retention(user, namespace),

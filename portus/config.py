@@ -245,6 +245,27 @@ def _validate(tree: dict) -> None:
     if not tree["machine_fqdn"]["value"].strip():
         raise ConfigError("machine_fqdn.value: must not be empty")
     _validate_ca_file(tree["registry"]["ca_file"]["value"])
+    _validate_webhooks(tree["webhooks"])
+
+
+def _validate_webhooks(hooks: dict) -> None:
+    import ipaddress
+
+    if not 1 <= hooks["timeout"] <= 60:
+        raise ConfigError(f"webhooks.timeout: expected 1 to 60 seconds, got {hooks['timeout']}")
+    if not 1 <= hooks["max_attempts"] <= 20:
+        raise ConfigError(f"webhooks.max_attempts: expected 1 to 20, got {hooks['max_attempts']}")
+    if not 1 <= hooks["backoff_seconds"] <= 3600:
+        raise ConfigError(f"webhooks.backoff_seconds: expected 1 to 3600, got {hooks['backoff_seconds']}")
+    if hooks["deliveries_kept_days"] < 1 or hooks["deliveries_kept_per_webhook"] < 1:
+        raise ConfigError("webhooks.deliveries_kept_days and deliveries_kept_per_webhook: at least 1")
+    for item in (part.strip() for part in hooks["allowed_private_networks"].split(",")):
+        if item:
+            try:
+                ipaddress.ip_network(item, strict=False)
+            except ValueError:
+                raise ConfigError(f"webhooks.allowed_private_networks: {item!r} is not an address or network"
+                                  ) from None
 
 
 _MAX_CA_FILE_BYTES = 16 * 1024 * 1024

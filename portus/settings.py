@@ -57,6 +57,7 @@ INSTALLED_APPS = [
     "mirror",
     "retention",
     "images",
+    "hooks",
     "api",
     "web",
     "twofactor",

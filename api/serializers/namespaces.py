@@ -6,6 +6,7 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from api.serializers.common import MarkdownField, count_of
+from hooks.models import Webhook
 from namespaces import policy
 from namespaces.models import Namespace, Repository, Visibility
 
@@ -17,6 +18,7 @@ def namespaces_queryset(queryset=None):
     queryset = Namespace.objects.all() if queryset is None else queryset
     return queryset.select_related("team", "registry").annotate(
         repositories_count=count_of(Repository.objects.all(), "namespace"),
+        webhooks_count=count_of(Webhook.objects.all(), "namespace"),
     )
 
 
@@ -71,7 +73,7 @@ class NamespaceSerializer(serializers.Serializer):
     # Not in Portus, which had one registry: with several, the same name may live in each.
     registry = NamespaceRegistrySerializer(read_only=True, help_text="The registry this namespace lives in.")
     repositories_count = serializers.IntegerField(read_only=True)
-    webhooks_count = serializers.SerializerMethodField(help_text="Outbound webhooks are not implemented yet: 0.")
+    webhooks_count = serializers.IntegerField(read_only=True, default=0)
     visibility = serializers.ChoiceField(choices=Visibility.choices, read_only=True)
     # `global` is a Python keyword.
     locals()["global"] = serializers.BooleanField(source="is_global", read_only=True,
@@ -86,9 +88,6 @@ class NamespaceSerializer(serializers.Serializer):
 
     def get_name(self, namespace: Namespace) -> str:
         return namespace_name(namespace)
-
-    def get_webhooks_count(self, namespace: Namespace) -> int:
-        return 0
 
     def get_orphan(self, namespace: Namespace) -> bool:
         return namespace.team.hidden and not namespace.is_global and namespace.team.personal_of_id is None

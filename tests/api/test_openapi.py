@@ -66,6 +66,13 @@ PORTUS_PATHS = {
     "/api/v1/retention/runs/{id}/pause": {"post"},
     "/api/v1/retention/runs/{id}/resume": {"post"},
     "/api/v1/retention/runs/{id}/cancel": {"post"},
+    "/api/v1/namespaces/{id}/webhooks": {"get", "post"},
+    "/api/v1/namespaces/{id}/webhooks/{webhook_id}": {"get", "put", "delete"},
+    "/api/v1/namespaces/{id}/webhooks/{webhook_id}/secret": {"post"},
+    "/api/v1/namespaces/{id}/webhooks/{webhook_id}/ping": {"post"},
+    "/api/v1/namespaces/{id}/webhooks/{webhook_id}/deliveries": {"get"},
+    "/api/v1/namespaces/{id}/webhooks/{webhook_id}/deliveries/{delivery_id}": {"get"},
+    "/api/v1/namespaces/{id}/webhooks/{webhook_id}/deliveries/{delivery_id}/redeliver": {"post"},
 }
 
 

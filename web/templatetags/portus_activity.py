@@ -71,6 +71,8 @@ ACTIVITY_TEXTS = {
     "webhook_event.retry": "retried the registry event {target}",
     "webhook_event.retry_failed": "retried {count} failed registry events",
     "webhook.delete": "deleted a webhook in {target}",
+    "webhook.update": "changed a webhook in {target}",
+    "webhook.rotate_secret": "made a new signing secret for a webhook in {target}",
 }
 
 

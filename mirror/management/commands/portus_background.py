@@ -17,6 +17,8 @@ from django.db import close_old_connections, connection
 from django.utils import timezone
 
 from images import hooks as image_hooks
+from hooks import background as hooks_background
+from hooks import queue as hooks_queue
 from mirror import processing, services, sync
 from portus.options import option
 from retention import background as retention_background
@@ -69,6 +71,7 @@ class Command(BaseCommand):
         if syncer is not None:
             syncer.start()
         retention_thread = retention_background.start(self.stopping, self.name)
+        deliverer = hooks_background.start(self.stopping)  # outbound webhooks, in a thread of their own
         try:
             self._loop(batch=opts["batch"], interval=opts["interval"], events_on=events_on)
         finally:
@@ -76,6 +79,7 @@ class Command(BaseCommand):
             if syncer is not None:
                 syncer.join(timeout=30)
             retention_thread.join(timeout=30)
+            deliverer.join(timeout=30)
             services.heartbeat_stop(name=self.name)
             for signum, handler in previous.items():
                 signal.signal(signum, handler)
@@ -130,6 +134,7 @@ class Command(BaseCommand):
         processed = processing.drain(limit=batch) if events_on else 0
         self.stdout.write(f"processed {processed} event(s)")
         self.stdout.write(f"read {image_hooks.drain()} image manifest(s)")
+        self.stdout.write(f"sent {hooks_queue.drain()} webhook delivery attempt(s)")
         if sync_on:
             strategy = option("background.sync.strategy")
             strategy = "update-delete" if strategy == "on-start" else strategy
