@@ -86,6 +86,8 @@ class Delivery(models.Model):
     event_id = models.CharField(max_length=64)
     event_type = models.CharField(max_length=16)  # push, delete, pull, ping
     payload = models.JSONField()  # the event (hooks/payloads.py); the body is rendered from it per attempt
+    # A redelivery asked for by hand (its original may have left the log since: hence the flag).
+    redelivery = models.BooleanField(default=False)
     redelivery_of = models.ForeignKey("self", null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
     status = models.CharField(max_length=16, choices=Status.choices, default=Status.PENDING)
     attempts = models.PositiveIntegerField(default=0)
@@ -115,7 +117,7 @@ class Delivery(models.Model):
         ]
         constraints = [
             # An event is queued once per webhook, however often the mirror processes it.
-            models.UniqueConstraint(fields=["webhook", "event_id"], condition=Q(redelivery_of__isnull=True),
+            models.UniqueConstraint(fields=["webhook", "event_id"], condition=Q(redelivery=False),
                                     name="delivery_once_per_event"),
         ]
 

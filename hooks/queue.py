@@ -102,7 +102,7 @@ def delivery_redeliver(*, delivery: Delivery, now: datetime | None = None) -> De
     now = now or timezone.now()
     return Delivery.objects.create(webhook=delivery.webhook, event_id=delivery.event_id,
                                    event_type=delivery.event_type, payload=delivery.payload,
-                                   redelivery_of=delivery, next_attempt_at=now, created_at=now)
+                                   redelivery=True, redelivery_of=delivery, next_attempt_at=now, created_at=now)
 
 
 def ping_queue(*, webhook: Webhook, by=None, now: datetime | None = None) -> Delivery:

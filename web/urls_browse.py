@@ -6,6 +6,7 @@ from web.views import browse_namespaces as ns
 from web.views import browse_repositories as repos
 from web.views import browse_search as search
 from web.views import browse_teams as teams
+from web.views import browse_webhooks as hooks
 
 urlpatterns = [
     path("namespaces", ns.namespace_list, name="namespaces"),
@@ -16,6 +17,17 @@ urlpatterns = [
     path("namespaces/<int:pk>/delete", ns.namespace_delete_view, name="namespace-delete"),
     path("namespaces/<int:pk>/release", ns.namespace_release_view, name="namespace-release"),
     path("namespaces/<int:pk>/purge", ns.namespace_purge_view, name="namespace-purge"),
+    path("namespaces/<int:pk>/webhooks", hooks.webhook_list, name="webhooks"),
+    path("namespaces/<int:pk>/webhooks/new", hooks.webhook_new, name="webhook-new"),
+    path("namespaces/<int:pk>/webhooks/<int:webhook_pk>", hooks.webhook_detail, name="webhook"),
+    path("namespaces/<int:pk>/webhooks/<int:webhook_pk>/edit", hooks.webhook_edit, name="webhook-edit"),
+    path("namespaces/<int:pk>/webhooks/<int:webhook_pk>/delete", hooks.webhook_delete, name="webhook-delete"),
+    path("namespaces/<int:pk>/webhooks/<int:webhook_pk>/secret", hooks.webhook_secret, name="webhook-secret"),
+    path("namespaces/<int:pk>/webhooks/<int:webhook_pk>/ping", hooks.webhook_ping, name="webhook-ping"),
+    path("namespaces/<int:pk>/webhooks/<int:webhook_pk>/deliveries/<int:delivery_pk>", hooks.delivery_detail,
+         name="webhook-delivery"),
+    path("namespaces/<int:pk>/webhooks/<int:webhook_pk>/deliveries/<int:delivery_pk>/redeliver",
+         hooks.delivery_redeliver, name="webhook-redeliver"),
     path("teams", teams.team_list, name="teams"),
     path("teams/new", teams.team_new, name="team-new"),
     path("teams/<int:pk>", teams.team_detail, name="team"),

@@ -254,3 +254,16 @@ def test_a_secret_unreadable_under_a_new_key_fails_the_delivery_saying_so(client
     delivery = Delivery.objects.get(webhook=webhook)
     assert delivery.status == "failed" and "secret_key_base" in delivery.error
     assert receiver.requests == []
+
+
+def test_a_redelivery_outlives_its_original(client, fake_registry, namespace, owner, receiver, private_allowed):
+    webhook, _ = make(namespace, receiver, owner)
+    push(client, fake_registry)
+    queue.drain()
+    first = Delivery.objects.get(webhook=webhook)
+    again = queue.delivery_redeliver(delivery=first)
+    first.delete()  # pruned from the log
+    again.refresh_from_db()
+    assert again.redelivery and again.redelivery_of_id is None
+    webhook.delete()
+    assert not Delivery.objects.exists()
