@@ -18,12 +18,13 @@ import socket
 from collections.abc import Callable
 from dataclasses import dataclass
 from functools import lru_cache
-from urllib.parse import SplitResult, urlsplit
+from urllib.parse import SplitResult, quote, urlsplit
 
 from portus.config import ConfigError
 from portus.options import option
 
 MAX_URL_LENGTH = 2000
+_SAFE = "/?&=%:@!$'()*+,;~-._[]"
 _NAT64 = ipaddress.ip_network("64:ff9b::/96")
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 Resolver = Callable[[str, int], list[str]]
@@ -74,9 +75,11 @@ def parse_url(url: str) -> Target:
         raise TargetRefused("The URL's host name is not a valid domain name.")
     if port == 0:
         raise TargetRefused("The URL's port must be 1 to 65535.")
-    path = parts.path or "/"
+    # Non-ASCII in the path or query is sent percent-encoded (a request line is ASCII); what is already
+    # encoded stays as written.
+    path = quote(parts.path or "/", safe=_SAFE)
     if parts.query:
-        path += "?" + parts.query
+        path += "?" + quote(parts.query, safe=_SAFE)
     return Target(scheme=scheme, host=host, port=port or (443 if scheme == "https" else 80), path=path)
 
 

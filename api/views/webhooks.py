@@ -3,7 +3,9 @@ webhooks of one they may not manage (namespaces.policy.can_manage_webhooks) are 
 
 from __future__ import annotations
 
+from django.core.exceptions import ValidationError as DjangoValidationError
 from drf_spectacular.utils import extend_schema
+from rest_framework.exceptions import ValidationError
 
 from api.base import PortusAPIView
 from api.schema import PAGINATED, PAGING_PARAMETERS, authed, path_id, sorting, with_body
@@ -27,13 +29,22 @@ WEBHOOK_ID = path_id("webhook_id", "Webhook id.")
 DELIVERY_ID = path_id("delivery_id", "Delivery id.")
 
 
+def _headers(data: dict) -> list[tuple[str, str]] | None:
+    if "headers" not in data:
+        return None
+    try:
+        return services.clean_headers(data["headers"])
+    except DjangoValidationError as exc:
+        raise ValidationError({"headers": exc.messages}) from None
+
+
 def webhook_input(data: dict) -> services.WebhookInput:
     events = data.get("events")
     return services.WebhookInput(
         url=data.get("url"), name=data.get("name"), request_method=data.get("request_method"),
         content_type=data.get("content_type"), payload_format=data.get("payload_format"),
         username=data.get("username"), password=data.get("password"),
-        headers=services.clean_headers(data["headers"]) if "headers" in data else None,
+        headers=_headers(data),
         enabled=data.get("enabled"),
         on_push=None if events is None else "push" in events,
         on_delete=None if events is None else "delete" in events,
