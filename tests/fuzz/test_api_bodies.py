@@ -61,9 +61,14 @@ def world(admin, team, namespace):
     from accounts.services import application_token_create
     from teams.models import TeamMember
 
+    from hooks.queue import ping_queue
+    from hooks.services import WebhookInput, webhook_create
+
     repository = make_repository(namespace)
     token, _ = application_token_create(user=admin, application="fuzz", by=admin)
+    webhook, _ = webhook_create(namespace=namespace, data=WebhookInput(url="https://ci.example.org/"), by=admin)
     return {
+        "webhook": webhook.pk, "delivery": ping_queue(webhook=webhook, by=admin).pk,
         "id": None,  # chosen per path below
         "team": team.pk, "namespace": namespace.pk, "repository": repository.pk, "user": admin.pk,
         "registry": namespace.registry_id, "tag": repository.tags.first().pk, "token": token.pk,
@@ -87,6 +92,8 @@ def _fill(path: str, world: dict) -> str:
             return str(world["member"])
         if name == "tag_id":
             return str(world["tag"])
+        if name in ("webhook_id", "delivery_id"):
+            return str(world[name.removesuffix("_id")])
         return "1"
 
     return _PARAM_RE.sub(one, path)
