@@ -59,10 +59,9 @@ def _body_for(fields: dict[str, list[str]]) -> st.SearchStrategy:
 def world(admin, team, namespace):
     """One of everything an API path can name, so each operation reaches its real code."""
     from accounts.services import application_token_create
-    from teams.models import TeamMember
-
     from hooks.queue import ping_queue
     from hooks.services import WebhookInput, webhook_create
+    from teams.models import TeamMember
 
     repository = make_repository(namespace)
     token, _ = application_token_create(user=admin, application="fuzz", by=admin)

@@ -130,3 +130,41 @@ def test_rotate_ping_log_redeliver_delete(as_user, owner, namespace, receiver, p
 def test_forms_need_the_csrf_token(as_user, owner, namespace):
     response = as_user(owner, enforce_csrf=True).post(f"/namespaces/{namespace.pk}/webhooks/new", FORM)
     assert response.status_code == 403 and not Webhook.objects.exists()
+
+
+def test_the_admin_status_page_shows_failing_deliveries(as_user, admin, owner, namespace, options):
+    options.set("webhooks.allow_private_targets", False)
+    create(as_user, owner, namespace, url="https://ci.example.org/hook", username="", password="", headers="")
+    webhook = Webhook.objects.get()
+    failed = queue.ping_queue(webhook=webhook, by=owner)
+    Delivery.objects.filter(pk=failed.pk).update(status="failed", attempts=8, error="answered 502",
+                                                 finished_at=failed.created_at)
+    queue.ping_queue(webhook=webhook, by=owner)  # waiting, never tried: not a failure
+    html = as_user(admin).get("/admin").content.decode()
+    assert "Outbound webhooks" in html and "2 deliveries waiting" not in html
+    assert "1 delivery waiting (0 after a failed attempt), 1 given up in the last day" in html
+    assert "answered 502" in html
+    assert f"/namespaces/{namespace.pk}/webhooks/{webhook.pk}/deliveries/{failed.pk}" in html
+
+
+def test_the_status_section_costs_the_same_for_many_failures(owner, namespace):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from hooks.services import WebhookInput, webhook_create
+    from hooks.status import webhook_status
+
+    def fail_one() -> None:
+        webhook, _ = webhook_create(namespace=namespace, data=WebhookInput(url="https://ci.example.org/"), by=owner)
+        delivery = queue.ping_queue(webhook=webhook)
+        Delivery.objects.filter(pk=delivery.pk).update(status="failed", attempts=1, finished_at=delivery.created_at)
+
+    fail_one()
+    with CaptureQueriesContext(connection) as one:
+        assert len(webhook_status()["failures"]) == 1
+    for _ in range(5):
+        fail_one()
+    with CaptureQueriesContext(connection) as six:
+        statuses = webhook_status()
+        assert [d.webhook.namespace.display_name for d in statuses["failures"]] == ["qa"] * 6
+    assert len(one) == len(six) == 4

@@ -16,6 +16,7 @@ from django.views.decorators.http import require_POST
 
 from accounts import services as accounts
 from accounts.models import ApplicationToken, User
+from hooks.status import webhook_status
 from namespaces import policy
 from namespaces.models import Repository
 from portus.options import option
@@ -81,6 +82,7 @@ def status(request):
         "inbox": _inbox_status(request, services, Event),
         "can_retry": services is not None and hasattr(services, "event_retry"),
         "retention_runs": _retention_runs(),
+        "hooks": webhook_status(),
         "counts": {
             "users": User.objects.filter(bot=False).exclude(username=User.INTERNAL_USERNAME).count(),
             "repositories": Repository.objects.count(),
