@@ -70,8 +70,8 @@ def on_event_processed(sender, *, event, registry, image=None, **kwargs) -> None
     try:
         with transaction.atomic():
             namespace = _namespace_of(registry, event.repository)
-            if namespace is None:
-                return
+            if namespace is None or namespace.retired_at is not None:
+                return  # a retired namespace's webhooks are nobody's any more: they stay silent
             webhooks = list(namespace.webhooks.filter(enabled=True, **{f"on_{event.action}": True}))
             if not webhooks:
                 return
