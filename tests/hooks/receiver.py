@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ssl
 import threading
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -23,6 +24,7 @@ class Receiver:
     # Answers in order (status, headers, body); the last one repeats.
     answers: list[tuple[int, dict[str, str], bytes]] = field(default_factory=lambda: [(200, {}, b"ok")])
     requests: list[Received] = field(default_factory=list)
+    tls: ssl.SSLContext | None = None  # serve HTTPS with this server context
 
     def start(self) -> Receiver:
         receiver = self
@@ -51,6 +53,8 @@ class Receiver:
             do_GET = do_POST = do_PUT = _handle
 
         self.server = ThreadingHTTPServer((self.host, 0), Handler)
+        if self.tls is not None:
+            self.server.socket = self.tls.wrap_socket(self.server.socket, server_side=True)
         self.port = self.server.server_address[1]
         self.thread = threading.Thread(target=self.server.serve_forever, kwargs={"poll_interval": 0.05},
                                        daemon=True)
@@ -61,5 +65,5 @@ class Receiver:
         self.server.shutdown()
         self.server.server_close()
 
-    def url(self, path: str = "/hook") -> str:
-        return f"http://{self.host}:{self.port}{path}"
+    def url(self, path: str = "/hook", host: str | None = None) -> str:
+        return f"{'https' if self.tls else 'http'}://{host or self.host}:{self.port}{path}"
