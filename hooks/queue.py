@@ -20,6 +20,7 @@ a refused target (hooks/targets.py) fails at once. Redelivery queues a new deliv
 from __future__ import annotations
 
 import base64
+import json
 import logging
 import secrets
 import uuid
@@ -123,8 +124,10 @@ def ping_queue(*, webhook: Webhook, by=None, now: datetime | None = None) -> Del
 
 
 def _claimable(now: datetime) -> Q:
-    return Q(status=Delivery.Status.PENDING, next_attempt_at__lte=now) | Q(
-        status=Delivery.Status.DELIVERING, lease_until__lt=now)
+    # A disabled webhook's queued deliveries wait until it is enabled again; a test ("ping") goes anyway.
+    due = Q(status=Delivery.Status.PENDING, next_attempt_at__lte=now) & (
+        Q(webhook__enabled=True) | Q(event_type="ping"))
+    return due | Q(status=Delivery.Status.DELIVERING, lease_until__lt=now)
 
 
 def claim(*, limit: int = 10, now: datetime | None = None) -> tuple[str, list[Delivery]]:
@@ -188,8 +191,6 @@ def _request(webhook: Webhook, delivery: Delivery, now: datetime) -> tuple[str, 
 
 
 def json_headers(webhook: Webhook) -> list[tuple[str, str]]:
-    import json
-
     if not webhook.headers_encrypted:
         return []
     return [(str(name), str(value)) for name, value in json.loads(crypto.decrypt(webhook.headers_encrypted))]

@@ -87,3 +87,17 @@ def test_the_delivery_loop_runs_in_its_own_thread_until_stopped(webhook, receive
         thread.join(timeout=10)
     assert not thread.is_alive()
     assert Delivery.objects.get().status == "succeeded" and len(receiver.requests) == 1
+
+
+def test_a_disabled_webhook_holds_its_queue_until_enabled(client, fake_registry, webhook, receiver):
+    push(client, fake_registry)
+    webhook.enabled = False
+    webhook.save()
+    queue.ping_queue(webhook=webhook)  # a test goes anyway
+    queue.drain()
+    assert [r.headers["X-Portus-Event"] for r in receiver.requests] == ["ping"]
+    assert Delivery.objects.get(event_type="push").status == "pending"
+    webhook.enabled = True
+    webhook.save()
+    queue.drain()
+    assert sorted(r.headers["X-Portus-Event"] for r in receiver.requests) == ["ping", "push"]
