@@ -16,9 +16,9 @@ from django.core.management.base import BaseCommand, CommandError
 from django.db import close_old_connections, connection
 from django.utils import timezone
 
-from images import hooks as image_hooks
 from hooks import background as hooks_background
 from hooks import queue as hooks_queue
+from images import hooks as image_hooks
 from mirror import processing, services, sync
 from portus.options import option
 from retention import background as retention_background
