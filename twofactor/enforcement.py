@@ -79,9 +79,11 @@ class EnrolmentRequiredMiddleware:
         self.get_response = get_response
 
     def __call__(self, request):
+        # The path and the option first: the registry's endpoints must not read the session (nor get Vary: Cookie).
+        if request.path.startswith(_OPEN_PREFIXES) or not option("two_factor.required"):
+            return self.get_response(request)
         user = getattr(request, "user", None)
-        if (user is not None and user.is_authenticated and not request.path.startswith(_OPEN_PREFIXES)
-                and option("two_factor.required") and must_enrol(user)):
+        if user is not None and user.is_authenticated and must_enrol(user):
             if request.path.startswith("/api/"):
                 return JsonResponse({"message": ENROL_FIRST.replace(" here", "")}, status=403)
             if request.method not in ("GET", "HEAD"):
