@@ -37,6 +37,7 @@ from django.contrib.auth.hashers import check_password, make_password
 from django.core.cache import cache
 
 from accounts.models import ApplicationToken, User, record_failed_login, record_successful_login
+from ldapauth import login as ldap_login
 from portus.hashing import keyed_hash
 from portus.options import option
 from ratelimits.services import failure_record, failure_wait
@@ -199,6 +200,9 @@ def verify(username: str, secret: str, *, allow_tokens: bool = True, address: st
     user = User.objects.filter(username=username).annotate(**user_annotations).first() if well_formed else None
     if user is not None and _remembered(user, username, secret):
         return _password_door(Verified(user), interactive)
+    if well_formed and (directory := ldap_login.verify(user, username, secret, address=address)) is not None:
+        # An LDAP account, or a new name, with ldap.enabled (ldapauth/login.py).
+        return _password_door(directory, interactive)
     if address is not None and (wait := failure_wait(address=address)):
         return Verified(None, Failure.RATE_LIMITED, retry_after=wait)
     if not well_formed:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import copy
 import os
+import re
 import ssl
 import sys
 from collections.abc import Mapping
@@ -194,6 +195,8 @@ def load(config_dir: Path = CONFIG_DIR, environ: Mapping[str, str] | None = None
             print(f"portus: ignoring {name}: not an option (see config/config.yml)", file=sys.stderr)
             continue
         _set(tree, names[name], raw)
+    if tree["ldap"]["enabled"]:
+        tree["signup"]["enabled"] = False  # as Portus: with LDAP, accounts come from the directory
     _validate(tree)
     return tree
 
@@ -217,9 +220,7 @@ def _validate(tree: dict) -> None:
         raise ConfigError("background.sync.removal_floor: must not be negative")
     if not 1 <= sync["concurrency"] <= 32:
         raise ConfigError(f"background.sync.concurrency: expected 1 to 32, got {sync['concurrency']}")
-    role = tree["ldap"]["group_sync"]["default_role"]
-    if role not in {"viewer", "contributor", "owner"}:
-        raise ConfigError(f"ldap.group_sync.default_role: expected viewer, contributor or owner, got {role!r}")
+    _validate_ldap(tree["ldap"])
     minutes = tree["registry"]["jwt_expiration_time"]["value"]
     if not 1 <= minutes <= 24 * 60:
         raise ConfigError(f"registry.jwt_expiration_time.value: expected 1 to 1440 minutes, got {minutes}")
@@ -269,15 +270,56 @@ def _validate_webhooks(hooks: dict) -> None:
 
 
 _MAX_CA_FILE_BYTES = 16 * 1024 * 1024
+_LDAP_ATTRIBUTE = re.compile(r"[A-Za-z][A-Za-z0-9-]{0,63}")
 
 
-def _validate_ca_file(raw: str) -> None:
+def _validate_ldap(ldap: dict) -> None:
+    """The `ldap` section: checked always where a wrong value cannot wait (the role), and when LDAP is
+    enabled for what only a directory needs (a default config names no real server)."""
+    role = ldap["group_sync"]["default_role"]
+    if role not in {"viewer", "contributor", "owner"}:
+        raise ConfigError(f"ldap.group_sync.default_role: expected viewer, contributor or owner, got {role!r}")
+    method = ldap["encryption"]["method"]
+    if method not in {"", "start_tls", "simple_tls"}:
+        raise ConfigError(f"ldap.encryption.method: expected \"\", start_tls or simple_tls, got {method!r}")
+    if not 0 <= ldap["credential_cache"]["seconds"] <= 3600:
+        raise ConfigError("ldap.credential_cache.seconds: expected 0 to 3600")
+    if not 10 <= ldap["group_sync"]["interval"] <= 7 * 24 * 3600:
+        raise ConfigError("ldap.group_sync.interval: expected 10 seconds to a week")
+    if not ldap["enabled"]:
+        return
+    if not ldap["hostname"].strip():
+        raise ConfigError("ldap.hostname: must not be empty")
+    if not 1 <= ldap["port"] <= 65535:
+        raise ConfigError(f"ldap.port: expected 1 to 65535, got {ldap['port']}")
+    if not 1 <= ldap["timeout"] <= 300:
+        raise ConfigError(f"ldap.timeout: expected 1 to 300 seconds, got {ldap['timeout']}")
+    if not ldap["base"].strip():
+        raise ConfigError("ldap.base: must name where users are searched")
+    for name in ("uid",):
+        if not _LDAP_ATTRIBUTE.fullmatch(ldap[name]):
+            raise ConfigError(f"ldap.{name}: expected an attribute name, got {ldap[name]!r}")
+    attr = ldap["guess_email"]["attr"]
+    if attr and not _LDAP_ATTRIBUTE.fullmatch(attr):
+        raise ConfigError(f"ldap.guess_email.attr: expected an attribute name, got {attr!r}")
+    extra = ldap["filter"].strip()
+    if extra and (extra.count("(") != extra.count(")") or "\x00" in extra or len(extra) > 4096):
+        raise ConfigError(f"ldap.filter: not an LDAP filter: {extra!r}")
+    if ldap["authentication"]["enabled"] and not ldap["authentication"]["bind_dn"].strip():
+        raise ConfigError("ldap.authentication.bind_dn: must be set when ldap.authentication is enabled")
+    ca_file = ldap["encryption"]["ca_file"]
+    if ca_file.strip():
+        _validate_ca_file(ca_file, name="ldap.encryption.ca_file")
+
+
+
+
+def _validate_ca_file(raw: str, *, name: str = "registry.ca_file.value") -> None:
     """registry.ca_file, when set, must be a PEM bundle that TLS can load: a wrong path would otherwise
     only show as every registry call failing verification."""
     if not raw.strip():
         return
     path = Path(raw) if Path(raw).is_absolute() else BASE_DIR / raw
-    name = "registry.ca_file.value"
     if not path.is_file():
         raise ConfigError(f"{name}: no file at {path}")
     if path.stat().st_size > _MAX_CA_FILE_BYTES:

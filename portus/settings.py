@@ -50,6 +50,7 @@ INSTALLED_APPS = [
     "accounts",
     "ratelimits",
     "teams",
+    "ldapauth",
     "registries",
     "namespaces",
     "activities",

@@ -286,3 +286,7 @@ def podman():
     yield client
     client("system", "reset", "--force", check=False, tls_verify=None)
     shutil.rmtree(root, ignore_errors=True)
+
+
+# The real OpenLDAP server of the LDAP tests (tests/e2e/test_ldap_*.py).
+from tests.e2e.ldap_fixtures import directory, slapd  # noqa: E402,F401

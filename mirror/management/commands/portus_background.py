@@ -19,6 +19,7 @@ from django.utils import timezone
 from hooks import background as hooks_background
 from hooks import queue as hooks_queue
 from images import hooks as image_hooks
+from ldapauth import background as ldap_background
 from mirror import processing, services, sync
 from portus.options import option
 from retention import background as retention_background
@@ -72,6 +73,7 @@ class Command(BaseCommand):
             syncer.start()
         retention_thread = retention_background.start(self.stopping, self.name)
         deliverer = hooks_background.start(self.stopping)  # outbound webhooks, in a thread of their own
+        ldap_background.start(stopping=self.stopping, holder=self.name)  # LDAP group sync, when on
         try:
             self._loop(batch=opts["batch"], interval=opts["interval"], events_on=events_on)
         finally:
@@ -140,6 +142,7 @@ class Command(BaseCommand):
             strategy = "update-delete" if strategy == "on-start" else strategy
             for report in sync.run_sync(strategy=strategy, holder=self.name):
                 self.stdout.write(f"synced {report.registry}: {report.outcome} {report.summary()}")
+        ldap_background.once(self.stdout.write)
 
     # -- catalog sync (a thread, so a long walk never delays events) ------------------------------
 
