@@ -147,7 +147,7 @@ def _directory_login(user: User | None, username: str, secret: str) -> credentia
     bound, trouble = _bind(username, secret)
     if bound is None:
         if trouble:
-            log.warning("LDAP sign-in of %r not checked: the directory did not answer: %s", username[:64], trouble)
+            log.warning("LDAP sign-in of %r not checked: the directory could not be asked: %s", username[:64], trouble)
             return Verified(None, Failure.INVALID)
         if user is not None:
             forget(user)
