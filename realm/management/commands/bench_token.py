@@ -21,6 +21,7 @@ from django.core.management.base import BaseCommand, CommandError
 
 from accounts.models import ApplicationToken, User
 from accounts.services import application_token_create, user_create
+from portus.options import option
 from registries.models import Registry
 
 BENCH_USER = "benchuser"
@@ -48,8 +49,15 @@ class Command(BaseCommand):
                             help="load generator: wrk (Debian package `wrk`; lighter, so the figures "
                                  "show the server) or Python threads; auto picks wrk when installed")
         parser.add_argument("--seconds", type=int, default=10, help="duration of each wrk run")
+        parser.add_argument("--ldap-user", default="", help="also measure repeated token requests of this "
+                            "directory user (the configured ldap.* options; the first request creates the "
+                            "account), with the LDAP credential cache on and off")
+        parser.add_argument("--ldap-password", default=os.environ.get("BENCH_LDAP_PASSWORD", ""),
+                            help="that user's directory password (or BENCH_LDAP_PASSWORD)")
 
     def handle(self, *args, **opts):
+        if opts["ldap_user"] and not (option("ldap.enabled") and opts["ldap_password"]):
+            raise CommandError("--ldap-user needs ldap.enabled (PORTUS_LDAP_*) and --ldap-password")
         registry = Registry.default()
         if registry is None:
             raise CommandError("Add a registry first (manage.py create_registry).")
@@ -70,17 +78,31 @@ class Command(BaseCommand):
                           f"{self.client}, {opts['concurrency']} concurrent; "
                           f"database: {settings.DATABASES['default']['ENGINE'].rsplit('.', 1)[-1]}")
         with self._server(opts) as base:
+            rates = {}
             for name, auth in [
                 ("anonymous", None),
                 ("application token", (BENCH_USER, plain)),
                 ("password, repeated (cached)", (BENCH_USER, BENCH_PASSWORD)),
             ]:
-                self._run(name, base, service, scope, auth, opts["requests"], opts["concurrency"])
+                rates[name] = self._run(name, base, service, scope, auth, opts["requests"], opts["concurrency"])
+            if opts["ldap_user"]:
+                # Its own namespace, so the decision does the work it does for the token above.
+                ldap_scope = f"repository:{opts['ldap_user']}/app:pull,push"
+                ldap_rate = self._run("LDAP password, repeated (cached)", base, service, ldap_scope,
+                                      (opts["ldap_user"], opts["ldap_password"]), opts["requests"],
+                                      opts["concurrency"])
+                self.stdout.write(f"an LDAP repeat costs {rates['application token'] / ldap_rate:.2f}x an "
+                                  "application-token request (time per request; goal: at most 1.25x)")
         # The same password logins with the credential cache off: every request pays the full hash.
         with self._server(opts, PORTUS_CREDENTIAL_CACHE_SECONDS="0") as base:
             # Seconds per request: Python's client, whose time-out suits it, with few requests.
             self._run_python("password, cache off (full hash)", base, service, scope,
                              (BENCH_USER, BENCH_PASSWORD), 40, opts["concurrency"])
+        if opts["ldap_user"]:
+            with self._server(opts, PORTUS_LDAP_CREDENTIAL_CACHE_SECONDS="0") as base:
+                self._run_python("LDAP password, cache off (a bind each)", base, service,
+                                 f"repository:{opts['ldap_user']}/app:pull,push",
+                                 (opts["ldap_user"], opts["ldap_password"]), 200, opts["concurrency"])
 
     @contextlib.contextmanager
     def _server(self, opts, **extra_env):
@@ -132,6 +154,7 @@ class Command(BaseCommand):
             raise CommandError(f"{name}: {errors.group(1)} failed requests\n{text}")
         self.stdout.write(f"{name:34s} {float(rps.group(1)):8.0f} req/s   median {p50.group(1):>8}"
                           f"   p99 {p99.group(1):>8}   (wrk, {self.seconds} s, {concurrency} connections)")
+        return float(rps.group(1))
 
     def _run_python(self, name, url, service, scope, auth, count, concurrency):
         local = threading.local()
@@ -159,3 +182,4 @@ class Command(BaseCommand):
 
         self.stdout.write(f"{name:34s} {count / wall:8.0f} req/s   median {statistics.median(latencies) * 1000:6.1f} ms"
                           f"   p95 {pct(0.95):6.1f} ms   p99 {pct(0.99):6.1f} ms   ({count} requests)")
+        return count / wall
