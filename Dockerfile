@@ -1,6 +1,9 @@
 # Production image: gunicorn serving Portus; `manage.py portus_background` as the alternative command.
 FROM python:3.11-slim AS build
 WORKDIR /src
+# python-ldap (LDAP sign-in) is built from source against OpenLDAP's and SASL's headers.
+RUN apt-get update && apt-get install -y --no-install-recommends gcc libldap2-dev libsasl2-dev \
+ && rm -rf /var/lib/apt/lists/*
 COPY pyproject.toml README.md ./
 COPY portus portus
 COPY accounts accounts
@@ -13,10 +16,13 @@ COPY mirror mirror
 COPY activities activities
 COPY api api
 COPY web web
+COPY ldapauth ldapauth
 RUN pip install --no-cache-dir --prefix=/install .
 
 FROM python:3.11-slim
 ENV PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1 PYTHONPATH=/app
+RUN apt-get update && apt-get install -y --no-install-recommends libldap-2.5-0 libsasl2-2 \
+ && rm -rf /var/lib/apt/lists/*
 RUN useradd --system --uid 10001 --home-dir /app --shell /usr/sbin/nologin portus
 COPY --from=build /install /usr/local
 WORKDIR /app
