@@ -7,6 +7,7 @@ import logging
 import secrets
 
 import ldap.dn
+from django.contrib.auth.hashers import make_password
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
 from django.db import IntegrityError, transaction
@@ -61,44 +62,52 @@ def guess_email(username: str, dn: str, attrs: dict) -> str | None:
     return email
 
 
+def _account_user(dn: str) -> User | None:
+    account = LdapAccount.objects.select_related("user").filter(dn=dn).first()
+    return account.user if account is not None else None
+
+
 def account_for_entry(*, username: str, dn: str, attrs: dict) -> User:
     """The account of the directory entry `dn`, created on its first sign-in."""
     from ldapauth.login import validate_new_username
 
     key = dn.lower()
-    account = LdapAccount.objects.select_related("user").filter(dn=key).first()
-    if account is not None:
-        return account.user
+    if (user := _account_user(key)) is not None:
+        return user
     name = _entry_name(username, attrs)
     problem = validate_new_username(name)
     if problem:
         raise AccountRefused(f"the directory's name {name[:64]!r} cannot be a Portus user name: {problem}")
     if User.objects.filter(username=name).exists():
+        if (user := _account_user(key)) is not None:
+            return user  # made just now by a first sign-in of the same person in another request
         log.warning("LDAP: %s signed in, but a local account holds the name %s: refused (rename or delete the "
                     "local account to let the directory's user in)", key[:200], name)
         raise AccountRefused(f"a local account is named {name}")
+    # Hashed before the transaction: the hasher's time must not hold the database's write lock.
+    password = make_password(secrets.token_urlsafe(32))
     try:
-        return _create(name=name, dn=key, attrs=attrs)
-    except IntegrityError:
-        # Two first sign-ins at once: the other one made it.
-        account = LdapAccount.objects.select_related("user").filter(dn=key).first()
-        if account is None:
-            raise AccountRefused(f"the account {name} could not be created") from None
-        return account.user
-    except ValidationError as exc:
-        raise AccountRefused(" ".join(exc.messages)) from None
+        return _create(name=name, dn=key, attrs=attrs, password=password)
+    except (IntegrityError, ValidationError) as exc:
+        # Two first sign-ins of one person at once: the other one made it (the name is then taken).
+        if (user := _account_user(key)) is not None:
+            return user
+        messages = exc.messages if isinstance(exc, ValidationError) else [f"the account {name} could not be made"]
+        raise AccountRefused(" ".join(messages)) from None
 
 
 @transaction.atomic
-def _create(*, name: str, dn: str, attrs: dict) -> User:
+def _create(*, name: str, dn: str, attrs: dict, password: str) -> User:
+    """`password`: the hash of a random password nobody knows (the directory's is the one that counts),
+    usable so that the refresh tokens of `docker login` can bind to it (accounts.models.RefreshToken)."""
     from accounts.services import first_user_lock, user_create
 
     # As Portus did: on an empty instance, the first person to sign in becomes its admin.
     first = first_user_lock() and option("first_user_admin.enabled")
-    # A random password nobody knows: the directory's is the one that counts. It is usable so that the
-    # refresh tokens of `docker login` can bind to it (accounts.models.RefreshToken).
-    user = user_create(username=name, email=guess_email(name, dn, attrs), password=secrets.token_urlsafe(32),
-                       check_password=False, admin=first)
+    user = user_create(username=name, email=guess_email(name, dn, attrs), password=None, check_password=False,
+                       admin=first)
+    user.password = password
+    user.save(update_fields=["password"])
     LdapAccount.objects.create(user=user, dn=dn)
     activity_record(key="user.ldap_create", owner=user, target=user, parameters={"dn": dn[:512]})
     return user

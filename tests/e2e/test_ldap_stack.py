@@ -69,3 +69,18 @@ def test_background_group_sync(ldap_stack):
             break
         time.sleep(1)
     assert "erin" in names, f"{names}\n{stack.logs()}"  # developers ⊃ backend ⊃ deep ∋ erin
+
+
+def test_simultaneous_first_sign_ins_all_succeed(ldap_stack):
+    """A CI fleet's first requests of a new directory user arrive together, on several workers: one
+    creates the account, the others find it."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    def one(_: int) -> int:
+        return _token(ldap_stack, "grace", seed.USERS["grace"][0], "repository:grace/app:pull").status_code
+
+    with ThreadPoolExecutor(8) as pool:
+        statuses = list(pool.map(one, range(8)))
+    assert statuses == [200] * 8, ldap_stack.logs()
+    users = ldap_stack.api("/users").json()
+    assert [u["username"] for u in users].count("grace") == 1
