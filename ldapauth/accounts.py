@@ -123,14 +123,18 @@ def is_admin_entry(dn: str, group_dns) -> bool:
 
 
 def admin_set(*, user: User, admin: bool, reason: str) -> bool:
-    """Gives or takes admin rights because the directory says so; False when it would take the last
-    enabled admin's (that one stays, and the log says why)."""
+    """Gives or takes admin rights because the directory says so. Takes only what it gave, and never
+    the last enabled admin's (that one stays, and the log says why); False when nothing changed."""
     if user.admin == admin:
         return False
-    if not admin and not User.objects.filter(admin=True, enabled=True, bot=False).exclude(pk=user.pk).exists():
-        log.warning("LDAP: %s left %s but is the last enabled admin: kept", user.username, reason)
-        return False
+    if not admin:
+        if not LdapAccount.objects.filter(user=user, admin_from_directory=True).exists():
+            return False  # made admin in Portus, not by the directory: not the directory's to take
+        if not User.objects.filter(admin=True, enabled=True, bot=False).exclude(pk=user.pk).exists():
+            log.warning("LDAP: %s left %s but is the last enabled admin: kept", user.username, reason)
+            return False
     User.objects.filter(pk=user.pk).update(admin=admin, updated_at=timezone.now())
+    LdapAccount.objects.filter(user=user).update(admin_from_directory=admin)
     user.admin = admin
     activity_record(key="user.ldap_admin_grant" if admin else "user.ldap_admin_revoke", target=user,
                     parameters={"base": option("ldap.admin_base")[:512]})

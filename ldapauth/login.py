@@ -121,6 +121,10 @@ def verify(user: User | None, username: str, secret: str, *, address: str | None
     local account, a bot, the internal account)."""
     if not option("ldap.enabled"):
         return None
+    if user is None and username != username.lower():
+        # Portus names are lowercase and the directory's uid matches without regard to case: "Alice" is
+        # alice, whose lock and failure count must hold whatever the spelling.
+        user = User.objects.filter(username=username.lower()).first()
     if user is not None:
         if user.is_internal or user.bot:
             return None
@@ -137,7 +141,7 @@ def verify(user: User | None, username: str, secret: str, *, address: str | None
         result = Verified(user, Failure.LOCKED)  # no bind while locked: guessing must not go on
     else:
         result = _directory_login(user, username, secret)
-    if not result.ok and address is not None and result.failure is not Failure.DISABLED:
+    if not result.ok and address is not None:
         failure_record(address=address)
     return result
 
@@ -156,6 +160,8 @@ def _directory_login(user: User | None, username: str, secret: str) -> credentia
             if user.is_locked():
                 return Verified(user, Failure.LOCKED)
         return Verified(None, Failure.INVALID)
+    if bound.is_locked():  # another spelling of a locked account's name, or a renamed entry
+        return Verified(bound, Failure.LOCKED)
     if not bound.enabled:
         return Verified(bound, Failure.DISABLED)
     from ldapauth.accounts import after_bind

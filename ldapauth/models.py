@@ -17,6 +17,9 @@ class LdapAccount(models.Model):
     dn = models.CharField(max_length=1024, unique=True)
     created_at = models.DateTimeField(auto_now_add=True)
     last_bind_at = models.DateTimeField(null=True, blank=True)
+    # Admin because `ldap.admin_base` said so: only such rights are taken when the entry leaves it, never
+    # those given in Portus (the first admin, one made by hand).
+    admin_from_directory = models.BooleanField(default=False)
 
     class Meta:
         ordering = ["dn"]

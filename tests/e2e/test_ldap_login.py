@@ -216,3 +216,13 @@ class TestCredentialCache:
         locked = login("alice", "wrong-2")
         assert locked.failure is credentials.Failure.LOCKED
         assert login("alice", "alice-pw").failure is credentials.Failure.LOCKED
+
+
+def test_another_spelling_is_the_same_account_and_the_same_lock(directory, options):
+    options.set("lockout.max_attempts", 2)
+    assert login("alice", "alice-pw").ok
+    assert login("Alice", "alice-pw").user == User.objects.get(username="alice")
+    login("ALICE", "wrong-1")
+    login("aLiCe", "wrong-2")
+    assert User.objects.get(username="alice").is_locked()
+    assert login("Alice", "alice-pw").failure is credentials.Failure.LOCKED

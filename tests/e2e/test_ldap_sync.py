@@ -131,3 +131,13 @@ def test_portus_background_once_runs_it(developers):
     out = io.StringIO()
     call_command("portus_background", "--once", "--no-sync", stdout=out)
     assert "LDAP group sync: ok" in out.getvalue()
+
+
+def test_admin_rights_given_in_portus_are_not_the_directorys_to_take(directory, options, admin):
+    from accounts.services import user_update
+
+    options.set("ldap.admin_base", seed.group_dn("ops"))
+    sign_in("alice")
+    user_update(user=User.objects.get(username="alice"), by=admin, admin=True)
+    report = sync.run_due(holder="test", force=True)
+    assert report.admins_revoked == 0 and User.objects.get(username="alice").admin
