@@ -55,3 +55,15 @@ def test_any_name_any_password_no_error_no_account(directory, name, password):
 def test_empty_password_is_no_anonymous_bind(directory):
     assert not credentials.verify("alice", "", address=None).ok
     assert not LdapAccount.objects.exists()
+
+
+@pytest.mark.parametrize("ldap_on", [True, False])
+@pytest.mark.parametrize("name", ["alice\x00", "\x00", "*)(uid=*", "a" * 151])
+def test_token_endpoint_answers_401(client, directory, options, ldap_on, name):
+    """Over HTTP too (NUL is an error in a PostgreSQL query, so it must never reach one)."""
+    from tests.token.test_token_endpoint import SERVICE, URL, basic
+
+    options.set("ldap.enabled", ldap_on)
+    response = client.get(URL, {"service": SERVICE, "scope": "repository:alice/app:pull"},
+                          HTTP_AUTHORIZATION=basic(name, "alice-pw"))
+    assert response.status_code == 401
