@@ -99,10 +99,42 @@ class Command(BaseCommand):
             self._run_python("password, cache off (full hash)", base, service, scope,
                              (BENCH_USER, BENCH_PASSWORD), 40, opts["concurrency"])
         if opts["ldap_user"]:
+            self._in_process(service, [("application token", (BENCH_USER, plain), scope),
+                                       ("LDAP password, repeated (cached)", (opts["ldap_user"], opts["ldap_password"]),
+                                        f"repository:{opts['ldap_user']}/app:pull,push")])
             with self._server(opts, PORTUS_LDAP_CREDENTIAL_CACHE_SECONDS="0") as base:
                 self._run_python("LDAP password, cache off (a bind each)", base, service,
                                  f"repository:{opts['ldap_user']}/app:pull,push",
                                  (opts["ldap_user"], opts["ldap_password"]), 200, opts["concurrency"])
+
+    def _in_process(self, service, cases, count: int = 300) -> None:
+        """The token view called in this process, CPU time per request (time.process_time): on a busy
+        machine a steadier comparison of two kinds of login than requests per second over HTTP."""
+        from django.test import RequestFactory
+
+        from realm.token import token_view
+
+        factory = RequestFactory()
+        per_request = {}
+        for name, auth, scope in cases:
+            header = "Basic " + base64.b64encode(f"{auth[0]}:{auth[1]}".encode()).decode()
+
+            def call(header=header, scope=scope, name=name) -> None:
+                request = factory.get("/v2/token", {"service": service, "scope": scope},
+                                      HTTP_AUTHORIZATION=header, REMOTE_ADDR="127.0.0.1")
+                response = token_view(request)
+                if response.status_code != 200:
+                    raise CommandError(f"{name}: HTTP {response.status_code}: {response.content[:200]!r}")
+
+            call()  # warm up: the account, the credential cache, the signing key
+            started = time.process_time()
+            for _ in range(count):
+                call()
+            per_request[name] = (time.process_time() - started) / count
+            self.stdout.write(f"{name:34s} {per_request[name] * 1000:8.2f} ms CPU per request "
+                              f"(in process, {count} requests)")
+        (first, a), (second, b) = list(per_request.items())[:2]
+        self.stdout.write(f"{second} costs {b / a:.2f}x {first} (CPU per request; goal: at most 1.25x)")
 
     @contextlib.contextmanager
     def _server(self, opts, **extra_env):
@@ -136,7 +168,17 @@ class Command(BaseCommand):
             return self._run_wrk(name, url, service, scope, auth, concurrency)
         return self._run_python(name, url, service, scope, auth, count, concurrency)
 
+    def _warm_up(self, url, service, scope, auth, concurrency) -> None:
+        """A few requests at once before measuring, so that every worker has made its first login (a
+        full password hash, an LDAP bind and maybe the account) and remembered it."""
+        def one(_: int) -> None:
+            requests.get(url, params={"service": service, "scope": scope}, auth=auth, timeout=300)
+
+        with ThreadPoolExecutor(concurrency) as pool:
+            list(pool.map(one, range(concurrency * 2)))
+
     def _run_wrk(self, name, url, service, scope, auth, concurrency):
+        self._warm_up(url, service, scope, auth, concurrency)
         query = requests.Request("GET", url, params={"service": service, "scope": scope}).prepare().url
         headers = []
         if auth:
