@@ -140,30 +140,33 @@ def verify(user: User | None, username: str, secret: str, *, address: str | None
     elif user is not None and user.is_locked():
         result = Verified(user, Failure.LOCKED)  # no bind while locked: guessing must not go on
     else:
-        result = _directory_login(user, username, secret)
+        result, answered = _directory_login(user, username, secret)
+        if not answered:
+            return result  # the directory's trouble, not the client's guess: not counted
     if not result.ok and address is not None:
         failure_record(address=address)
     return result
 
 
-def _directory_login(user: User | None, username: str, secret: str) -> credentials.Verified:
+def _directory_login(user: User | None, username: str, secret: str) -> tuple[credentials.Verified, bool]:
+    """The answer, and whether the directory gave it (False: it could not be asked)."""
     Verified, Failure = credentials.Verified, credentials.Failure
     bound, trouble = _bind(username, secret)
     if bound is None:
         if trouble:
             log.warning("LDAP sign-in of %r not checked: the directory could not be asked: %s", username[:64], trouble)
-            return Verified(None, Failure.INVALID)
+            return Verified(None, Failure.INVALID), False
         if user is not None:
             forget(user)
             record_failed_login(user.pk)
             user.refresh_from_db(fields=["failed_attempts", "locked_until", "locked_at"])
             if user.is_locked():
-                return Verified(user, Failure.LOCKED)
-        return Verified(None, Failure.INVALID)
+                return Verified(user, Failure.LOCKED), True
+        return Verified(None, Failure.INVALID), True
     if bound.is_locked():  # another spelling of a locked account's name, or a renamed entry
-        return Verified(bound, Failure.LOCKED)
+        return Verified(bound, Failure.LOCKED), True
     if not bound.enabled:
-        return Verified(bound, Failure.DISABLED)
+        return Verified(bound, Failure.DISABLED), True
     from ldapauth.accounts import after_bind
 
     after_bind(bound, bound.ldap_user)
@@ -172,7 +175,7 @@ def _directory_login(user: User | None, username: str, secret: str) -> credentia
     if ttl := option("ldap.credential_cache.seconds"):
         # Keyed by the name the client typed: the account's own may be spelled otherwise (case).
         cache.set(_cache_key(bound), (_secret_digest(username, secret), _stamp(bound)), ttl)
-    return Verified(bound)
+    return Verified(bound), True
 
 
 def validate_new_username(username: str) -> str | None:

@@ -226,3 +226,17 @@ def test_another_spelling_is_the_same_account_and_the_same_lock(directory, optio
     login("aLiCe", "wrong-2")
     assert User.objects.get(username="alice").is_locked()
     assert login("Alice", "alice-pw").failure is credentials.Failure.LOCKED
+
+
+def test_a_directory_that_cannot_be_asked_counts_against_nobody(directory, options):
+    from ratelimits.services import failure_wait
+
+    assert login("alice", "alice-pw").ok
+    options.set("ldap.credential_cache.seconds", 0)
+    options.set("ldap.port", directory.tls_port)  # LDAPS spoken to in plain LDAP: no answer
+    options.set("ldap.timeout", 1)
+    options.set("rate_limit.failures", 2)
+    for _ in range(3):
+        assert not login("alice", "alice-pw", address="10.9.9.9").ok
+    assert User.objects.get(username="alice").failed_attempts == 0
+    assert not failure_wait(address="10.9.9.9")
