@@ -196,15 +196,10 @@ def verify(username: str, secret: str, *, allow_tokens: bool = True, address: st
         result = _token_login(username, secret)
         if result is not None:
             return result
-<<<<<<< HEAD
-    well_formed = bool(username and secret) and len(username) <= 150 and len(secret) <= 1024
-    user = User.objects.filter(username=username).annotate(**user_annotations).first() if well_formed else None
-=======
     # NUL: PostgreSQL takes no NUL in text (a query with one is an error, not a miss); no name holds one.
     well_formed = (bool(username and secret) and len(username) <= 150 and len(secret) <= 1024
                    and "\x00" not in username)
-    user = User.objects.filter(username=username).first() if well_formed else None
->>>>>>> b5d3bd2 (A user name with NUL is refused before any query (PostgreSQL takes no NUL in text): 401, not 500)
+    user = User.objects.filter(username=username).annotate(**user_annotations).first() if well_formed else None
     if user is not None and _remembered(user, username, secret):
         return _password_door(Verified(user), interactive)
     if well_formed and (directory := ldap_login.verify(user, username, secret, address=address)) is not None:
