@@ -71,6 +71,14 @@ password_door_checks: list[Callable[[User], str | None]] = []
 user_annotations: dict[str, Any] = {}
 
 
+def client_address(request) -> str | None:
+    """The client's IP address as text (behind trusted proxies, the one they name), or None."""
+    from ratelimits.addresses import client_ip
+
+    address = client_ip(request) if request is not None else None
+    return str(address) if address is not None else None
+
+
 @dataclass
 class Verified:
     user: User | None
@@ -108,17 +116,20 @@ def _cache_key(username: str, secret: str) -> str:
     return "cred:" + keyed_hash(f"{username}\x00{secret}", purpose="credential-cache")
 
 
-def _token_login(username: str, secret: str) -> Verified | None:
-    """The application token's answer, or None when `secret` is no token of `username`'s."""
-    token = ApplicationToken.find(secret)  # one indexed query, with the user
+def _token_login(username: str, secret: str, client_address: str | None) -> Verified | None:
+    """The application token's answer, or None when `secret` is no token of `username`'s (expired and
+    revoked tokens are no tokens: `find` only finds usable ones)."""
+    from namespaces import policy
+
+    token = ApplicationToken.find(secret)  # one indexed query, with the user and a robot's namespace
     presented = username.encode("utf-8", "surrogatepass")
     if token is None or not hmac.compare_digest(token.user.username.encode(), presented):
         return None
     user = token.user
-    if not user.enabled:
+    if not policy.is_active(user):
         return Verified(user, Failure.DISABLED)
     # Not a reset of the password failures: a CI's token logins must not wipe an attacker's count.
-    token.touch()
+    token.touch(address=client_address)
     return Verified(user, via_token=token)
 
 
@@ -185,15 +196,15 @@ def _password_door(result: Verified, interactive: bool) -> Verified:
 
 
 def verify(username: str, secret: str, *, allow_tokens: bool = True, address: str | None = None,
-           interactive: bool = False) -> Verified:
+           client_address: str | None = None, interactive: bool = False) -> Verified:
     """Checks a user name and a password or application token.
 
     `address` is the client's rate-limit key (ratelimits.addresses.address_key), None for checks that
-    come from no client. `interactive` is the web sign-in, which asks for the second step itself; other
-    doors hand a right password to `password_door_checks`. A token login or a remembered password costs
-    one indexed query and no more."""
+    come from no client; `client_address` its IP address, recorded as a token's last use. `interactive`
+    is the web sign-in, which asks for the second step itself; other doors hand a right password to
+    `password_door_checks`. A token login or a remembered password costs one indexed query and no more."""
     if allow_tokens and secret.startswith(ApplicationToken.PREFIX + "_"):
-        result = _token_login(username, secret)
+        result = _token_login(username, secret, client_address)
         if result is not None:
             return result
     # NUL: PostgreSQL takes no NUL in text (a query with one is an error, not a miss); no name holds one.

@@ -16,6 +16,22 @@ from django.utils import timezone
 from portus.hashing import keyed_hash
 from portus.names import validate_component
 
+ROBOT_PREFIX = "robot$"
+ROBOT_NAME_MAX = 150
+USERNAME_MAX = 64
+
+
+def validate_username(value: str) -> None:
+    """A person's or bot's name is a namespace component of at most 64 characters; a robot's login name
+    (`robot$…`) is built and checked by accounts.robots."""
+    from django.core.exceptions import ValidationError
+
+    if value.startswith(ROBOT_PREFIX):
+        return
+    if len(value) > USERNAME_MAX:
+        raise ValidationError(f"At most {USERNAME_MAX} characters.")
+    validate_component(value)
+
 
 class PortusUserManager(UserManager):
     def get_by_natural_key(self, username: str) -> User:
@@ -27,10 +43,12 @@ class User(AbstractUser):
 
     INTERNAL_USERNAME = "portus"
 
+    # 64 for people and bots (their personal namespace carries the name); robots' login names
+    # (`robot$<namespace>+<name>`) are longer and are checked by `accounts.robots` instead.
     username = models.CharField(
-        max_length=64,
+        max_length=ROBOT_NAME_MAX,
         unique=True,
-        validators=[validate_component],
+        validators=[validate_username],
         help_text="Lowercase letters, digits and single separators; also the name of the personal namespace.",
         error_messages={"unique": "A user with that user name already exists."},
     )
@@ -44,6 +62,11 @@ class User(AbstractUser):
     locked_at = models.DateTimeField(null=True, blank=True)
     current_sign_in_at = models.DateTimeField(null=True, blank=True)
     updated_at = models.DateTimeField(auto_now=True)
+    # Robots (accounts/robots.py): the namespace that owns one (NULL: an instance robot, or no robot).
+    # Deleting the namespace deletes its robots; retiring it disables them (namespaces/policy.py).
+    robot_namespace = models.ForeignKey("namespaces.Namespace", null=True, blank=True, on_delete=models.CASCADE,
+                                        related_name="robots")
+    created_by = models.ForeignKey("self", null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
 
     # Portus's `admin` and `enabled` replace Django's is_staff/is_superuser/is_active (properties below).
     first_name = None  # type: ignore[assignment]
@@ -69,6 +92,11 @@ class User(AbstractUser):
     @property
     def is_staff(self) -> bool:  # noqa: F811
         return self.admin
+
+    @property
+    def is_robot(self) -> bool:
+        """A robot account: a bot whose login name has the `robot$` form (which no person's name can have)."""
+        return self.bot and self.username.startswith(ROBOT_PREFIX)
 
     @property
     def is_internal(self) -> bool:
@@ -151,21 +179,53 @@ class SecretToken(models.Model):
             return None
         return token
 
-    def touch(self, *, every: timedelta = timedelta(minutes=1)) -> None:
-        """Records use, at most once a minute per token (this sits on the token endpoint's hot path)."""
+    def touch(self, *, every: timedelta = timedelta(minutes=1), address: str | None = None) -> bool:
+        """Records use, at most once a minute per token (this sits on the token endpoint's hot path).
+        Answers whether it wrote."""
         now = timezone.now()
         if self.last_used_at is None or now - self.last_used_at > every:
             type(self).objects.filter(pk=self.pk).update(last_used_at=now)
             self.last_used_at = now
+            return True
+        return False
+
+
+class RegistryAccess(models.TextChoices):
+    NONE = "none", "No registry access"
+    PULL = "pull", "Pull"
+    PUSH = "push", "Pull and push"
+
+
+class ApiAccess(models.TextChoices):
+    NONE = "none", "No API access"
+    READ = "read", "Read"
+    WRITE = "write", "Read and write"
+
+
+# What a token may do at most, whatever its user's role: the token endpoint intersects the policy's
+# answer with this (realm/authorization.py), the API refuses what the token's API access does not cover.
+REGISTRY_ACTIONS_OF = {
+    RegistryAccess.NONE: frozenset(),
+    RegistryAccess.PULL: frozenset({"pull"}),
+    RegistryAccess.PUSH: frozenset({"pull", "push", "delete", "*"}),
+}
 
 
 class ApplicationToken(SecretToken):
-    """Portus's application token: a password for scripts and `docker login`, one per application."""
+    """Portus's application token: a password for scripts and `docker login`, one per application
+    (`application` is its name), limited to the registry and API access chosen at creation."""
 
     PURPOSE = "application-token"
     PREFIX = "pat"
+    FIND_RELATED = ("user", "user__robot_namespace")
 
     application = models.CharField(max_length=100)
+    # Tokens made before scopes existed could do everything their user could: they keep that.
+    registry_access = models.CharField(max_length=8, choices=RegistryAccess.choices, default=RegistryAccess.PUSH)
+    api_access = models.CharField(max_length=8, choices=ApiAccess.choices, default=ApiAccess.WRITE)
+    last_used_from = models.GenericIPAddressField(null=True, blank=True)
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
+                                   related_name="+")
 
     class Meta:
         ordering = ["application"]
@@ -175,6 +235,45 @@ class ApplicationToken(SecretToken):
 
     def __str__(self) -> str:
         return f"{self.application} ({self.prefix}…)"
+
+    @property
+    def registry_actions(self) -> frozenset[str]:
+        return REGISTRY_ACTIONS_OF.get(self.registry_access, frozenset())
+
+    @property
+    def may_read_api(self) -> bool:
+        return self.api_access in (ApiAccess.READ, ApiAccess.WRITE)
+
+    @property
+    def may_write_api(self) -> bool:
+        return self.api_access == ApiAccess.WRITE
+
+    @property
+    def scope_names(self) -> list[str]:
+        """The scopes as the API shows them: `registry:pull`, `registry:push`, `api:read`, `api:write`."""
+        names = []
+        if self.registry_access != RegistryAccess.NONE:
+            names.append(f"registry:{self.registry_access}")
+        if self.api_access != ApiAccess.NONE:
+            names.append(f"api:{self.api_access}")
+        return names
+
+    def touch(self, *, every: timedelta = timedelta(minutes=1), address: str | None = None) -> bool:
+        """Records the time and address of use, at most once a minute; a use from another address
+        than the last recorded one is an audit event (`application_token.new_address`)."""
+        now = timezone.now()
+        if self.last_used_at is not None and now - self.last_used_at <= every:
+            return False
+        previous = self.last_used_from
+        ApplicationToken.objects.filter(pk=self.pk).update(last_used_at=now, last_used_from=address)
+        self.last_used_at, self.last_used_from = now, address
+        if address and address != previous:
+            from activities.services import activity_record
+
+            activity_record(key="application_token.new_address", owner=self.user, target=self.user,
+                            parameters={"application": self.application, "address": address,
+                                        "previous": previous or ""})
+        return True
 
 
 class RefreshTokenQuerySet(TokenQuerySet):
@@ -231,7 +330,7 @@ class RefreshToken(SecretToken):
 
     PURPOSE = "refresh-token"
     PREFIX = "prt"
-    FIND_RELATED = ("user",)
+    FIND_RELATED = ("user", "user__robot_namespace", "application_token")
 
     client_id = models.CharField(max_length=200, blank=True)
     # The registry's host name at mint time, for display; `registry` is what is checked.

@@ -8,7 +8,15 @@ from django.db import NotSupportedError, connection, transaction
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
-from accounts.models import ApplicationToken, RefreshToken, User, password_hash_fingerprint
+from accounts.models import (
+    ROBOT_PREFIX,
+    ApiAccess,
+    ApplicationToken,
+    RefreshToken,
+    RegistryAccess,
+    User,
+    password_hash_fingerprint,
+)
 from activities.services import activity_record
 from registries.models import Registry
 from teams.models import Role, Team, TeamMember
@@ -44,6 +52,8 @@ def user_create(
     from namespaces.services import personal_namespace_ensure, reserved_namespace_error
     from portus.names import INTERNAL_NAME, is_reserved_name
 
+    if username.startswith(ROBOT_PREFIX):
+        raise ValidationError({"username": "Names starting with robot$ are robots' (accounts/robots.py)."})
     user = User(username=username, email=email or None, admin=admin, bot=bot, display_name=display_name)
     if password:
         if check_password:
@@ -218,20 +228,38 @@ def user_delete(*, user: User, by: User, purge_images: bool = False) -> list[tup
     return outcomes
 
 
-def application_token_create(*, user: User, application: str, by: User,
-                             expires_at=None) -> tuple[ApplicationToken, str]:
-    """A new application token; the plain secret is returned once and never stored."""
+MAX_TOKENS_PER_USER = 100
+
+
+def application_token_create(*, user: User, application: str, by: User, expires_at=None,
+                             registry_access: str = RegistryAccess.PUSH,
+                             api_access: str = ApiAccess.WRITE) -> tuple[ApplicationToken, str]:
+    """A new application token; the plain secret is returned once and never stored. The defaults (all
+    a user may do) keep older API clients working; the web form asks."""
     application = (application or "").strip()
-    if not application or len(application) > 100:
-        raise ValidationError({"application": "Name the application (1 to 100 characters)."})
+    if not application or len(application) > 100 or any(ord(c) < 32 for c in application):
+        raise ValidationError({"application": "Name the application (1 to 100 characters, no control characters)."})
+    if registry_access not in RegistryAccess.values:
+        raise ValidationError({"registry_access": "Choose none, pull or push."})
+    if api_access not in ApiAccess.values:
+        raise ValidationError({"api_access": "Choose none, read or write."})
+    if registry_access == RegistryAccess.NONE and api_access == ApiAccess.NONE:
+        raise ValidationError({"registry_access": "A token needs registry access, API access or both."})
+    if expires_at is not None and expires_at <= timezone.now():
+        raise ValidationError({"expires_at": "The expiry must lie in the future."})
     if ApplicationToken.objects.filter(user=user, application=application).exists():
         raise ValidationError({"application": "There is already a token for this application."})
+    if ApplicationToken.objects.filter(user=user).count() >= MAX_TOKENS_PER_USER:
+        raise ValidationError({"application": f"An account has at most {MAX_TOKENS_PER_USER} tokens: revoke one."})
     plain = ApplicationToken.new_secret()
-    token = ApplicationToken(user=user, application=application, expires_at=expires_at)
+    token = ApplicationToken(user=user, application=application, expires_at=expires_at,
+                             registry_access=registry_access, api_access=api_access,
+                             created_by=by if getattr(by, "pk", None) else None)
     token.set_secret(plain)
     token.save()
     activity_record(key="application_token.create", owner=by, target=user,
-                    parameters={"application": application})
+                    parameters={"application": application, "scopes": token.scope_names,
+                                "expires_at": expires_at.isoformat() if expires_at else None})
     return token, plain
 
 

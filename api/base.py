@@ -11,10 +11,11 @@ import re
 from django.http import QueryDict
 from rest_framework import status
 from rest_framework.exceptions import NotFound, ParseError, PermissionDenied, ValidationError
-from rest_framework.permissions import IsAuthenticated
+from rest_framework.permissions import SAFE_METHODS, IsAuthenticated
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from accounts.models import ApplicationToken
 from api.errors import AUTHORIZATION_FAILS, PayloadTooLarge
 from api.pagination import paginate
 from api.parsers import MAX_DEPTH, TOO_DEEP
@@ -120,6 +121,10 @@ class PortusAPIView(APIView):
             request.accepted_renderer, request.accepted_media_type = self.perform_content_negotiation(request)
             return
         super().initial(request, *args, **kwargs)
+        token = request.auth
+        if (isinstance(token, ApplicationToken) and request.method not in SAFE_METHODS
+                and not token.may_write_api):
+            raise PermissionDenied("This application token has read-only API access: it may not change anything.")
         field = find_unstorable(dict(kwargs)) or find_unstorable(
             {key: request.query_params.getlist(key) for key in request.query_params}
         )

@@ -17,10 +17,11 @@ class Visibility(models.TextChoices):
 
 class NamespaceQuerySet(models.QuerySet):
     def visible_to(self, user) -> NamespaceQuerySet:
-        """The namespaces whose images `user` may pull (the same rule as policy.can_pull)."""
+        """The namespaces `user` may open (policy.can_see_namespace): those they may pull from, and those
+        holding repositories granted to them (whose other repositories they do not see)."""
         from namespaces import policy
 
-        return self.filter(policy.pullable_namespaces_q(user))
+        return self.filter(policy.visible_namespaces_q(user))
 
 
 class Namespace(models.Model):
@@ -77,9 +78,10 @@ class Namespace(models.Model):
 
 class RepositoryQuerySet(models.QuerySet):
     def visible_to(self, user) -> RepositoryQuerySet:
+        """The repositories `user` may pull (policy.can_pull_repository): by namespace, or granted."""
         from namespaces import policy
 
-        return self.filter(policy.pullable_namespaces_q(user, prefix="namespace__"))
+        return self.filter(policy.visible_repositories_q(user))
 
     def with_namespace(self) -> RepositoryQuerySet:
         return self.select_related("namespace", "namespace__registry")

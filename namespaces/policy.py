@@ -32,6 +32,15 @@ Rules (Portus's, made explicit):
   one edits them. Admins release them (free the name once the registry holds nothing under it) or purge
   them (delete their images in the registry, then free the name; needs `delete.enabled`).
 Admins are not limited by the `user_permission.*` options.
+- Robots (accounts/robots.py) are bots named `robot$…`. A namespace's robot acts in its namespace only
+  (and pulls public images): its role there comes from the namespace's team or from grants; it is
+  disabled while its namespace is retired. An instance robot is like any bot.
+- Per-repository grants (grants/): beside team roles, a user, a team (its members) or a robot gets
+  `pull`, `push` (pull and push) or `admin` (also delete, with `delete.enabled`, and edit the
+  description) on one repository or a name pattern of a namespace. A grantee sees the granted
+  repositories and nothing else of that namespace. Grants never apply in retired namespaces, and a
+  `push`/`admin` grant pushes only where the push policy is not `admin-only` and the namespace is not
+  a registry's global one.
 """
 
 from __future__ import annotations
@@ -45,10 +54,21 @@ PULL, PUSH, DELETE = "pull", "push", "delete"
 
 
 def is_active(user) -> bool:
-    """Signed in and enabled (a lock refuses password logins only, see the module's rules)."""
+    """Signed in and enabled (a lock refuses password logins only, see the module's rules); a
+    namespace's robot also needs its namespace to stand (not retired)."""
     if user is None or not getattr(user, "is_authenticated", False):
         return False
-    return bool(user.enabled)
+    if not user.enabled:
+        return False
+    if getattr(user, "robot_namespace_id", None) is not None:
+        return user.robot_namespace.retired_at is None
+    return True
+
+
+def _robot_elsewhere(user, namespace) -> bool:
+    """A namespace's robot, asked about another namespace: it has nothing there but what anyone has."""
+    own = getattr(user, "robot_namespace_id", None)
+    return own is not None and own != namespace.pk
 
 
 def is_admin(user) -> bool:
@@ -97,13 +117,15 @@ def can_pull(user, namespace) -> bool:
         return namespace.visibility == "public" and anonymous_allowed()
     if not is_active(user):
         return False
+    if _robot_elsewhere(user, namespace):
+        return namespace.visibility == "public"
     if user.admin or namespace.visibility in ("public", "protected"):
         return True
     return team_role(user, namespace.team_id) is not None
 
 
 def can_push(user, namespace) -> bool:
-    if not is_active(user) or namespace.retired_at is not None:
+    if not is_active(user) or namespace.retired_at is not None or _robot_elsewhere(user, namespace):
         return False
     if user.admin:
         return True
@@ -120,7 +142,7 @@ def can_push(user, namespace) -> bool:
 
 def can_delete(user, namespace) -> bool:
     """Delete images and tags in the namespace."""
-    if not option("delete.enabled") or not is_active(user):
+    if not option("delete.enabled") or not is_active(user) or _robot_elsewhere(user, namespace):
         return False
     if user.admin:
         return True
@@ -133,8 +155,8 @@ def can_delete(user, namespace) -> bool:
 
 
 def can_manage_namespace(user, namespace) -> bool:
-    """Edit the description, move to another team, delete the namespace."""
-    if not is_active(user) or namespace.retired_at is not None:
+    """Edit the description, move to another team, delete the namespace; its robots and grants."""
+    if not is_active(user) or namespace.retired_at is not None or user.is_robot:
         return False
     if user.admin:
         return True
@@ -168,7 +190,7 @@ def can_destroy_namespace(user, namespace) -> bool:
 
 
 def can_change_visibility(user, namespace) -> bool:
-    if not is_active(user) or namespace.retired_at is not None:
+    if not is_active(user) or namespace.retired_at is not None or _robot_elsewhere(user, namespace):
         return False
     if user.admin:
         return True
@@ -268,10 +290,141 @@ def pullable_namespaces_q(user, prefix: str = "") -> Q:
         return Q(**{f"{prefix}visibility": "public"}) & current
     if not is_active(user):
         return Q(**{f"{prefix}pk__in": []})
-    if user.admin:
+    if user.admin and getattr(user, "robot_namespace_id", None) is None:
         return Q()
     mine = TeamMember.objects.filter(user_id=user.pk).values("team_id")
+    if getattr(user, "robot_namespace_id", None) is not None:
+        own = Q(**{f"{prefix}pk": user.robot_namespace_id}) & (
+            Q(**{f"{prefix}visibility__in": ["public", "protected"]}) | Q(**{f"{prefix}team_id__in": mine}))
+        return (Q(**{f"{prefix}visibility": "public"}) | own) & current
     return (Q(**{f"{prefix}visibility__in": ["public", "protected"]}) | Q(**{f"{prefix}team_id__in": mine})) & current
+
+
+# --- per-repository grants ------------------------------------------------------------------------
+
+
+def repository_grants(user) -> list[tuple[int, str, str]]:
+    """(namespace id, pattern, permission) of every grant to the user or their teams, in namespaces that
+    are not retired; read once per user object (one query)."""
+    grants = getattr(user, "_portus_grants", None)
+    if grants is None:
+        from grants.models import RepositoryGrant
+        from teams.models import TeamMember
+
+        teams = TeamMember.objects.filter(user_id=user.pk).values("team_id")
+        grants = list(RepositoryGrant.objects.filter(Q(user_id=user.pk) | Q(team_id__in=teams),
+                                                     namespace__retired_at__isnull=True)
+                      .values_list("namespace_id", "pattern", "permission"))
+        user._portus_grants = grants
+    return grants
+
+
+def forget_grants(user) -> None:
+    """Drops the memo after a grant change in the same request."""
+    if hasattr(user, "_portus_grants"):
+        del user._portus_grants
+
+
+def granted_permission(user, namespace, repository_name: str) -> str | None:
+    """The strongest grant the user holds on this repository of `namespace`: pull, push, admin or None."""
+    from grants.models import RANK
+    from grants.patterns import matches
+
+    if not is_active(user) or namespace.retired_at is not None or _robot_elsewhere(user, namespace):
+        return None
+    best, best_rank = None, 0
+    for namespace_id, pattern, permission in repository_grants(user):
+        if namespace_id == namespace.pk and RANK.get(permission, 0) > best_rank and matches(pattern, repository_name):
+            best, best_rank = permission, RANK[permission]
+    return best
+
+
+def _grant_may_push(user, namespace) -> bool:
+    return not namespace.is_global and (user.admin or option("user_permission.push_images.policy") != "admin-only")
+
+
+def repository_actions(user, namespace, repository_name: str, wanted: set[str] | None = None) -> set[str]:
+    """The registry actions on one repository: the namespace's, and what grants add. With `wanted`,
+    grants are not read when the namespace's answer covers it already (the token endpoint's common case
+    costs no query more)."""
+    actions = allowed_actions(user, namespace)
+    if actions >= {PULL, PUSH, DELETE} or (wanted is not None and actions >= wanted):
+        return actions
+    permission = granted_permission(user, namespace, repository_name)
+    if permission is None:
+        return actions
+    actions.add(PULL)
+    if permission in ("push", "admin") and _grant_may_push(user, namespace):
+        actions.add(PUSH)
+    if permission == "admin" and option("delete.enabled"):
+        actions.add(DELETE)
+    return actions
+
+
+def can_pull_repository(user, namespace, repository_name: str) -> bool:
+    return can_pull(user, namespace) or granted_permission(user, namespace, repository_name) is not None
+
+
+def can_push_repository(user, namespace, repository_name: str) -> bool:
+    return PUSH in repository_actions(user, namespace, repository_name)
+
+
+def can_delete_repository(user, namespace, repository_name: str) -> bool:
+    """Delete images and tags of this repository."""
+    return DELETE in repository_actions(user, namespace, repository_name)
+
+
+def can_see_namespace(user, namespace) -> bool:
+    """May open the namespace's page: may pull there, or holds a grant on some repository of it."""
+    if can_pull(user, namespace):
+        return True
+    if not is_active(user) or namespace.retired_at is not None or _robot_elsewhere(user, namespace):
+        return False
+    return any(namespace_id == namespace.pk for namespace_id, _, _ in repository_grants(user))
+
+
+def granted_repositories_q(user, prefix: str = "") -> Q:
+    """A filter selecting the repositories (`prefix` leads to one) that grants let the user pull; with
+    `pullable_namespaces_q(user, prefix + "namespace__")` it is exactly what `can_pull_repository` allows."""
+    from django.db.models import Exists, F, OuterRef
+
+    from grants.models import Like, RepositoryGrant
+    from teams.models import TeamMember
+
+    if not is_active(user):
+        return Q(pk__in=[])
+    teams = TeamMember.objects.filter(user_id=user.pk).values("team_id")
+    grants = RepositoryGrant.objects.filter(Q(user_id=user.pk) | Q(team_id__in=teams),
+                                            namespace_id=OuterRef(f"{prefix}namespace_id"),
+                                            namespace__retired_at__isnull=True)
+    if getattr(user, "robot_namespace_id", None) is not None:
+        grants = grants.filter(namespace_id=user.robot_namespace_id)
+    grants = grants.filter(Like(OuterRef(f"{prefix}name"), F("like_pattern")))
+    return Q(Exists(grants))
+
+
+def visible_repositories_q(user, prefix: str = "") -> Q:
+    """Every repository the user may pull: through its namespace or through a grant."""
+    namespace_q = pullable_namespaces_q(user, prefix=f"{prefix}namespace__")
+    if is_anonymous(user) or not is_active(user) or (user.admin and getattr(user, "robot_namespace_id", None) is None):
+        return namespace_q
+    return namespace_q | granted_repositories_q(user, prefix)
+
+
+def visible_namespaces_q(user, prefix: str = "") -> Q:
+    """The namespaces the user may open: pullable ones, and those holding a repository granted to them."""
+    from grants.models import RepositoryGrant
+    from teams.models import TeamMember
+
+    namespace_q = pullable_namespaces_q(user, prefix)
+    if is_anonymous(user) or not is_active(user) or (user.admin and getattr(user, "robot_namespace_id", None) is None):
+        return namespace_q
+    teams = TeamMember.objects.filter(user_id=user.pk).values("team_id")
+    granted = RepositoryGrant.objects.filter(Q(user_id=user.pk) | Q(team_id__in=teams),
+                                             namespace__retired_at__isnull=True)
+    if getattr(user, "robot_namespace_id", None) is not None:
+        granted = granted.filter(namespace_id=user.robot_namespace_id)
+    return namespace_q | Q(**{f"{prefix}pk__in": granted.values("namespace_id")})
 
 
 # --- teams --------------------------------------------------------------------------------------
@@ -302,7 +455,7 @@ def can_manage_team(user, team) -> bool:
 
 
 def can_comment(user, repository) -> bool:
-    return is_active(user) and can_pull(user, repository.namespace)
+    return is_active(user) and can_pull_repository(user, repository.namespace, repository.name)
 
 
 def can_destroy_comment(user, comment) -> bool:
@@ -311,7 +464,7 @@ def can_destroy_comment(user, comment) -> bool:
 
 def can_edit_repository(user, repository) -> bool:
     """The description of a repository: whoever may push to it."""
-    return can_push(user, repository.namespace)
+    return can_push_repository(user, repository.namespace, repository.name)
 
 
 # --- users --------------------------------------------------------------------------------------
@@ -322,11 +475,39 @@ def can_manage_users(user) -> bool:
 
 
 def can_manage_tokens_of(user, owner) -> bool:
-    """Application tokens: one's own, or any user's for an admin (bots have no login of their own)."""
-    return is_active(user) and (user.admin or user.pk == owner.pk)
+    """Application tokens: one's own, any user's for an admin (bots have no login of their own), and a
+    namespace robot's for whoever manages its namespace."""
+    if not is_active(user):
+        return False
+    if user.admin or user.pk == owner.pk:
+        return True
+    return owner.is_robot and owner.robot_namespace_id is not None and can_manage_robot(user, owner)
+
+
+# --- robots ---------------------------------------------------------------------------------------
+
+
+def can_create_robot(user, namespace=None) -> bool:
+    """Instance robots: admins. A namespace's robots: whoever manages the namespace (not a registry's
+    global namespace, which only admins push to)."""
+    if namespace is None:
+        return is_admin(user)
+    return not namespace.is_global and can_manage_namespace(user, namespace)
+
+
+def can_manage_robot(user, robot) -> bool:
+    """Disable, delete, give tokens to, grant to a robot."""
+    if robot.robot_namespace_id is None:
+        return is_admin(user)
+    return is_admin(user) or can_manage_namespace(user, robot.robot_namespace)
+
+
+def can_manage_grants(user, namespace) -> bool:
+    """Give, change and take away per-repository grants in the namespace."""
+    return can_manage_namespace(user, namespace) and not namespace.is_global
 
 
 def can_use_ui(user) -> bool:
-    """Bots and the internal account authenticate to the registry and the API only."""
+    """Bots, robots and the internal account authenticate to the registry and the API only."""
     return is_active(user) and not user.bot and not user.is_internal
 

@@ -53,6 +53,7 @@ INSTALLED_APPS = [
     "ldapauth",
     "registries",
     "namespaces",
+    "grants",
     "activities",
     "realm",
     "mirror",

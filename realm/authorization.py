@@ -24,18 +24,24 @@ def _namespace(registry: Registry, name: str, *, user, wants_push: bool) -> Name
     return Namespace.objects.select_related("team").filter(registry=registry, name=name).first()
 
 
-def _repository_actions(user, registry: Registry, scope: ResourceScope) -> set[str]:
+def _repository_actions(user, registry: Registry, scope: ResourceScope,
+                        token_actions: frozenset[str] | None) -> set[str]:
     requested = set(scope.actions)
     star = "*" in requested
     if star:
         requested = set(REPOSITORY_ACTIONS)
-    namespace_name, _ = split_repository_name(scope.name)
+    if token_actions is not None:
+        # The application token's scopes bound the answer whatever the user's role.
+        requested &= token_actions
+        if not requested:
+            return set()
+    namespace_name, repository_name = split_repository_name(scope.name)
     namespace = _namespace(registry, namespace_name, user=user, wants_push="push" in requested)
     if namespace is None:
         # Nothing stored under this name yet: only admins may act on it (the registry answers 404).
         allowed = policy.actions_without_namespace(user)
     else:
-        allowed = policy.allowed_actions(user, namespace)
+        allowed = policy.repository_actions(user, namespace, repository_name, wanted=requested)
     granted = requested & allowed
     if star and granted >= set(REPOSITORY_ACTIONS):
         # Older registries ask for `*` to delete; keep the named actions too for newer ones.
@@ -43,17 +49,22 @@ def _repository_actions(user, registry: Registry, scope: ResourceScope) -> set[s
     return granted
 
 
-def decide(*, user, registry: Registry, scopes: list[ResourceScope]) -> list[dict]:
-    """The `access` list of the token: one entry per requested resource with its granted actions."""
+def decide(*, user, registry: Registry, scopes: list[ResourceScope],
+           token_actions: frozenset[str] | None = None) -> list[dict]:
+    """The `access` list of the token: one entry per requested resource with its granted actions.
+
+    `token_actions`: when the client signed in with an application token (or a refresh token minted
+    with one), the registry actions its scopes allow; the answer never exceeds them."""
     access = []
     for scope in scopes:
         if scope.type == "registry":
-            if scope.name == "catalog" and "*" in scope.actions and policy.is_admin(user):
+            if (scope.name == "catalog" and "*" in scope.actions and policy.is_admin(user)
+                    and (token_actions is None or "*" in token_actions)):
                 access.append(format_access(scope, {"*"}))
             continue
         if scope.type != "repository":
             continue
-        granted = _repository_actions(user, registry, scope)
+        granted = _repository_actions(user, registry, scope, token_actions)
         if granted:
             access.append(format_access(scope, granted))
     return access

@@ -71,7 +71,9 @@ def issue_token(*, user: User | None, registry: Registry, service: str, scopes: 
                 refresh_token: str | None = None) -> dict:
     """Decides the access, signs the JWT and builds the response body. Also used in-process by the
     background worker for the internal account (never over HTTP: see DESIGN.md)."""
-    access = decide(user=user, registry=registry, scopes=scopes)
+    via_token = getattr(user, "authenticated_with_token", None)
+    access = decide(user=user, registry=registry, scopes=scopes,
+                    token_actions=via_token.registry_actions if via_token is not None else None)
     lifetime = lifetime_seconds(access, minutes=option("registry.jwt_expiration_time.value"),
                                 push_minutes=option("registry.jwt_expiration_time_push.value"))
     now = time.time()
@@ -106,13 +108,18 @@ def _basic_credentials(request: HttpRequest) -> tuple[str, str] | None:
 
 
 def _authenticate(request: HttpRequest, username: str, password: str) -> User:
-    result = credentials.verify(username, password, address=address_key(request))
+    result = credentials.verify(username, password, address=address_key(request),
+                                client_address=credentials.client_address(request))
     if result.failure is credentials.Failure.RATE_LIMITED:
         raise TokenError(429, "TOOMANYREQUESTS", result.message, retry_after=result.retry_after)
     if not result.ok:
         log.info("token request refused for %r: %s", username[:64], result.failure.value)
         raise TokenError(401, "UNAUTHORIZED", result.message)
-    # Like Django's `user.backend`: which credential this request presented (a refresh token binds to it).
+    if result.via_token is not None and not result.via_token.registry_actions:
+        raise TokenError(401, "UNAUTHORIZED", "This application token has no registry access: it is for the API "
+                                              "only. Create a token with registry pull or push access.")
+    # Like Django's `user.backend`: which credential this request presented (a refresh token binds to it,
+    # and the token's scopes limit what is granted).
     result.user.authenticated_with_token = result.via_token
     return result.user
 
@@ -124,7 +131,10 @@ def _user_from_refresh_token(plain: str, *, service: str) -> User:
     if token is None or not token.is_good_for(registry_for_service(service)) or not policy.is_active(token.user):
         raise TokenError(401, "UNAUTHORIZED", "Invalid, expired or revoked refresh token.")
     token.touch()
-    return token.user
+    user = token.user
+    # A refresh token minted with an application token carries that token's scopes.
+    user.authenticated_with_token = token.application_token
+    return user
 
 
 def _scope_values(data) -> list[str]:
