@@ -4,7 +4,19 @@ from django.urls import include, path, re_path, register_converter
 from drf_spectacular.views import SpectacularJSONAPIView, SpectacularSwaggerSplitView
 
 from api.errors import not_found_view
-from api.views import meta, namespaces, refresh_tokens, registries, repositories, tags, teams, users, webhooks
+from api.views import (
+    grants,
+    meta,
+    namespaces,
+    refresh_tokens,
+    registries,
+    repositories,
+    robots,
+    tags,
+    teams,
+    users,
+    webhooks,
+)
 from images import api as images_api
 
 
@@ -43,6 +55,9 @@ urlpatterns = [
     *route("v1/users/<id:id>/refresh_tokens", refresh_tokens.UserRefreshTokensView.as_view(),
            "api-user-refresh-tokens"),
     *route("v1/users/<str:id>", users.UserView.as_view(), "api-user"),
+    # robots (their tokens: v1/users/<id>/application_tokens)
+    *route("v1/robots", robots.RobotsView.as_view(), "api-robots"),
+    *route("v1/robots/<id:id>", robots.RobotView.as_view(), "api-robot"),
     # registries
     *route("v1/registries", registries.RegistriesView.as_view(), "api-registries"),
     *route("v1/registries/validate", registries.RegistryValidateView.as_view(), "api-registries-validate"),
@@ -69,6 +84,9 @@ urlpatterns = [
     *route("v1/namespaces/<id:id>/storage", images_api.NamespaceStorageView.as_view(), "api-namespace-storage"),
     *route("v1/namespaces/<id:id>/repositories", namespaces.NamespaceRepositoriesView.as_view(),
            "api-namespace-repositories"),
+    *route("v1/namespaces/<id:id>/grants", grants.NamespaceGrantsView.as_view(), "api-namespace-grants"),
+    *route("v1/namespaces/<id:id>/grants/<id:grant_id>", grants.NamespaceGrantView.as_view(),
+           "api-namespace-grant"),
     *route("v1/namespaces/<id:id>/release", namespaces.NamespaceReleaseView.as_view(), "api-namespace-release"),
     *route("v1/namespaces/<id:id>/purge", namespaces.NamespacePurgeView.as_view(), "api-namespace-purge"),
     # outbound webhooks

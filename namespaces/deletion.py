@@ -72,7 +72,7 @@ def tags_sharing_digest(tag: Tag):
 def tag_destroy(*, tag: Tag, by) -> list[str]:
     """Deletes the tag's manifest in the registry, then every tag on that digest here; returns their names."""
     repository = tag.repository
-    if not policy.can_delete(by, repository.namespace):
+    if not policy.can_delete_repository(by, repository.namespace, repository.name):
         raise PermissionDenied("You cannot delete images here.")
     names = sorted(tags_sharing_digest(tag).values_list("name", flat=True))
     delete_image(repository=repository, digest=tag.digest, by=by)
@@ -85,7 +85,7 @@ def repository_destroy(*, repository: Repository, by) -> None:
     Digest by digest: when the registry refuses one, those it deleted are gone here too, the rest stays, and
     RegistryRefused is raised.
     """
-    if not policy.can_delete(by, repository.namespace):
+    if not policy.can_delete_repository(by, repository.namespace, repository.name):
         raise PermissionDenied("You cannot delete images here.")
     digests = list(Tag.objects.filter(repository=repository).order_by().values_list("digest", flat=True).distinct())
     for digest in digests:

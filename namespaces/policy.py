@@ -374,6 +374,15 @@ def can_delete_repository(user, namespace, repository_name: str) -> bool:
     return DELETE in repository_actions(user, namespace, repository_name)
 
 
+def repository_permissions(user, repository) -> dict[str, bool]:
+    """`namespace_permissions` for a repository's page: pull, push and delete as grants make them."""
+    permissions = namespace_permissions(user, repository.namespace)
+    if not (permissions[PULL] and permissions[PUSH] and (permissions[DELETE] or not option("delete.enabled"))):
+        actions = repository_actions(user, repository.namespace, repository.name)
+        permissions.update({PULL: PULL in actions, PUSH: PUSH in actions, DELETE: DELETE in actions})
+    return permissions
+
+
 def can_see_namespace(user, namespace) -> bool:
     """May open the namespace's page: may pull there, or holds a grant on some repository of it."""
     if can_pull(user, namespace):

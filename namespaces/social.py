@@ -16,7 +16,7 @@ MAX_COMMENT_LENGTH = 10000
 @transaction.atomic
 def star_toggle(*, repository: Repository, user) -> bool:
     """Stars the repository for `user`, or takes the star back; True when it is starred afterwards."""
-    if not policy.is_active(user) or not policy.can_pull(user, repository.namespace):
+    if not policy.is_active(user) or not policy.can_pull_repository(user, repository.namespace, repository.name):
         raise PermissionDenied("You cannot star this repository.")
     removed, _ = Star.objects.filter(repository=repository, user=user).delete()
     if removed:

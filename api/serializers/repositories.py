@@ -117,7 +117,7 @@ class RepositorySerializer(serializers.Serializer):
         return repository.namespace.registry.reference_host
 
     def get_destroyable(self, repository: Repository) -> bool:
-        return policy.can_delete(self.context["user"], repository.namespace)
+        return policy.can_delete_repository(self.context["user"], repository.namespace, repository.name)
 
 
 class RepositoryDetailSerializer(RepositorySerializer):

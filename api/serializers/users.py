@@ -124,9 +124,21 @@ class UserUpdateInput(serializers.Serializer):
         ref_name = "UserUpdate"
 
 
+SCOPE_CHOICES = ["registry:pull", "registry:push", "api:read", "api:write"]
+
+
 class ApplicationTokenSerializer(serializers.Serializer):
     id = serializers.IntegerField(read_only=True)
-    application = serializers.CharField(read_only=True)
+    application = serializers.CharField(read_only=True, help_text="The token's name.")
+    prefix = serializers.CharField(read_only=True, help_text="The token's first characters, to recognise it.")
+    scopes = serializers.ListField(child=serializers.ChoiceField(choices=SCOPE_CHOICES), source="scope_names",
+                                   read_only=True)
+    created_at = serializers.DateTimeField(read_only=True)
+    created_by = serializers.CharField(source="created_by.username", read_only=True, allow_null=True, default=None)
+    expires_at = serializers.DateTimeField(read_only=True, allow_null=True)
+    last_used_at = serializers.DateTimeField(read_only=True, allow_null=True,
+                                             help_text="Recorded at most once a minute.")
+    last_used_from = serializers.CharField(read_only=True, allow_null=True, help_text="The address of that use.")
 
     class Meta:
         ref_name = "ApplicationToken"
@@ -139,15 +151,39 @@ class ApplicationTokenCreatedSerializer(ApplicationTokenSerializer):
         ref_name = "ApplicationTokenCreated"
 
 
+MAX_TOKEN_DAYS = 3650
+
+
 class ApplicationTokenInput(serializers.Serializer):
-    application = serializers.CharField(max_length=100)
+    application = serializers.CharField(max_length=100, help_text="The token's name.")
+    scopes = serializers.ListField(
+        child=serializers.ChoiceField(choices=SCOPE_CHOICES), required=False, max_length=4, allow_empty=False,
+        help_text="What the token may do, at most (its user's role still decides): `registry:pull` or "
+                  "`registry:push` (pull, push and delete), `api:read` (GET only) or `api:write`. "
+                  "Default: registry:push and api:write.")
+    expires_in_days = serializers.IntegerField(required=False, allow_null=True, min_value=1,
+                                               max_value=MAX_TOKEN_DAYS,
+                                               help_text="Days until it expires; absent or null: never.")
 
     class Meta:
         ref_name = "ApplicationTokenCreate"
 
+    def validate_scopes(self, scopes):
+        return scope_accesses(scopes)
 
-def created_token(token: ApplicationToken, plain: str) -> dict:
-    return {"id": token.pk, "application": token.application, "plain_token": plain}
+
+def scope_accesses(scopes: list[str] | None) -> tuple[str, str]:
+    """(registry access, API access) for a list of scope names; the widest of each kind wins."""
+    if scopes is None:
+        return "push", "write"
+    registry = "push" if "registry:push" in scopes else "pull" if "registry:pull" in scopes else "none"
+    api = "write" if "api:write" in scopes else "read" if "api:read" in scopes else "none"
+    return registry, api
+
+
+def created_token(token: ApplicationToken, plain: str) -> ApplicationToken:
+    token.plain_token = plain
+    return token
 
 
 class RefreshTokenSerializer(serializers.Serializer):

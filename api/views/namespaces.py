@@ -127,7 +127,9 @@ class NamespaceRepositoriesView(NamespaceMixin, PortusAPIView):
                    responses={200: RepositorySerializer(many=True), **authed(400, 404)}, extensions={PAGINATED: True})
     def get(self, request, id: int):
         namespace = self.namespace(id)
-        repositories = repositories_queryset(Repository.objects.filter(namespace=namespace), request.user)
+        visible = (Repository.objects.filter(namespace=namespace) if policy.can_pull(request.user, namespace)
+                   else Repository.objects.visible_to(request.user).filter(namespace=namespace))
+        repositories = repositories_queryset(visible, request.user)
         return self.present_page(RepositorySerializer, repositories, sort_fields=REPOSITORY_SORT_FIELDS)
 
 

@@ -101,7 +101,7 @@ class RepositoryView(RepositoryMixin, PortusAPIView):
         if not option("delete.enabled"):
             raise FeatureDisabled()
         repository = self.repository(id)
-        self.allow(policy.can_delete(request.user, repository.namespace))
+        self.allow(policy.can_delete_repository(request.user, repository.namespace, repository.name))
         deletion = _deletion()
         try:
             deletion.repository_destroy(repository=repository, by=request.user)

@@ -49,7 +49,7 @@ class TagView(PortusAPIView):
         if not option("delete.enabled"):
             raise FeatureDisabled()
         tag = self.tag(id)
-        self.allow(policy.can_delete(request.user, tag.repository.namespace))
+        self.allow(policy.can_delete_repository(request.user, tag.repository.namespace, tag.repository.name))
         deletion = _deletion()
         try:
             deletion.tag_destroy(tag=tag, by=request.user)

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import transaction
+from django.utils import timezone
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework.exceptions import NotFound, PermissionDenied
 from rest_framework.permissions import AllowAny
@@ -30,12 +33,14 @@ from api.serializers.users import (
     UserSerializer,
     UserUpdateInput,
     created_token,
+    scope_accesses,
     users_queryset,
 )
 from namespaces import policy
 from portus.options import option
 
-TOKEN_SORT_FIELDS = {"id": "pk", "application": "application", "created_at": "created_at"}
+TOKEN_SORT_FIELDS = {"id": "pk", "application": "application", "created_at": "created_at",
+                     "last_used_at": "last_used_at", "expires_at": "expires_at"}
 USER_ID = OpenApiParameter("id", str, OpenApiParameter.PATH, description="The user's id, or their email.")
 
 
@@ -138,7 +143,7 @@ class BootstrapView(PortusAPIView):
 
 def token_owner(request, pk: int) -> User:
     """The user whose tokens are asked for; non-admins get 403 for anyone but themselves."""
-    owner = User.objects.filter(pk=pk).first()
+    owner = User.objects.select_related("robot_namespace__team").filter(pk=pk).first()
     if owner is None:
         raise NotFound() if policy.is_admin(request.user) else PermissionDenied()
     if not policy.can_manage_tokens_of(request.user, owner):
@@ -146,14 +151,33 @@ def token_owner(request, pk: int) -> User:
     return owner
 
 
+_REGISTRY_RANK = {"none": 0, "pull": 1, "push": 2}
+_API_RANK = {"none": 0, "read": 1, "write": 2}
+
+
+def _no_wider_than_caller(caller_token, registry_access: str, api_access: str, expires_at) -> None:
+    """A token made with a token gets no more than that token has: a stolen pull-only token with API
+    write access cannot mint itself push rights, nor an expiring one a token that never expires."""
+    if not isinstance(caller_token, ApplicationToken):
+        return
+    if (_REGISTRY_RANK[registry_access] > _REGISTRY_RANK[caller_token.registry_access]
+            or _API_RANK[api_access] > _API_RANK[caller_token.api_access]):
+        raise PermissionDenied("A token cannot create a token with wider scopes than its own.")
+    if caller_token.expires_at is not None and (expires_at is None or expires_at > caller_token.expires_at):
+        raise PermissionDenied("A token cannot create a token that outlives it: choose fewer days.")
+
+
 class UserTokensView(PortusAPIView):
-    @extend_schema(tags=["application_tokens"], summary="List a user's application tokens (theirs, or an admin)",
+    @extend_schema(tags=["application_tokens"], summary="List a user's or robot's application tokens",
+                   description="One's own; any user's for an admin; a namespace robot's for whoever manages "
+                               "its namespace.",
                    parameters=[*PAGING_PARAMETERS, *sorting(TOKEN_SORT_FIELDS)],
                    responses={200: ApplicationTokenSerializer(many=True), **authed(400, 403, 404)},
                    extensions={PAGINATED: True})
     def get(self, request, id: int):
         owner = token_owner(request, id)
-        return self.present_page(ApplicationTokenSerializer, ApplicationToken.objects.filter(user=owner),
+        return self.present_page(ApplicationTokenSerializer,
+                                 ApplicationToken.objects.filter(user=owner).select_related("created_by"),
                                  sort_fields=TOKEN_SORT_FIELDS)
 
     @extend_schema(tags=["application_tokens"], summary="Create an application token; its secret is shown once",
@@ -162,7 +186,13 @@ class UserTokensView(PortusAPIView):
     def post(self, request, id: int):
         owner = token_owner(request, id)
         data = self.read(ApplicationTokenInput)
-        token, plain = application_token_create(user=owner, application=data["application"], by=request.user)
+        registry_access, api_access = data.get("scopes") or scope_accesses(None)
+        days = data.get("expires_in_days")
+        expires_at = timezone.now() + timedelta(days=days) if days else None
+        _no_wider_than_caller(request.auth, registry_access, api_access, expires_at)
+        token, plain = application_token_create(
+            user=owner, application=data["application"], by=request.user,
+            registry_access=registry_access, api_access=api_access, expires_at=expires_at)
         return self.present(ApplicationTokenCreatedSerializer, created_token(token, plain), status_code=201)
 
 

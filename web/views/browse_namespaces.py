@@ -22,12 +22,14 @@ def _namespaces():
     return Namespace.objects.select_related("registry", "team", "team__personal_of")
 
 
-def count_repositories(namespaces) -> None:
-    """Sets `repositories_total` on each namespace of a page, from one grouped query."""
+def count_repositories(namespaces, user=None) -> None:
+    """Sets `repositories_total` on each namespace of a page, from one grouped query: the repositories
+    `user` sees (a grantee counts the granted ones only)."""
     namespaces = list(namespaces)
     ids = {namespace.pk for namespace in namespaces}
+    repositories = Repository.objects.all() if user is None else Repository.objects.visible_to(user)
     counts = dict(
-        Repository.objects.filter(namespace_id__in=ids).order_by().values("namespace_id")
+        repositories.filter(namespace_id__in=ids).order_by().values("namespace_id")
         .annotate(n=Count("id")).values_list("namespace_id", "n")
     ) if ids else {}
     for namespace in namespaces:
@@ -60,7 +62,7 @@ def namespace_list(request):
         retired_page = paginate(request, _namespaces().filter(retired_at__isnull=False).order_by("-retired_at"),
                                 param="retired_page")
     count_repositories([*personal, *teams_page.object_list, *others_page.object_list,
-                        *(retired_page.object_list if retired_page else [])])
+                        *(retired_page.object_list if retired_page else [])], user)
     return render(request, "namespaces/index.html", {
         "personal": personal,
         "teams_page": teams_page,
@@ -73,7 +75,10 @@ def namespace_list(request):
 @browsable
 def namespace_detail(request, pk: int):
     namespace = visible_or_404(_namespaces().visible_to(request.user), pk=pk)
-    repositories = paginate(request, namespace.repositories.order_by("name"), param="page")
+    # A grantee without a role here sees the repositories granted to them, and nothing else.
+    visible = (namespace.repositories.all() if policy.can_pull(request.user, namespace)
+               else Repository.objects.visible_to(request.user).filter(namespace=namespace))
+    repositories = paginate(request, visible.order_by("name"), param="page")
     permissions = policy.namespace_permissions(request.user, namespace)
     return render(request, "namespaces/show.html", {
         "namespace": namespace,

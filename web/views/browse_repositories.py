@@ -94,7 +94,7 @@ def repository_detail(request, pk: int):
         "repository": repository,
         "namespace": repository.namespace,
         "tags_page": digest_groups(repository, request),
-        "permissions": policy.namespace_permissions(user, repository.namespace),
+        "permissions": policy.repository_permissions(user, repository),
         "can_edit": policy.can_edit_repository(user, repository),
         "starred": is_starred(repository=repository, user=user),
         "comments": comments,
@@ -165,7 +165,7 @@ def repository_edit(request, pk: int):
 
 def _deletable_repository(request, pk: int) -> Repository:
     repository = visible_or_404(_repositories(request.user), pk=pk)
-    if not policy.can_delete(request.user, repository.namespace):
+    if not policy.can_delete_repository(request.user, repository.namespace, repository.name):
         raise PermissionDenied("Deleting images here is not allowed to you.")
     return repository
 

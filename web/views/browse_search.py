@@ -39,7 +39,7 @@ def search(request):
             Namespace.objects.visible_to(user).select_related("registry", "team").filter(name__icontains=query),
             param="namespaces_page",
         )
-        count_repositories(namespaces.object_list)
+        count_repositories(namespaces.object_list, user)
         context.update({
             "repositories": paginate(request, listed(Repository.objects.visible_to(user).filter(
                 repository_filter(query)))),

@@ -69,7 +69,7 @@ def team_detail(request, pk: int):
                        param="members_page", per_page=25)
     namespaces = paginate(request, team.namespaces.select_related("registry").order_by("name"),
                           param="namespaces_page")
-    count_repositories(namespaces.object_list)
+    count_repositories(namespaces.object_list, request.user)
     can_manage = policy.can_manage_team(request.user, team)
     return render(request, "teams/show.html", {
         "team": team,
