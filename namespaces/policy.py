@@ -229,6 +229,8 @@ def namespace_permissions(user, namespace) -> dict[str, bool]:
         "destroy": can_destroy_namespace(user, namespace),
         "change_visibility": can_change_visibility(user, namespace),
         "webhooks": can_manage_webhooks(user, namespace),
+        "robots": can_create_robot(user, namespace),
+        "grants": can_manage_grants(user, namespace),
         "release": can_release_namespace(user, namespace),
         "purge": can_purge_namespace(user, namespace),
         "retention": can_manage_retention(user, namespace),

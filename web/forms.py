@@ -11,7 +11,7 @@ from django.core.exceptions import ValidationError
 from django.utils import timezone
 
 from accounts import credentials
-from accounts.models import User
+from accounts.models import ROBOT_PREFIX, ApiAccess, RegistryAccess, User
 from namespaces import policy
 
 
@@ -55,7 +55,15 @@ class SignInForm(BootstrapMixin, AuthenticationForm):
         **AuthenticationForm.error_messages,
         "invalid_login": credentials.MESSAGES[credentials.Failure.INVALID],
         "no_ui": "This account is for the registry and the API only; it cannot sign in here.",
+        "robot": "Robot accounts have no web sign-in: they log in with an application token, with docker "
+                 "login or the API.",
     }
+
+    def clean(self):
+        # Said before any password check: a robot has none, and the name's form alone tells a robot.
+        if (self.cleaned_data.get("username") or "").startswith(ROBOT_PREFIX):
+            raise ValidationError(self.error_messages["robot"], code="robot")
+        return super().clean()
 
     def __init__(self, request=None, *args, **kwargs):
         super().__init__(request, *args, **kwargs)
@@ -143,14 +151,34 @@ TOKEN_LIFETIMES = [("", "Never expires"), ("30", "30 days"), ("90", "90 days"), 
 
 class ApplicationTokenForm(BootstrapMixin, forms.Form):
     application = forms.CharField(
-        label="Application", max_length=100,
-        help_text="What will use the token, e.g. “CI pipeline”. Each application has its own token.",
+        label="Name", max_length=100,
+        help_text="What will use the token, e.g. “CI pipeline”. Each token has its own name.",
     )
-    expires_in = forms.ChoiceField(label="Expires", choices=TOKEN_LIFETIMES, required=False)
+    # The page offers pull-only and no API first; a post without these fields (a script written for the
+    # older form) gets what tokens could always do.
+    registry_access = forms.ChoiceField(
+        label="Registry", choices=RegistryAccess.choices, initial=RegistryAccess.PULL, required=False,
+        help_text="The most the token may do in the registry; your role still decides.")
+    api_access = forms.ChoiceField(label="API", choices=ApiAccess.choices, initial=ApiAccess.NONE, required=False)
+    # 90 days suggested: a forgotten token should not work for ever.
+    expires_in = forms.ChoiceField(label="Expires", choices=TOKEN_LIFETIMES, required=False, initial="90")
+
+    def clean(self):
+        data = super().clean()
+        data["registry_access"] = data.get("registry_access") or RegistryAccess.PUSH
+        data["api_access"] = data.get("api_access") or ApiAccess.WRITE
+        if data.get("registry_access") == RegistryAccess.NONE and data.get("api_access") == ApiAccess.NONE:
+            raise ValidationError("Give the token registry access, API access or both.")
+        return data
 
     def expires_at(self):
         days = self.cleaned_data.get("expires_in")
         return timezone.now() + timedelta(days=int(days)) if days else None
+
+    def scopes(self) -> dict:
+        """The keyword arguments of accounts.services.application_token_create for the chosen scopes."""
+        return {"registry_access": self.cleaned_data["registry_access"],
+                "api_access": self.cleaned_data["api_access"], "expires_at": self.expires_at()}
 
 
 class PortusPasswordResetForm(BootstrapMixin, PasswordResetForm):

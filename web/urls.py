@@ -2,7 +2,7 @@
 
 from django.urls import include, path
 
-from web.views import account, admin, admin_activities, admin_registries, dashboard
+from web.views import account, admin, admin_activities, admin_registries, dashboard, identity
 
 urlpatterns = [
     path("", dashboard.dashboard, name="dashboard"),
@@ -34,6 +34,20 @@ urlpatterns = [
     path("admin/users/<int:pk>/application_tokens", admin.user_token_create, name="admin-user-token-create"),
     path("admin/users/<int:pk>/application_tokens/<int:token_pk>/revoke", admin.user_token_revoke,
          name="admin-user-token-revoke"),
+    path("admin/robots", identity.admin_robots, name="admin-robots"),
+    # Robots and per-repository grants.
+    path("robots/<int:pk>", identity.robot_detail, name="robot"),
+    path("robots/<int:pk>/application_tokens", identity.robot_token_create, name="robot-token-create"),
+    path("robots/<int:pk>/application_tokens/<int:token_pk>/revoke", identity.robot_token_revoke,
+         name="robot-token-revoke"),
+    path("robots/<int:pk>/enabled", identity.robot_enabled, name="robot-enabled"),
+    path("robots/<int:pk>/delete", identity.robot_remove, name="robot-delete"),
+    path("namespaces/<int:pk>/robots", identity.namespace_robots, name="namespace-robots"),
+    path("namespaces/<int:pk>/grants", identity.namespace_grants, name="namespace-grants"),
+    path("namespaces/<int:pk>/grants/<int:grant_pk>/change", identity.namespace_grant_change,
+         name="namespace-grant-change"),
+    path("namespaces/<int:pk>/grants/<int:grant_pk>/delete", identity.namespace_grant_delete,
+         name="namespace-grant-delete"),
     path("admin/registries", admin_registries.registries, name="admin-registries"),
     path("admin/registries/new", admin_registries.registry_new, name="admin-registry-new"),
     path("admin/registries/<int:pk>/edit", admin_registries.registry_edit, name="admin-registry-edit"),

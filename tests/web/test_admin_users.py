@@ -193,7 +193,7 @@ def test_admins_create_and_revoke_a_bots_tokens(as_user, admin, bot):
     plain = response.context["plain"]
     token = ApplicationToken.objects.get(user=bot)
     assert ApplicationToken.find(plain) == token
-    assert f"docker login registry.test.lan:5000 -u {bot.username}" in response.content.decode()
+    assert f"docker login -u {bot.username} --password-stdin registry.test.lan:5000" in response.content.decode()
     assert plain not in client.get(f"/admin/users/{bot.pk}").content.decode()
     client.post(f"/admin/users/{bot.pk}/application_tokens/{token.pk}/revoke")
     assert not ApplicationToken.objects.filter(pk=token.pk).exists()

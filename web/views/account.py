@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import shlex
+
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import login, logout, update_session_auth_hash
@@ -25,6 +27,7 @@ from accounts.services import (
     user_create,
     user_update,
 )
+from activities.services import activity_record
 from namespaces import policy
 from portus.options import option
 from ratelimits.addresses import address_key
@@ -81,11 +84,20 @@ class SignInView(auth_views.LoginView):
             return second_step
         self.request.portus_sign_in_method = "password"  # recorded as the sign-in's method (twofactor.audit)
         response = super().form_valid(form)
-        User.objects.filter(pk=form.get_user().pk).update(current_sign_in_at=timezone.now())
+        user = form.get_user()
+        User.objects.filter(pk=user.pk).update(current_sign_in_at=timezone.now())
+        activity_record(key="user.sign_in", owner=user, target=user,
+                        parameters={"address": credentials.client_address(self.request) or ""})
         return response
 
     def form_invalid(self, form):
         result = getattr(self.request, "portus_login_result", None)
+        username = (form.data.get("username") or "")[:64]
+        if username:
+            # The name as typed (bounded), never the password; the address's failure budget bounds the rows.
+            activity_record(key="user.sign_in_failed", target_type="user", target_name=username,
+                            parameters={"address": credentials.client_address(self.request) or "",
+                                        "reason": result.failure.value if result and result.failure else "refused"})
         if result is None or result.failure is not credentials.Failure.RATE_LIMITED:
             return super().form_invalid(form)
         form.errors.clear()
@@ -177,7 +189,8 @@ password_reset_complete = auth_views.PasswordResetCompleteView.as_view(
 
 def _profile_page(request, *, profile_form=None, password_form=None, token_form=None, status=200):
     user = request.user
-    tokens = paginate(request, ApplicationToken.objects.filter(user=user).order_by("application"),
+    tokens = paginate(request, ApplicationToken.objects.filter(user=user).select_related("created_by")
+                      .order_by("application"),
                       param="tokens_page")
     clients = paginate(request, RefreshToken.objects.of_user(user).select_related("application_token")
                        .order_by("-created_at", "-pk"), param="clients_page")
@@ -243,6 +256,23 @@ def password_change(request):
     return _profile_page(request, password_form=form, status=400)
 
 
+def login_commands(*, username: str, plain: str, host: str) -> tuple[str, str]:
+    """The `docker login` lines for a new token, quoted for a POSIX shell (a robot's name holds a `$`)."""
+    stdin = f"docker login -u {shlex.quote(username)} --password-stdin {shlex.quote(host)}"
+    return stdin, f"echo {shlex.quote(plain)} | {stdin}"
+
+
+def render_token_created(request, *, token: ApplicationToken, plain: str, back_url: str):
+    """The page that shows a new token's secret: in this response only (never stored, never redirected
+    through a session), with the login lines to copy."""
+    registry = Registry.default()
+    context = {"token": token, "plain": plain, "owner": token.user, "registry": registry, "back_url": back_url}
+    if registry is not None:
+        context["login_stdin"], context["login_echo"] = login_commands(
+            username=token.user.username, plain=plain, host=registry.reference_host)
+    return render(request, "account/token_created.html", context, status=201)
+
+
 @never_cache
 @ui_login_required
 @require_POST
@@ -251,15 +281,11 @@ def token_create(request):
     if form.is_valid():
         try:
             token, plain = application_token_create(user=request.user, application=form.cleaned_data["application"],
-                                                    by=request.user, expires_at=form.expires_at())
+                                                    by=request.user, **form.scopes())
         except ValidationError as exc:
             apply_errors(form, exc)
         else:
-            # Shown in this response only (never stored, never redirected through a session).
-            return render(request, "account/token_created.html", {
-                "token": token, "plain": plain, "owner": request.user, "registry": Registry.default(),
-                "back_url": reverse("profile"),
-            }, status=201)
+            return render_token_created(request, token=token, plain=plain, back_url=reverse("profile"))
     return _profile_page(request, token_form=form, status=400)
 
 

@@ -26,6 +26,7 @@ from teams.models import TeamMember
 from web.forms import ApplicationTokenForm, apply_errors
 from web.forms_admin import AdminUserCreateForm, AdminUserEditForm, UserSearchForm
 from web.views import admin_required, paginate
+from web.views.account import render_token_created
 
 ADMIN_PER_PAGE = 50
 RETRY_BATCH = 1000
@@ -163,7 +164,7 @@ def user_new(request):
 
 
 def _user_page(request, user: User, *, edit_form=None, token_form=None, status=200):
-    tokens = ApplicationToken.objects.filter(user=user).order_by("application")
+    tokens = ApplicationToken.objects.filter(user=user).select_related("created_by").order_by("application")
     memberships = TeamMember.objects.filter(user=user, team__hidden=False).select_related("team").order_by("team__name")
     return render(request, "admin/user_detail.html", {
         "subject": user,
@@ -282,16 +283,13 @@ def user_token_create(request, pk: int):
     if form.is_valid():
         try:
             token, plain = accounts.application_token_create(
-                user=user, application=form.cleaned_data["application"], by=request.user,
-                expires_at=form.expires_at(),
+                user=user, application=form.cleaned_data["application"], by=request.user, **form.scopes(),
             )
         except ValidationError as exc:
             apply_errors(form, exc)
         else:
-            return render(request, "account/token_created.html", {
-                "token": token, "plain": plain, "owner": user, "registry": Registry.default(),
-                "back_url": reverse("admin-user", args=[user.pk]),
-            }, status=201)
+            return render_token_created(request, token=token, plain=plain,
+                                        back_url=reverse("admin-user", args=[user.pk]))
     return _user_page(request, user, token_form=form, status=400)
 
 
