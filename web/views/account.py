@@ -259,7 +259,8 @@ def password_change(request):
 def login_commands(*, username: str, plain: str, host: str) -> tuple[str, str]:
     """The `docker login` lines for a new token, quoted for a POSIX shell (a robot's name holds a `$`)."""
     stdin = f"docker login -u {shlex.quote(username)} --password-stdin {shlex.quote(host)}"
-    return stdin, f"echo {shlex.quote(plain)} | {stdin}"
+    # A token is URL-safe base64 (no quote inside), so single quotes always hold it.
+    return stdin, f"echo '{plain}' | {stdin}"
 
 
 def render_token_created(request, *, token: ApplicationToken, plain: str, back_url: str):
