@@ -128,6 +128,9 @@ def namespace_update(
         if namespace.repositories.exists():
             raise ValidationError({"name": "A namespace that holds repositories cannot be renamed: "
                                            "its images are stored under the old name."})
+        if namespace.robots.exists():
+            raise ValidationError({"name": "A namespace with robots cannot be renamed: their login names "
+                                           "(robot$<namespace>+<name>) carry its name. Delete them first."})
         old = namespace.name
         namespace.name = validate_namespace_name(name, registry=namespace.registry, exclude_pk=namespace.pk,
                                                  by=by)

@@ -14,10 +14,13 @@ NAMESPACE_SORT_FIELDS = {"id": "pk", "name": "name", "created_at": "created_at",
                          "visibility": "visibility"}
 
 
-def namespaces_queryset(queryset=None):
+def namespaces_queryset(queryset=None, user=None):
+    """Namespaces with their repository counts; with `user`, the count of the repositories that user sees
+    (a grantee counts the granted ones, not the namespace's others)."""
     queryset = Namespace.objects.all() if queryset is None else queryset
+    repositories = Repository.objects.all() if user is None else Repository.objects.visible_to(user)
     return queryset.select_related("team", "registry").annotate(
-        repositories_count=count_of(Repository.objects.all(), "namespace"),
+        repositories_count=count_of(repositories, "namespace"),
         webhooks_count=count_of(Webhook.objects.all(), "namespace"),
     )
 

@@ -31,7 +31,8 @@ NAMESPACE_ID = path_id("id", "Namespace id.")
 
 class NamespaceMixin:
     def namespace(self, pk: int) -> Namespace:
-        return self.found(namespaces_queryset(Namespace.objects.visible_to(self.request.user)), pk=pk)
+        user = self.request.user
+        return self.found(namespaces_queryset(Namespace.objects.visible_to(user), user), pk=pk)
 
     def team_named(self, name: str) -> Team:
         team = Team.objects.visible_to(self.request.user).filter(name=name).first()
@@ -45,7 +46,8 @@ class NamespacesView(NamespaceMixin, PortusAPIView):
                    parameters=[*PAGING_PARAMETERS, *sorting(NAMESPACE_SORT_FIELDS)],
                    responses={200: NamespaceSerializer(many=True), **authed(400)}, extensions={PAGINATED: True})
     def get(self, request):
-        return self.present_page(NamespaceSerializer, namespaces_queryset(Namespace.objects.visible_to(request.user)),
+        return self.present_page(NamespaceSerializer, namespaces_queryset(Namespace.objects.visible_to(request.user),
+                                                                       request.user),
                                  sort_fields=NAMESPACE_SORT_FIELDS)
 
     @extend_schema(tags=["namespaces"], summary="Create a namespace in a team", request=NamespaceCreateInput,

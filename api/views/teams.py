@@ -113,7 +113,7 @@ class TeamNamespacesView(TeamMixin, PortusAPIView):
                    responses={200: NamespaceSerializer(many=True), **authed(400, 404)}, extensions={PAGINATED: True})
     def get(self, request, id: int):
         team = self.team(id)
-        namespaces = namespaces_queryset(Namespace.objects.visible_to(request.user).filter(team=team))
+        namespaces = namespaces_queryset(Namespace.objects.visible_to(request.user).filter(team=team), request.user)
         return self.present_page(NamespaceSerializer, namespaces, sort_fields=NAMESPACE_SORT_FIELDS)
 
 

@@ -15,7 +15,8 @@ def test_own_tokens_are_listed_without_secrets(client_as, owner):
     application_token_create(user=owner, application="ci", by=owner)
     rows = client.get(f"/api/v1/users/{owner.pk}/application_tokens").json()
     assert "ci" in [row["application"] for row in rows]
-    assert all(set(row) == {"id", "application"} for row in rows)
+    assert all(set(row) == {"id", "application", "prefix", "scopes", "created_at", "created_by", "expires_at",
+                            "last_used_at", "last_used_from"} for row in rows)
 
 
 def test_create_answers_the_secret_once(client_as, owner):
@@ -23,7 +24,8 @@ def test_create_answers_the_secret_once(client_as, owner):
                                        format="json")
     assert response.status_code == 201
     body = response.json()
-    assert set(body) == {"id", "application", "plain_token"}
+    assert set(body) >= {"id", "application", "plain_token", "scopes", "expires_at"}
+    assert body["scopes"] == ["registry:push", "api:write"]  # the default: what tokens could always do
     token = ApplicationToken.objects.get(pk=body["id"])
     assert token.digest != body["plain_token"] and body["plain_token"] not in token.digest
     assert ApplicationToken.find(body["plain_token"]) == token

@@ -16,7 +16,8 @@ def test_bootstrap_creates_an_admin_and_answers_a_token(db):
     response = APIClient().post("/api/v1/users/bootstrap", FIRST, format="json")
     assert response.status_code == 201
     body = response.json()
-    assert set(body) == {"id", "application", "plain_token"}
+    assert set(body) >= {"id", "application", "plain_token", "scopes", "expires_at"}
+    assert body["scopes"] == ["registry:push", "api:write"]  # the default: what tokens could always do
     assert body["application"] == "bootstrap"
     root = User.objects.get(username="root")
     assert root.admin

@@ -88,11 +88,16 @@ def test_a_grantee_lists_only_the_granted_repositories(namespace, owner, outside
     assert api.get(f"/api/v1/repositories/{secret.pk}").status_code == 404
 
 
+@pytest.fixture
+def owner_api(owner, team):
+    """One client for every example of a property test (a token per example would hit the per-user cap)."""
+    return client_for(owner)
+
+
 @given(pattern=st.text(max_size=300), permission=st.text(max_size=10), user=st.text(max_size=160))
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
-def test_hostile_grant_bodies_get_clear_errors(namespace, owner, team, pattern, permission, user):
-    api = client_for(owner)
-    response = api.post(f"/api/v1/namespaces/{namespace.pk}/grants",
+def test_hostile_grant_bodies_get_clear_errors(namespace, owner_api, pattern, permission, user):
+    response = owner_api.post(f"/api/v1/namespaces/{namespace.pk}/grants",
                         {"pattern": pattern, "permission": permission, "user": user}, format="json")
     assert response.status_code in (201, 400, 422), response.content
     RepositoryGrant.objects.all().delete()
@@ -100,8 +105,20 @@ def test_hostile_grant_bodies_get_clear_errors(namespace, owner, team, pattern, 
 
 @given(name=st.text(max_size=100), description=st.text(max_size=200))
 @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
-def test_hostile_robot_bodies_get_clear_errors(namespace, owner, team, name, description):
-    response = client_for(owner).post("/api/v1/robots", {"name": name, "description": description,
+def test_hostile_robot_bodies_get_clear_errors(namespace, owner_api, name, description):
+    response = owner_api.post("/api/v1/robots", {"name": name, "description": description,
                                                          "namespace_id": namespace.pk}, format="json")
     assert response.status_code in (201, 400, 422), response.content
     User.objects.filter(username__startswith="robot$").delete()
+
+
+def test_a_grantee_is_told_the_count_of_the_granted_repositories_only(namespace, owner, outsider, team):
+    from grants.services import grant_create
+    from namespaces.models import Repository
+
+    for name in ("app", "secret", "other"):
+        Repository.objects.create(namespace=namespace, name=name)
+    grant_create(namespace=namespace, pattern="app", permission="pull", by=owner, user=outsider)
+    shown = client_for(outsider).get(f"/api/v1/namespaces/{namespace.pk}").json()
+    assert shown["repositories_count"] == 1
+    assert client_for(owner).get(f"/api/v1/namespaces/{namespace.pk}").json()["repositories_count"] == 3

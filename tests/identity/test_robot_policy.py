@@ -128,3 +128,10 @@ def test_robot_changes_are_activities_with_texts(namespace, owner):
 def test_existing_bots_keep_working(bot, namespace):
     assert not bot.is_robot
     assert policy.allowed_actions(fresh(bot), namespace) == {"pull", "push"}
+
+
+def test_a_namespace_with_robots_keeps_its_name(robot, namespace, owner):
+    from namespaces.services import namespace_update
+
+    with pytest.raises(ValidationError):
+        namespace_update(namespace=namespace, by=owner, name="qa-renamed")
