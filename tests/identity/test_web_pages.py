@@ -149,7 +149,7 @@ def test_sign_ins_are_audited(client, owner):
     client.post("/users/sign_in", {"username": "olivia", "password": "wrong-password"})
     client.post("/users/sign_in", {"username": "olivia", "password": PASSWORD})
     keys = list(Activity.objects.filter(key__startswith="user.sign_in").order_by("id").values_list("key", flat=True))
-    assert keys == ["user.sign_in_failed", "user.sign_in"]
+    assert keys == ["user.sign_in_failure", "user.sign_in"]
     assert all(key in ACTIVITY_TEXTS for key in keys)
-    failed = Activity.objects.get(key="user.sign_in_failed")
+    failed = Activity.objects.get(key="user.sign_in_failure")
     assert failed.target_name == "olivia" and "wrong-password" not in str(failed.parameters)

@@ -79,7 +79,6 @@ ACTIVITY_TEXTS = {
     "user.two_factor_failure": "gave a wrong second step ({kind}) for {target} from {address}",
     "user.two_factor_remove": "removed a second factor of {target}: {factor}",
     "user.two_factor_reset": "removed every second factor of {target}",
-    "user.sign_in_failed": "failed to sign in as {target} from {address} ({reason})",
     "user.unlock": "unlocked {target}",
     "webhook.create": "created a webhook in {target}",
     "webhook_event.retry": "retried the registry event {target}",

@@ -27,7 +27,6 @@ from accounts.services import (
     user_create,
     user_update,
 )
-from activities.services import activity_record
 from namespaces import policy
 from portus.options import option
 from ratelimits.addresses import address_key
@@ -86,18 +85,11 @@ class SignInView(auth_views.LoginView):
         response = super().form_valid(form)
         user = form.get_user()
         User.objects.filter(pk=user.pk).update(current_sign_in_at=timezone.now())
-        activity_record(key="user.sign_in", owner=user, target=user,
-                        parameters={"address": credentials.client_address(self.request) or ""})
-        return response
+        return response  # the sign-in is audited by twofactor/audit.py, with its method
 
     def form_invalid(self, form):
+        # Audited by twofactor/audit.py, for names that match an account only (never a typed password).
         result = getattr(self.request, "portus_login_result", None)
-        username = (form.data.get("username") or "")[:64]
-        if username:
-            # The name as typed (bounded), never the password; the address's failure budget bounds the rows.
-            activity_record(key="user.sign_in_failed", target_type="user", target_name=username,
-                            parameters={"address": credentials.client_address(self.request) or "",
-                                        "reason": result.failure.value if result and result.failure else "refused"})
         if result is None or result.failure is not credentials.Failure.RATE_LIMITED:
             return super().form_invalid(form)
         form.errors.clear()
