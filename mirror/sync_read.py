@@ -20,7 +20,7 @@ from typing import Any
 from django.db import connection
 from django.utils import timezone
 
-from registries.client import ManifestUnknown, RegistryClient
+from registries.client import ManifestUnknown, RegistryClient, pull_groups
 
 # Distribution's tag grammar; a name outside it cannot be a tag here (nor be stored: 128 characters).
 TAG_NAME_RE = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}\Z")
@@ -85,21 +85,38 @@ def _attempt(client: RegistryClient, name: str, known: dict[str, str] | None) ->
         return exc
 
 
+def _read_group(client: RegistryClient, group: list[str], known: dict[str, dict[str, str]],
+                stop: Callable[[], bool]) -> Iterator[tuple[str, Outcome]]:
+    """Reads a group of repositories with one token for all of them (registries/client.py pull_groups).
+    When that token cannot be minted, each repository is read with its own, and fails on its own."""
+    try:
+        holder = client.hold_pull_token(group)
+    except Exception:  # noqa: BLE001 - each read below then reports its own failure
+        holder = client
+    for name in group:
+        if stop():
+            return
+        yield name, _attempt(holder, name, known.get(name))
+
+
 def read_repositories(*, client: RegistryClient, names: list[str], known: dict[str, dict[str, str]],
                       workers: int, should_stop: Callable[[], bool] | None = None,
                       ) -> Iterator[tuple[str, Outcome]]:
     """Yields (name, its read or the exception that stopped it) for every name, in the order they finish.
-    The caller may stop early by closing the iterator: the threads then take no new name."""
+    Each thread takes a group of names at a time, read with one token. The caller may stop early by
+    closing the iterator: the threads then take no new group."""
     stop = should_stop or (lambda: False)
+    # As many names per token as fit, but never so few groups that some threads would have none.
+    groups = pull_groups(names, max_count=-(-len(names) // max(workers, 1)) if names else 1)
     if workers <= 1 or len(names) <= 1 or connection.in_atomic_block:
-        for name in names:
+        for group in groups:
+            yield from _read_group(client, group, known, stop)
             if stop():
                 return
-            yield name, _attempt(client, name, known.get(name))
         return
-    tasks: queue.SimpleQueue[str] = queue.SimpleQueue()
-    for name in names:
-        tasks.put(name)
+    tasks: queue.SimpleQueue[list[str]] = queue.SimpleQueue()
+    for group in groups:
+        tasks.put(group)
     done: queue.SimpleQueue[tuple[str, Outcome]] = queue.SimpleQueue()
     halt = threading.Event()
 
@@ -107,15 +124,16 @@ def read_repositories(*, client: RegistryClient, names: list[str], known: dict[s
         try:
             while not halt.is_set():
                 try:
-                    name = tasks.get_nowait()
+                    group = tasks.get_nowait()
                 except queue.Empty:
                     return
-                done.put((name, _attempt(client, name, known.get(name))))
+                for item in _read_group(client, group, known, halt.is_set):
+                    done.put(item)
         finally:
             connection.close()
 
     threads = [threading.Thread(target=work, name=f"portus-sync-read-{i}", daemon=True)
-               for i in range(min(workers, len(names)))]
+               for i in range(min(workers, len(groups)))]
     for thread in threads:
         thread.start()
     try:

@@ -25,7 +25,8 @@ def _namespace(registry: Registry, name: str, *, user, wants_push: bool) -> Name
 
 
 def _repository_actions(user, registry: Registry, scope: ResourceScope,
-                        token_actions: frozenset[str] | None) -> set[str]:
+                        token_actions: frozenset[str] | None,
+                        namespaces: dict[tuple[str, bool], Namespace | None]) -> set[str]:
     requested = set(scope.actions)
     star = "*" in requested
     if star:
@@ -36,7 +37,11 @@ def _repository_actions(user, registry: Registry, scope: ResourceScope,
         if not requested:
             return set()
     namespace_name, repository_name = split_repository_name(scope.name)
-    namespace = _namespace(registry, namespace_name, user=user, wants_push="push" in requested)
+    wants_push = "push" in requested
+    key = (namespace_name, wants_push)
+    if key not in namespaces:  # one lookup per namespace, however many of its repositories are asked
+        namespaces[key] = _namespace(registry, namespace_name, user=user, wants_push=wants_push)
+    namespace = namespaces[key]
     if namespace is None:
         # Nothing stored under this name yet: only admins may act on it (the registry answers 404).
         allowed = policy.actions_without_namespace(user)
@@ -56,6 +61,7 @@ def decide(*, user, registry: Registry, scopes: list[ResourceScope],
     `token_actions`: when the client signed in with an application token (or a refresh token minted
     with one), the registry actions its scopes allow; the answer never exceeds them."""
     access = []
+    namespaces: dict[tuple[str, bool], Namespace | None] = {}
     for scope in scopes:
         if scope.type == "registry":
             if (scope.name == "catalog" and "*" in scope.actions and policy.is_admin(user)
@@ -64,7 +70,7 @@ def decide(*, user, registry: Registry, scopes: list[ResourceScope],
             continue
         if scope.type != "repository":
             continue
-        granted = _repository_actions(user, registry, scope, token_actions)
+        granted = _repository_actions(user, registry, scope, token_actions, namespaces)
         if granted:
             access.append(format_access(scope, granted))
     return access

@@ -123,6 +123,34 @@ def repository_scope(name: str, actions: str) -> str:
     return f"repository:{name}:{actions}"
 
 
+# One token may carry many repositories' pull scopes (Distribution reads every entry of `access`), so a
+# sync mints one per group instead of one per repository. A group is bounded twice: by the realm's own
+# limit on resources per token, and by the scopes' length, so that the token (its x5c certificate takes
+# ~2 KB, each entry ~1.4 times its JSON) stays under 8 KB: what a proxy in front of the registry accepts
+# in one header line by default (nginx's large_client_header_buffers).
+MAX_SHARED_SCOPES = 64
+MAX_SHARED_SCOPE_BYTES = 3200
+
+
+def pull_groups(names: list[str], *, max_count: int = MAX_SHARED_SCOPES) -> list[list[str]]:
+    """`names` cut, in order, into groups that one pull token can cover (see MAX_SHARED_SCOPE_BYTES),
+    of at most `max_count` names."""
+    max_count = max(1, min(max_count, MAX_SHARED_SCOPES))
+    groups: list[list[str]] = []
+    current: list[str] = []
+    size = 0
+    for name in names:
+        cost = len(name) + 45  # {"type":"repository","name":"…","actions":["pull"]},
+        if current and (len(current) >= max_count or size + cost > MAX_SHARED_SCOPE_BYTES):
+            groups.append(current)
+            current, size = [], 0
+        current.append(name)
+        size += cost
+    if current:
+        groups.append(current)
+    return groups
+
+
 def verify_digest(digest: str, body: bytes) -> None:
     algorithm, _, expected = digest.partition(":")
     if algorithm not in ("sha256", "sha384", "sha512"):
@@ -186,6 +214,23 @@ class RegistryClient:
 
     def __init__(self, registry: Registry) -> None:
         self.registry = registry
+        # scope → (token, monotonic expiry): a token this client holds for several scopes (hold_pull_token)
+        self._held: dict[str, tuple[str, float]] = {}
+
+    def hold_pull_token(self, names: list[str]) -> RegistryClient:
+        """A client of the same registry holding ONE internal-account token that pulls from every one of
+        `names` (a group from `pull_groups`): what a sync uses to read many repositories for one
+        signature. The process's cache is not touched (a sync's thousands of tokens would flush it)."""
+        scopes = [repository_scope(name, "pull") for name in names]
+        holder = RegistryClient(self.registry)
+        if not scopes:
+            return holder
+        if _minter is None:
+            raise RegistryAuthError("nothing mints the internal account's tokens: the realm app is not installed")
+        token, lifetime = _minter(self.registry, " ".join(scopes))
+        expiry = time.monotonic() + max(lifetime - _TOKEN_MARGIN_SECONDS, 10)
+        holder._held = dict.fromkeys(scopes, (token, expiry))
+        return holder
 
     # plumbing
 
@@ -213,8 +258,10 @@ class RegistryClient:
         return token
 
     def _token(self, scope: str, *, fresh: bool = False) -> str:
-        """The internal account's token for exactly `scope` at this registry (cached until near expiry)."""
-        hit = None if fresh else _tokens.get((self.registry.pk, self.registry.hostname, scope))
+        """The internal account's token for exactly `scope` at this registry (cached until near expiry), or
+        the one this client holds for it with others. A fresh one is always minted for `scope` alone."""
+        hit = None if fresh else (self._held.get(scope)
+                                  or _tokens.get((self.registry.pk, self.registry.hostname, scope)))
         if hit is None or hit[1] <= time.monotonic():
             return self._mint(scope)
         return hit[0]
