@@ -25,14 +25,17 @@ how it ended and what it did. A dry run records nothing.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
 
+from django.db import IntegrityError
+from django.db.models import Max
 from django.utils import timezone
 
 from mirror.models import Event
 from mirror.sync_read import RepositoryRead, read_repositories
+from namespaces import sync_writes
 from namespaces import tags as tag_services
 from namespaces.models import Repository, Tag
 from portus.options import option
@@ -213,24 +216,88 @@ def _newer_event(registry: Registry, repository_name: str, since: datetime) -> C
                                         received_at__gt=since).exclude(action="pull").exists()
 
 
-def sync_apply(*, plan: SyncPlan, progress: Progress | None = None, record: bool = True) -> SyncReport:
-    """Applies the plan (the removals only when it may), records the outcome on the registry."""
-    registry = plan.registry
-    report = SyncReport(registry=registry.name, aborted=plan.aborted, withheld=plan.withheld,
-                        errors=list(plan.failures))
-    added_to: set[str] = set()
-    for done, repository in enumerate(plan.repositories, start=1):
+WRITE_BATCH = 500  # tag writes per transaction (namespaces/sync_writes.py)
+
+
+def _latest_events(registry: Registry) -> sync_writes.LatestEvents:
+    """For the batched writes: when the registry last reported on each of some repositories (after `since`;
+    pulls do not count), asked under their locks."""
+    def latest(names: list[str], since: datetime) -> dict[str, datetime]:
+        rows = (Event.objects.filter(registry=registry, repository__in=names, received_at__gt=since)
+                .exclude(action="pull").order_by().values("repository").annotate(last=Max("received_at")))
+        return {row["repository"]: row["last"] for row in rows}
+    return latest
+
+
+def _batches(repositories: list[RepositoryRead]) -> Iterator[list[RepositoryRead]]:
+    batch: list[RepositoryRead] = []
+    size = 0
+    for repository in repositories:
+        if batch and size + len(repository.writes) > WRITE_BATCH:
+            yield batch
+            batch, size = [], 0
+        batch.append(repository)
+        size += len(repository.writes)
+    if batch:
+        yield batch
+
+
+Written = dict[str, dict[str, "tag_services.TagChange | tag_services.ImageNameRefused"]]  # name → tag → outcome
+
+
+def _write_one_by_one(registry: Registry, batch: list[RepositoryRead]) -> Written:
+    """The batch's writes tag by tag, each in its own transaction (when a batch met a conflict)."""
+    out: Written = {}
+    for repository in batch:
+        outcomes = out.setdefault(repository.name, {})
         for write in repository.writes:
             try:
-                change = tag_services.tag_sync_set(
+                outcomes[write.tag] = tag_services.tag_sync_set(
                     registry=registry, repository_name=repository.name, tag=write.tag, digest=write.digest,
                     media_type=write.media_type, image_id=write.image_id, size=write.size,
                     platforms=write.platforms, observed_at=write.observed_at,
                     newer_event=_newer_event(registry, repository.name, write.observed_at))
             except tag_services.ImageNameRefused as exc:
-                report.errors.append(f"{repository.name}: {exc}")
+                outcomes[write.tag] = exc
                 break
-            if change.applied:
+    return out
+
+
+def _write(registry: Registry, batch: list[RepositoryRead]) -> Written:
+    writes = {repository.name: repository.writes for repository in batch if repository.writes}
+    if not writes:
+        return {}
+    try:
+        results = sync_writes.tags_sync_set_many(registry=registry, writes=writes,
+                                                 latest_events=_latest_events(registry))
+    except IntegrityError:
+        log.info("sync of %s: a batch met a concurrent write; writing it tag by tag", registry.name)
+        return _write_one_by_one(registry, batch)
+    out: Written = {}
+    for name, write, outcome in results:
+        out.setdefault(name, {})[write.tag] = outcome
+    return out
+
+
+def sync_apply(*, plan: SyncPlan, progress: Progress | None = None, record: bool = True) -> SyncReport:
+    """Applies the plan (the removals only when it may), records the outcome on the registry. Writes go
+    in batches of repositories (namespaces/sync_writes.py), removals repository by repository."""
+    registry = plan.registry
+    report = SyncReport(registry=registry.name, aborted=plan.aborted, withheld=plan.withheld,
+                        errors=list(plan.failures))
+    added_to: set[str] = set()
+    done = 0
+    for batch in _batches(plan.repositories):
+        written = _write(registry, batch)
+        for repository in batch:
+            outcomes = written.get(repository.name, {})
+            for write in repository.writes:
+                change = outcomes.get(write.tag)
+                if isinstance(change, tag_services.ImageNameRefused):
+                    report.errors.append(f"{repository.name}: {change}")
+                    break
+                if change is None or not change.applied:
+                    continue
                 report.applied.append(("add" if change.created else "change", repository.name, write.tag))
                 if change.created:
                     report.tags_added += 1
@@ -238,13 +305,14 @@ def sync_apply(*, plan: SyncPlan, progress: Progress | None = None, record: bool
                         added_to.add(repository.name)
                 else:
                     report.tags_updated += 1
-        if plan.removes and repository.removed:
-            removed = tag_services.tags_sync_remove(
-                registry=registry, repository_name=repository.name, names=set(repository.removed),
-                observed_at=repository.listed_at,
-                newer_event=_newer_event(registry, repository.name, repository.listed_at))
-            report.applied += [("remove", repository.name, tag) for tag in removed]
-            report.tags_removed += len(removed)
+            if plan.removes and repository.removed:
+                removed = tag_services.tags_sync_remove(
+                    registry=registry, repository_name=repository.name, names=set(repository.removed),
+                    observed_at=repository.listed_at,
+                    newer_event=_newer_event(registry, repository.name, repository.listed_at))
+                report.applied += [("remove", repository.name, tag) for tag in removed]
+                report.tags_removed += len(removed)
+            done += 1
         if progress is not None:
             progress("apply", done, len(plan.repositories))
     if plan.removes:

@@ -1,0 +1,143 @@
+"""A sync reads many repositories per token and writes many per transaction, with the same outcome as
+one at a time: one signature per group (bounded so the header fits a proxy), batched writes that still
+yield to newer events, and a fallback to tag-by-tag writes when a batch meets a conflict."""
+
+from __future__ import annotations
+
+import jwt
+import pytest
+from django.db import IntegrityError
+
+from activities.models import Activity
+from mirror import sync
+from mirror.sync import Outcome, sync_plan, sync_registry
+from namespaces import sync_writes
+from namespaces.models import Repository, Tag
+from portus.names import MAX_NAME_LENGTH
+from realm.internal import internal_token
+from registries import client as registry_client
+from registries.client import MAX_SHARED_SCOPE_BYTES, MAX_SHARED_SCOPES, pull_groups
+from tests.webhooks.fakes import image
+
+
+@pytest.fixture
+def minted(monkeypatch):
+    """Every scope string the internal account's tokens were minted for."""
+    calls: list[str] = []
+
+    def counting(registry, scope):
+        calls.append(scope)
+        return internal_token(registry, scope)
+
+    registry_client.use_token_minter(counting)
+    yield calls
+    registry_client.use_token_minter(internal_token)
+
+
+@pytest.fixture
+def forty(fake_registry, namespace, registry, options):
+    options.set("background.sync.concurrency", 4)
+    for i in range(40):
+        fake_registry.put(f"qa/app{i:02}", image(f"m{i}"), tag="latest")
+    return fake_registry
+
+
+def test_one_token_reads_a_group_of_repositories(forty, registry, minted):
+    report = sync_registry(registry=registry, delete=True)
+    assert report.outcome == Outcome.COMPLETE and report.tags_added == 40
+    repository_mints = [scope for scope in minted if scope.startswith("repository:")]
+    assert len(repository_mints) == 4  # 40 names, 4 readers: 4 groups of 10, one signature each
+    covered = sorted(piece for scope in repository_mints for piece in scope.split(" "))
+    assert covered == sorted(f"repository:qa/app{i:02}:pull" for i in range(40))
+    # and the registry saw every read carry a token whose access names the repository read
+    reads = [r for r in forty.requests if "/tags/list" in r["path"] or "/manifests/" in r["path"]]
+    for request in reads:
+        assert request["authorization"].startswith("Bearer ")
+        names = {e["name"] for e in jwt.decode(request["authorization"][7:],
+                                               options={"verify_signature": False})["access"]}
+        assert request["path"].split("/")[2] + "/" + request["path"].split("/")[3] in names
+
+
+def test_an_unchanged_sync_mints_a_handful_of_tokens(forty, registry, minted):
+    sync_registry(registry=registry, delete=True)
+    minted.clear()
+    report = sync_registry(registry=registry, delete=True)
+    assert report.outcome == Outcome.COMPLETE and report.applied == []
+    assert len([s for s in minted if s.startswith("repository:")]) == 4
+
+
+def test_groups_are_bounded_by_count_and_by_the_length_of_their_names():
+    tiny = [f"a{i:03}" for i in range(200)]
+    assert [len(g) for g in pull_groups(tiny)] == [MAX_SHARED_SCOPES] * 3 + [8]
+    short = [f"qa/app{i:04}" for i in range(200)]
+    groups = pull_groups(short)
+    assert sum(groups, []) == short
+    assert all(sum(len(name) + 45 for name in g) <= MAX_SHARED_SCOPE_BYTES for g in groups)
+    assert len(groups[0]) == MAX_SHARED_SCOPE_BYTES // (len(short[0]) + 45)
+    long = [("n/" + "a" * (MAX_NAME_LENGTH - 10) + f"{i:08}")[:MAX_NAME_LENGTH] for i in range(40)]
+    groups = pull_groups(long)
+    assert all(len(g) < MAX_SHARED_SCOPES for g in groups) and sum(groups, []) == long
+    assert pull_groups(short, max_count=3)[0] == short[:3]
+    assert pull_groups([]) == []
+
+
+def test_the_largest_group_token_fits_a_proxy_header(db, registry, internal_account, namespace):
+    """A group of the longest names the realm accepts: the Authorization header stays under 8 KB."""
+    long = [(f"qa/{i:03}" + "x" * MAX_NAME_LENGTH)[:MAX_NAME_LENGTH] for i in range(200)]
+    assert len(set(long)) == 200
+    short = [f"qa/a{i}" for i in range(200)]
+    for names in (long, short):
+        group = pull_groups(names)[0]
+        token, _ = internal_token(registry, " ".join(f"repository:{n}:pull" for n in group))
+        assert len({e["name"] for e in jwt.decode(token, options={"verify_signature": False})["access"]}) == len(group)
+        assert len(f"Authorization: Bearer {token}") < 8192
+
+
+def test_a_batch_that_meets_a_conflict_is_written_tag_by_tag(forty, registry, monkeypatch):
+    def conflict(**_):
+        raise IntegrityError("duplicate key")
+
+    monkeypatch.setattr(sync_writes, "tags_sync_set_many", conflict)
+    report = sync_registry(registry=registry, delete=True)
+    assert report.outcome == Outcome.COMPLETE and report.tags_added == 40 and report.repositories_added == 40
+    assert Tag.objects.count() == 40
+
+
+def test_batched_writes_match_what_they_replace(forty, registry, monkeypatch):
+    """Counts, pushed_at, activities and the plan afterwards: the same as tag by tag."""
+    sync.WRITE_BATCH, previous = 7, sync.WRITE_BATCH  # several batches, cut inside the list
+    try:
+        first = sync_registry(registry=registry, delete=True)
+    finally:
+        sync.WRITE_BATCH = previous
+    assert first.tags_added == 40 and first.repositories_added == 40
+    assert sorted(first.applied) == sorted(("add", f"qa/app{i:02}", "latest") for i in range(40))
+    assert set(Repository.objects.values_list("tags_count", flat=True)) == {1}
+    assert not Repository.objects.filter(pushed_at__isnull=True).exists()
+    assert Activity.objects.filter(key="repository.push", parameters__sync=True).count() == 40
+    forty.put("qa/app03", image("moved"), tag="latest")
+    forty.put("qa/app03", image("second"), tag="v2")
+    again = sync_registry(registry=registry, delete=True)
+    assert again.applied == [("change", "qa/app03", "latest"), ("add", "qa/app03", "v2")]
+    repository = Repository.objects.get(name="app03")
+    assert repository.tags_count == 2
+    assert Tag.objects.get(repository=repository, name="latest").digest == image("moved").digest
+    assert sync_plan(registry=registry, delete=True).changes() == []
+
+
+def test_a_refused_namespace_stops_only_its_repository(db, registry, namespace):
+    from django.utils import timezone
+
+    from mirror.sync_read import TagWrite
+    from namespaces.tags import ImageNameRefused
+
+    def write(tag: str) -> TagWrite:
+        return TagWrite(tag=tag, digest=image(tag).digest, media_type="application/vnd.oci.image.manifest.v1+json",
+                        image_id="", size=1, platforms=[], observed_at=timezone.now(), created=True)
+
+    results = sync_writes.tags_sync_set_many(
+        registry=registry, writes={"Bad_NS/app": [write("a")], "qa/fine": [write("b")]},
+        latest_events=lambda names, since: {})
+    outcome = {name: change for name, _, change in results}
+    assert isinstance(outcome["Bad_NS/app"], ImageNameRefused)
+    assert outcome["qa/fine"].applied and Tag.objects.get().repository.full_name == "qa/fine"
