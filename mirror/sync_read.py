@@ -52,8 +52,9 @@ class RepositoryRead:
 
 
 def read_repository(client: RegistryClient, name: str, known: dict[str, str] | None) -> RepositoryRead:
-    """Lists the tags, asks each where it points, and reads only the manifests that differ from `known`
-    (tag → digest here; None when the repository is new here)."""
+    """Lists the tags, asks each known one where it points (HEAD) and reads only the manifests that differ
+    from `known` (tag → digest here; None when the repository is new here); a tag new here is read by
+    tag at once."""
     current = known or {}
     read = RepositoryRead(name=name, new=known is None, listed_at=timezone.now())
     listed = client.tags(name)
@@ -61,13 +62,18 @@ def read_repository(client: RegistryClient, name: str, known: dict[str, str] | N
         if not TAG_NAME_RE.match(tag):
             continue  # nothing here can have that name, so skipping it hides nothing
         observed_at = timezone.now()
-        digest = client.manifest_digest(name, tag)
-        if digest is None or current.get(tag) == digest:
-            continue  # gone since it was listed, or unchanged
-        try:
-            details = client.image_details(name, digest)
-        except ManifestUnknown:
-            continue  # deleted while we looked
+        if tag not in current:
+            details = client.tag_details(name, tag)  # new here: one GET by tag
+            if details is None:
+                continue  # gone since it was listed
+        else:
+            digest = client.manifest_digest(name, tag)  # known: a HEAD says whether it moved
+            if digest is None or current.get(tag) == digest:
+                continue  # gone since it was listed, or unchanged
+            try:
+                details = client.image_details(name, digest)
+            except ManifestUnknown:
+                continue  # deleted while we looked
         read.writes.append(TagWrite(tag=tag, digest=details.digest, media_type=details.media_type,
                                     image_id=details.image_id, size=details.size, platforms=details.platforms,
                                     observed_at=observed_at, created=tag not in current))

@@ -141,3 +141,24 @@ def test_a_refused_namespace_stops_only_its_repository(db, registry, namespace):
     outcome = {name: change for name, _, change in results}
     assert isinstance(outcome["Bad_NS/app"], ImageNameRefused)
     assert outcome["qa/fine"].applied and Tag.objects.get().repository.full_name == "qa/fine"
+
+
+def test_a_tag_new_here_is_read_in_one_get_by_tag(fake_registry, namespace, registry):
+    img = fake_registry.put("qa/app", image("one"), tag="latest")
+    report = sync_registry(registry=registry, delete=False)
+    assert report.applied == [("add", "qa/app", "latest")]
+    assert fake_registry.fetches("HEAD") == []
+    assert fake_registry.fetches("GET") == ["/v2/qa/app/manifests/latest"]
+    assert Tag.objects.get().digest == img.digest
+    fake_registry.requests.clear()
+    assert sync_registry(registry=registry, delete=False).applied == []
+    assert fake_registry.fetches("HEAD") == ["/v2/qa/app/manifests/latest"] and fake_registry.fetches("GET") == []
+
+
+def test_bytes_read_by_tag_that_do_not_hash_to_their_digest_are_refused(fake_registry, namespace, registry):
+    img = fake_registry.put("qa/app", image("one"), tag="latest")
+    fake_registry.corrupt.add(img.digest)
+    report = sync_registry(registry=registry, delete=False)
+    assert report.outcome == Outcome.INCOMPLETE and report.applied == []
+    assert any("DigestMismatch" in error for error in report.errors)
+    assert not Tag.objects.exists()
