@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import logging
 import secrets
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -40,10 +41,13 @@ from django.utils import timezone
 
 from accounts.models import User
 from images import hooks as image_hooks
+from mirror.event_log import event_fields
 from mirror.inbox import MANIFEST_MEDIA_TYPES
 from mirror.models import Event
 from mirror.signals import event_processed
 from namespaces import tags as tag_services
+from portus import metrics
+from portus.logs import log_context
 from registries.client import ManifestUnknown, RegistryClient, RegistryError
 from registries.models import Registry
 
@@ -236,7 +240,23 @@ def _pull(event: Event, token: str, registry: Registry, now: datetime) -> bool:
 
 
 def process_event(event: Event, token: str, *, now: datetime | None = None) -> str:
-    """Processes one claimed event; returns its new status."""
+    """Processes one claimed event; returns its new status. Every line it logs carries the event's id and
+    the registry's request id; the last one says how it ended."""
+    fields = event_fields(event)
+    started = time.perf_counter()
+    with log_context(event_id=fields["event_id"], registry_request_id=fields["registry_request_id"]):
+        status = _process(event, token, now=now)
+        seconds = time.perf_counter() - started
+        final = status != Event.Status.PENDING
+        lag = (timezone.now() - event.received_at).total_seconds() if final and event.received_at else None
+        metrics.event_processed(status=status if final else "retry", seconds=seconds, lag_seconds=lag)
+        log.info("event %s: %s %s", status, event.action or "?", event.repository[:200],
+                 extra={"fields": {**fields, "status": status, "seconds": round(seconds, 4),
+                                   "note": (event.last_error or "")[:300]}})
+    return status
+
+
+def _process(event: Event, token: str, *, now: datetime | None = None) -> str:
     now = now or timezone.now()
     registry = _registry(event)
     if registry is None:

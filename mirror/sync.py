@@ -25,6 +25,7 @@ how it ended and what it did. A dry run records nothing.
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -38,6 +39,7 @@ from mirror.sync_read import RepositoryRead, read_repositories
 from namespaces import sync_writes
 from namespaces import tags as tag_services
 from namespaces.models import Repository, Tag
+from portus import metrics
 from portus.options import option
 from registries.client import RegistryClient, RegistryError, RegistryUnavailable
 from registries.models import Registry
@@ -336,7 +338,10 @@ def sync_apply(*, plan: SyncPlan, progress: Progress | None = None, record: bool
 def sync_registry(*, registry: Registry, delete: bool, client: RegistryClient | None = None,
                   should_stop: Callable[[], bool] | None = None) -> SyncReport:
     """One run: plan, then apply (what the background does for each due registry)."""
-    return sync_apply(plan=sync_plan(registry=registry, delete=delete, client=client, should_stop=should_stop))
+    started = time.perf_counter()
+    report = sync_apply(plan=sync_plan(registry=registry, delete=delete, client=client, should_stop=should_stop))
+    metrics.sync_run(registry=registry.name, outcome=report.outcome, seconds=time.perf_counter() - started)
+    return report
 
 
 def sync_due(registry: Registry, *, interval_seconds: float) -> bool:

@@ -18,6 +18,8 @@ from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.views.decorators.csrf import csrf_exempt
 
 from mirror import inbox
+from mirror.event_log import event_fields
+from portus import metrics
 from portus.options import option
 from registries.models import MAX_SECRET_LENGTH, Registry
 
@@ -109,4 +111,9 @@ def events_view(request: HttpRequest) -> HttpResponse:
         return JsonResponse({"errors": [{"code": "TOO_LARGE", "message": f"At most {limit} bytes."}]}, status=413)
     rows = inbox.rows_from_body(body, content_type=request.content_type or "", registry=sender.registry)
     inbox.store(rows)
+    metrics.events_received(len(rows))
+    if log.isEnabledFor(logging.INFO):
+        for row in rows:
+            log.info("event received: %s %s", row.action or "?", row.repository[:200],
+                     extra={"fields": event_fields(row)})
     return JsonResponse({"received": len(rows)}, status=202)

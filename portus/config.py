@@ -239,6 +239,10 @@ def _validate(tree: dict) -> None:
     rp_id = tree["two_factor"]["webauthn"]["rp_id"].strip()
     if rp_id and (len(rp_id) > 253 or "/" in rp_id or ":" in rp_id or " " in rp_id):
         raise ConfigError(f"two_factor.webauthn.rp_id: expected a host name, got {rp_id!r}")
+    if tree["health"]["max_inbox_lag"] < 1:
+        raise ConfigError("health.max_inbox_lag: must be at least 1 second")
+    if len(tree["metrics"]["token"]) > 512:
+        raise ConfigError("metrics.token: at most 512 characters")
     if tree["pagination"]["max_per_page"] < 1:
         raise ConfigError("pagination.max_per_page: must be at least 1")
     if tree["lockout"]["max_attempts"] < 1:

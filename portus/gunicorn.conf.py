@@ -42,3 +42,47 @@ def _share_an_ephemeral_secret() -> None:
 
 
 _share_an_ephemeral_secret()
+
+
+def _metrics_directory() -> None:
+    """Prometheus multiprocess mode: every worker writes its counts to files in one directory, and /metrics
+    sums them, whichever worker answers. The master picks the directory before any worker starts (and
+    before any imports prometheus_client): PROMETHEUS_MULTIPROC_DIR when set, else a new private one."""
+    if not os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+        import tempfile
+
+        os.environ["PROMETHEUS_MULTIPROC_DIR"] = tempfile.mkdtemp(prefix="portus-metrics-")
+
+
+_metrics_directory()
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def on_starting(server) -> None:
+    """A directory given by the operator may hold the files of processes of a previous run: counting them
+    again would make every counter jump at restart. Files of live processes (a background process sharing
+    the directory, as scripts/run does) stay."""
+    import re
+
+    directory = os.environ["PROMETHEUS_MULTIPROC_DIR"]
+    os.makedirs(directory, exist_ok=True)
+    for name in os.listdir(directory):
+        match = re.fullmatch(r"[a-z_]+_(\d+)\.db", name)
+        if match and not _alive(int(match.group(1))):
+            os.remove(os.path.join(directory, name))
+
+
+def child_exit(server, worker) -> None:
+    """A worker that ended (restarted, killed) no longer counts in live gauges; its counters stay summed."""
+    from prometheus_client import multiprocess
+
+    multiprocess.mark_process_dead(worker.pid)

@@ -2,7 +2,10 @@
 
 from django.urls import include, path
 
+from portus.views_metrics import metrics_view
+
 urlpatterns = [
+    path("metrics", metrics_view, name="metrics"),
     path("", include("realm.urls")),
     path("", include("mirror.urls")),
     path("api/", include("api.urls")),

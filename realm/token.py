@@ -16,6 +16,7 @@ from accounts import credentials
 from accounts.models import RefreshToken, User
 from accounts.services import refresh_token_create
 from namespaces import policy
+from portus import metrics
 from portus.options import certificate_path, key_path, option
 from ratelimits.addresses import address_key
 from realm.authorization import decide
@@ -71,6 +72,12 @@ def issue_token(*, user: User | None, registry: Registry, service: str, scopes: 
                 refresh_token: str | None = None) -> dict:
     """Decides the access, signs the JWT and builds the response body. Also used in-process by the
     background worker for the internal account (never over HTTP: see DESIGN.md)."""
+    return _issue(user=user, registry=registry, service=service, scopes=scopes, refresh_token=refresh_token)[0]
+
+
+def _issue(*, user: User | None, registry: Registry, service: str, scopes: list[ResourceScope],
+           refresh_token: str | None = None) -> tuple[dict, dict]:
+    """(the response body, the token's claims)."""
     via_token = getattr(user, "authenticated_with_token", None)
     access = decide(user=user, registry=registry, scopes=scopes,
                     token_actions=via_token.registry_actions if via_token is not None else None)
@@ -87,7 +94,17 @@ def issue_token(*, user: User | None, registry: Registry, service: str, scopes: 
     )
     token = signing_key().sign(claims)
     issued = datetime.fromtimestamp(claims["iat"], tz=UTC)
-    return token_response(token, lifetime_seconds=lifetime, issued_at=issued, refresh_token=refresh_token)
+    return token_response(token, lifetime_seconds=lifetime, issued_at=issued, refresh_token=refresh_token), claims
+
+
+def _log_issued(claims: dict, registry: Registry) -> None:
+    """The line that starts a push's trail (README, "Following a push through the logs"): who, for which
+    registry, what was granted, and the token's `jti`. Never the token itself."""
+    if log.isEnabledFor(logging.INFO):
+        granted = " ".join(f"{e['type']}:{e['name']}:{','.join(e['actions'])}" for e in claims["access"])
+        log.info("token issued to %r for %s: %s", claims["sub"][:64], registry.name, granted[:500] or "no access",
+                 extra={"fields": {"jti": claims["jti"], "sub": claims["sub"][:64], "registry": registry.name,
+                                   "access": granted[:500]}})
 
 
 def _basic_credentials(request: HttpRequest) -> tuple[str, str] | None:
@@ -192,11 +209,24 @@ def _handle(request: HttpRequest) -> dict:
     if offline and user is not None:
         refresh = refresh_token_create(user=user, registry=registry, client_id=params.get("client_id", ""),
                                        application_token=user.authenticated_with_token)
-    return issue_token(user=user, registry=registry, service=service, scopes=scopes, refresh_token=refresh)
+    body, claims = _issue(user=user, registry=registry, service=service, scopes=scopes, refresh_token=refresh)
+    _log_issued(claims, registry)
+    return body
 
 
 @csrf_exempt
 def token_view(request: HttpRequest) -> JsonResponse:
+    started = time.perf_counter()
+    status = 500
+    try:
+        response = _answer(request)
+        status = response.status_code
+        return response
+    finally:
+        metrics.token_request(metrics.token_outcome(status), time.perf_counter() - started)
+
+
+def _answer(request: HttpRequest) -> JsonResponse:
     if request.method not in ("GET", "POST"):
         return error_response(404, "UNSUPPORTED", "Use GET or POST.")
     try:

@@ -52,6 +52,12 @@ class Command(BaseCommand):
                             help="seconds to wait for new events when the inbox is empty (default 0.5)")
         parser.add_argument("--batch", type=int, default=20, help="events claimed at a time (default 20)")
         parser.add_argument("--no-sync", action="store_true", help="never run the catalog sync")
+        parser.add_argument("--metrics-port", type=int, default=0,
+                            help="serve this process's Prometheus metrics on this port (default: none; a "
+                                 "background process sharing PROMETHEUS_MULTIPROC_DIR with the web server "
+                                 "is counted in its /metrics already)")
+        parser.add_argument("--metrics-address", default="127.0.0.1",
+                            help="address for --metrics-port (default 127.0.0.1; it has no token)")
 
     def handle(self, *args: Any, **opts: Any) -> None:
         if opts["interval"] <= 0 or opts["batch"] <= 0:
@@ -65,6 +71,8 @@ class Command(BaseCommand):
         if opts["once"]:
             self._once(batch=opts["batch"], events_on=events_on, sync_on=sync_on)
             return
+        if opts["metrics_port"]:
+            self._serve_metrics(opts["metrics_address"], opts["metrics_port"])
         previous = self._install_signals()
         log.info("portus_background %s started (events %s, sync %s)", self.name, "on" if events_on else "off",
                  option("background.sync.strategy") if sync_on else "off")
@@ -86,6 +94,16 @@ class Command(BaseCommand):
             for signum, handler in previous.items():
                 signal.signal(signum, handler)
             log.info("portus_background %s stopped", self.name)
+
+    def _serve_metrics(self, address: str, port: int) -> None:
+        if not 0 < port < 65536:
+            raise CommandError("--metrics-port must be 1 to 65535")
+        from prometheus_client import start_http_server
+
+        from portus import metrics
+
+        start_http_server(port, addr=address, registry=metrics.process_registry())
+        log.info("portus_background %s: metrics on http://%s:%d/metrics", self.name, address, port)
 
     # -- signals and pulse -------------------------------------------------------------------------
 

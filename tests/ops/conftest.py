@@ -1,0 +1,1 @@
+from tests.webhooks.fakes import fake_registry  # noqa: F401
