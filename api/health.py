@@ -16,6 +16,7 @@ from django.db import DatabaseError, connection, transaction
 from django.db.migrations.executor import MigrationExecutor
 
 from namespaces import policy
+from portus.options import option
 
 CACHE_SECONDS = 5.0
 _refreshing = threading.Lock()
@@ -60,20 +61,32 @@ def check_registries() -> tuple[str, bool]:
     return "registry is reachable", True
 
 
-def check_background() -> tuple[str, bool] | None:
-    """Is a background process beating? None when this installation cannot tell (no heartbeats yet)."""
+def check_background() -> dict[str, tuple[str, bool]]:
+    """Is a background process beating, and is the inbox keeping up? `background` fails when no process
+    has beaten within HEARTBEAT_STALE; `inbox` when the oldest event due for processing has waited more
+    than `health.max_inbox_lag` seconds (the registry's pushes then show up late, or never)."""
     try:
         from mirror.services import background_status
     except ImportError:
-        return None
+        return {}
     try:
         with transaction.atomic():
             status = background_status()
     except DatabaseError:
-        return None
+        return {}
     if status.running:
-        return f"background process is running ({len(status.alive)})", True
-    return "no background process is running", False
+        results = {"background": (f"background process is running ({len(status.alive)})", True)}
+    else:
+        results = {"background": ("no background process is running", False)}
+    limit = int(option("health.max_inbox_lag"))
+    lag = status.backlog_age.total_seconds() if status.backlog_age is not None else None
+    if lag is None:
+        results["inbox"] = ("no event is waiting", True)
+    elif lag > limit:
+        results["inbox"] = (f"the oldest due event has waited {lag:.0f} s, more than {limit} s", False)
+    else:
+        results["inbox"] = (f"the oldest due event has waited {lag:.0f} s", True)
+    return results
 
 
 def measure() -> tuple[dict, bool]:
@@ -81,9 +94,7 @@ def measure() -> tuple[dict, bool]:
     results = {"database": check_database()}
     if results["database"][1]:
         results["registry"] = check_registries()
-        background = check_background()
-        if background is not None:
-            results["background"] = background
+        results.update(check_background())
     body = {name: {"msg": msg, "success": ok} for name, (msg, ok) in results.items()}
     return body, all(ok for _, ok in results.values())
 

@@ -40,6 +40,8 @@ class HealthSerializer(serializers.Serializer):
     registry = HealthStatusSerializer(required=False, help_text="Absent when the database is down.")
     background = HealthStatusSerializer(required=False, help_text="The background processes' heartbeat, when "
                                                                   "this installation records one.")
+    inbox = HealthStatusSerializer(required=False, help_text="Whether the registry's events are processed in "
+                                                             "time (health.max_inbox_lag).")
 
     class Meta:
         ref_name = "Health"
