@@ -66,6 +66,7 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    "portus.logs.RequestIdMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "csp.middleware.CSPMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
@@ -263,8 +264,16 @@ LOG_LEVEL = os.environ.get("PORTUS_LOG_LEVEL", "INFO").upper()
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    # `logging.json` (PORTUS_LOGGING_JSON): one JSON object per line; either way every line carries the
+    # request id (portus/logs.py).
+    "filters": {"context": {"()": "portus.logs.ContextFilter"}},
+    "formatters": {
+        "plain": {"()": "portus.logs.PlainFormatter",
+                  "format": "%(asctime)s %(levelname)s %(name)s [%(request_id)s] %(message)s"},
+        "json": {"()": "portus.logs.JsonFormatter"},
+    },
+    "handlers": {"console": {"class": "logging.StreamHandler", "filters": ["context"],
+                             "formatter": "json" if PORTUS["logging"]["json"] else "plain"}},
     "root": {"handlers": ["console"], "level": "WARNING"},
     "loggers": {
         "portus": {"level": LOG_LEVEL},
