@@ -49,6 +49,7 @@ log = logging.getLogger(__name__)
 STRATEGIES = ("initial", "update", "update-delete", "on-start")
 REMOVING = ("update-delete", "on-start")
 _MAX_ERRORS_KEPT = 20
+_SAMPLE = 10  # changes and unnotified tags kept with the outcome, for the status page
 Progress = Callable[[str, int, int], None]  # (phase, done, total)
 
 
@@ -118,12 +119,19 @@ class SyncReport:
     withheld: str = ""
     outcome: str = ""
     applied: list[tuple[str, str, str]] = field(default_factory=list)
+    # Tags added or repointed that no event of the registry ever named: pushes it saw but did not notify
+    # (or made before Portus was wired to it). The status page's hint about `notifications` reads it.
+    unnotified: int = 0
+    unnotified_sample: list[str] = field(default_factory=list)
+    seconds: float = 0.0
 
     def summary(self) -> dict:
         return {"repositories_added": self.repositories_added, "tags_added": self.tags_added,
                 "tags_changed": self.tags_updated, "tags_removed": self.tags_removed,
                 "repositories_removed": self.repositories_removed, "withheld": self.withheld,
-                "errors": len(self.errors)}
+                "errors": len(self.errors), "unnotified": self.unnotified,
+                "unnotified_sample": self.unnotified_sample, "seconds": round(self.seconds, 1),
+                "changes_sample": [list(change) for change in self.applied[:_SAMPLE]]}
 
 
 def _is_name(name: str) -> bool:
@@ -281,6 +289,18 @@ def _write(registry: Registry, batch: list[RepositoryRead]) -> Written:
     return out
 
 
+def _count_unnotified(registry: Registry, report: SyncReport, applied: list[tuple[str, str, str]]) -> None:
+    """Adds to the report the tags this batch wrote that no event of the registry named (one query)."""
+    written = [(name, tag) for kind, name, tag in applied if kind in ("add", "change")]
+    if not written:
+        return
+    named = set(Event.objects.filter(registry=registry, repository__in={name for name, _ in written})
+                .exclude(action="pull").values_list("repository", "tag").distinct())
+    missed = [f"{name}:{tag}" for name, tag in written if (name, tag) not in named]
+    report.unnotified += len(missed)
+    report.unnotified_sample += missed[:_SAMPLE - len(report.unnotified_sample)]
+
+
 def sync_apply(*, plan: SyncPlan, progress: Progress | None = None, record: bool = True) -> SyncReport:
     """Applies the plan (the removals only when it may), records the outcome on the registry. Writes go
     in batches of repositories (namespaces/sync_writes.py), removals repository by repository."""
@@ -289,8 +309,10 @@ def sync_apply(*, plan: SyncPlan, progress: Progress | None = None, record: bool
                         errors=list(plan.failures))
     added_to: set[str] = set()
     done = 0
+    started = time.perf_counter()
     for batch in _batches(plan.repositories):
         written = _write(registry, batch)
+        applied_before = len(report.applied)
         for repository in batch:
             outcomes = written.get(repository.name, {})
             for write in repository.writes:
@@ -315,6 +337,7 @@ def sync_apply(*, plan: SyncPlan, progress: Progress | None = None, record: bool
                 report.applied += [("remove", repository.name, tag) for tag in removed]
                 report.tags_removed += len(removed)
             done += 1
+        _count_unnotified(registry, report, report.applied[applied_before:])
         if progress is not None:
             progress("apply", done, len(plan.repositories))
     if plan.removes:
@@ -325,6 +348,7 @@ def sync_apply(*, plan: SyncPlan, progress: Progress | None = None, record: bool
                 report.applied.append(("remove-repository", name, ""))
                 report.repositories_removed += 1
     report.repositories_added = len(added_to)
+    report.seconds = time.perf_counter() - started
     report.outcome = (Outcome.ABORTED if plan.aborted else Outcome.INCOMPLETE if plan.failure_count
                       else Outcome.WITHHELD if plan.withheld else Outcome.COMPLETE)
     if record:

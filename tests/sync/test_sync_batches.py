@@ -162,3 +162,23 @@ def test_bytes_read_by_tag_that_do_not_hash_to_their_digest_are_refused(fake_reg
     assert report.outcome == Outcome.INCOMPLETE and report.applied == []
     assert any("DigestMismatch" in error for error in report.errors)
     assert not Tag.objects.exists()
+
+
+def test_the_sync_counts_tags_no_event_named(fake_registry, registry, namespace, client):
+    """What the status page's hint about `notifications` reads (web/status.py)."""
+    import json
+
+    from tests.webhooks.fakes import event
+
+    fake_registry.put("qa/quiet", image("quiet"), tag="latest")  # pushed, never notified
+    told = fake_registry.put("qa/told", image("told"), tag="latest")
+    response = client.post("/v2/webhooks/events", content_type="application/json",
+                           data=json.dumps({"events": [event("push", "qa/told", digest=told.digest, tag="latest")]}),
+                           HTTP_AUTHORIZATION="Bearer test-webhook-secret")
+    assert response.status_code == 202  # received, not processed yet: the sync writes it, but it was notified
+    report = sync_registry(registry=registry, delete=False)
+    assert report.tags_added == 2
+    assert report.unnotified == 1 and report.unnotified_sample == ["qa/quiet:latest"]
+    registry.refresh_from_db()
+    assert registry.last_sync_summary["unnotified"] == 1
+    assert registry.last_sync_summary["changes_sample"] == [["add", "qa/quiet", "latest"], ["add", "qa/told", "latest"]]

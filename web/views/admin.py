@@ -23,6 +23,7 @@ from portus.options import option
 from registries.models import Registry
 from registries.services import registry_check
 from teams.models import TeamMember
+from web import status as status_data
 from web.forms import ApplicationTokenForm, apply_errors
 from web.forms_admin import AdminUserCreateForm, AdminUserEditForm, UserSearchForm
 from web.views import admin_required, paginate
@@ -76,11 +77,16 @@ def _inbox_status(request, services, Event) -> dict:
 def status(request):
     services, Event = _webhooks()
     registries = paginate(request, Registry.objects.order_by("name"), param="registries_page")
+    inbox = _inbox_status(request, services, Event)
+    last_events = status_data.last_events(registries) if inbox["available"] else {}
     for registry in registries:
         registry.reachability = registry_check(hostname=registry.hostname, use_ssl=registry.use_ssl)
+        registry.last_event_at = last_events.get(registry.pk)
+        registry.notification_hint = status_data.notification_hint(registry, registry.last_event_at)
     return render(request, "admin/status.html", {
         "registries": registries,
-        "inbox": _inbox_status(request, services, Event),
+        "inbox": inbox,
+        "flow": status_data.event_flow() if inbox["available"] else None,
         "can_retry": services is not None and hasattr(services, "event_retry"),
         "retention_runs": _retention_runs(),
         "hooks": webhook_status(),
