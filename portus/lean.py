@@ -35,8 +35,9 @@ log = logging.getLogger(__name__)
 
 View = Callable[[HttpRequest], HttpResponse]
 
-# Response-side middleware, in settings.MIDDLEWARE order: what shapes an answer's headers.
+# Middleware that shapes an answer or its logs (the request id), taken in settings.MIDDLEWARE order.
 RESPONSE_MIDDLEWARE = (
+    "portus.logs.RequestIdMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "csp.middleware.CSPMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
