@@ -98,6 +98,10 @@ class Verified:
             return f"{MESSAGES[self.failure]} Try again in {minutes} minute{'s' if minutes > 1 else ''}."
         if self.detail:
             return self.detail
+        if self.failure is Failure.INVALID:
+            from federation.hints import password_hint
+
+            return MESSAGES[self.failure] + password_hint()
         return MESSAGES[self.failure] if self.failure else ""
 
 
@@ -206,6 +210,11 @@ def verify(username: str, secret: str, *, allow_tokens: bool = True, address: st
     if allow_tokens and secret.startswith(ApplicationToken.PREFIX + "_"):
         result = _token_login(username, secret, client_address)
         if result is not None:
+            return result
+    if allow_tokens:
+        from federation.keyless import login as keyless_login  # a robot's ID token (keyless CI login)
+
+        if (result := keyless_login(username, secret, address=address)) is not None:
             return result
     # NUL: PostgreSQL takes no NUL in text (a query with one is an error, not a miss); no name holds one.
     well_formed = (bool(username and secret) and len(username) <= 150 and len(secret) <= 1024

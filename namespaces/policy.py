@@ -522,3 +522,9 @@ def can_use_ui(user) -> bool:
     """Bots, robots and the internal account authenticate to the registry and the API only."""
     return is_active(user) and not user.bot and not user.is_internal
 
+
+
+def can_manage_trust_policies(user, robot) -> bool:
+    """Which CI issuers a robot trusts for keyless logins (federation/): admins, for bots only. Robots
+    owned by a namespace will add that namespace's owners here."""
+    return is_admin(user) and robot is not None and robot.bot and not robot.is_internal

@@ -251,6 +251,7 @@ def _validate(tree: dict) -> None:
         raise ConfigError("machine_fqdn.value: must not be empty")
     _validate_ca_file(tree["registry"]["ca_file"]["value"])
     _validate_webhooks(tree["webhooks"])
+    _validate_federation(tree)
 
 
 def _validate_webhooks(hooks: dict) -> None:
@@ -271,6 +272,39 @@ def _validate_webhooks(hooks: dict) -> None:
             except ValueError:
                 raise ConfigError(f"webhooks.allowed_private_networks: {item!r} is not an address or network"
                                   ) from None
+
+
+def _is_issuer_url(url: str) -> bool:
+    """HTTPS, or plain HTTP to this machine only (a provider run for tests or on the same host)."""
+    from urllib.parse import urlsplit
+
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        return False
+    if not parts.hostname or parts.query or parts.fragment or len(url) > 500:
+        return False
+    return parts.scheme == "https" or (parts.scheme == "http" and parts.hostname in ("127.0.0.1", "localhost", "::1"))
+
+
+def _validate_federation(tree: dict) -> None:
+    oidc = tree["oauth"]["openid_connect"]
+    if oidc["enabled"] and not _is_issuer_url(oidc["issuer"].strip()):
+        raise ConfigError(f"oauth.openid_connect.issuer: expected an https:// URL, got {oidc['issuer']!r}")
+    for name, key in (("openid_connect", "identifier"), ("github", "client_id"), ("gitlab", "application_id"),
+                      ("google_oauth2", "id")):
+        if tree["oauth"][name]["enabled"] and not tree["oauth"][name][key].strip():
+            raise ConfigError(f"oauth.{name}.{key}: must be set when oauth.{name} is enabled")
+    keyless = tree["keyless"]
+    for issuer in filter(None, (i.strip() for i in keyless["issuers"].split(","))):
+        if not _is_issuer_url(issuer):
+            raise ConfigError(f"keyless.issuers: expected https:// URLs, got {issuer!r}")
+    if not 0 <= keyless["leeway_seconds"] <= 300:
+        raise ConfigError(f"keyless.leeway_seconds: expected 0 to 300, got {keyless['leeway_seconds']}")
+    if not 10 <= keyless["jwks_cache_seconds"] <= 86400:
+        raise ConfigError(f"keyless.jwks_cache_seconds: expected 10 to 86400, got {keyless['jwks_cache_seconds']}")
+    if not 1 <= keyless["jwks_refetch_seconds"] <= 3600:
+        raise ConfigError(f"keyless.jwks_refetch_seconds: expected 1 to 3600, got {keyless['jwks_refetch_seconds']}")
 
 
 _MAX_CA_FILE_BYTES = 16 * 1024 * 1024

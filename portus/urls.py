@@ -12,6 +12,7 @@ urlpatterns = [
     path("retention/", include("retention.urls")),
     path("", include("twofactor.urls")),
     path("", include("images.urls")),
+    path("", include("federation.urls")),
     path("", include("web.urls")),
 ]
 

@@ -206,7 +206,7 @@ def _handle(request: HttpRequest) -> dict:
     except TooManyScopes as exc:
         raise TokenError(400, "UNSUPPORTED", str(exc)) from None
     refresh = None
-    if offline and user is not None:
+    if offline and user is not None and not getattr(user, "keyless_login", False):  # no secret minted
         refresh = refresh_token_create(user=user, registry=registry, client_id=params.get("client_id", ""),
                                        application_token=user.authenticated_with_token)
     body, claims = _issue(user=user, registry=registry, service=service, scopes=scopes, refresh_token=refresh)

@@ -79,6 +79,10 @@ class SignInForm(BootstrapMixin, AuthenticationForm):
     def confirm_login_allowed(self, user) -> None:
         if not policy.can_use_ui(user):
             raise ValidationError(self.error_messages["no_ui"], code="no_ui")
+        from federation.local_login import refusal  # oauth.local_login.enabled
+
+        if (why := refusal(user)) is not None:
+            raise ValidationError(why, code="no_local_login")
 
 
 class PasswordPairMixin:

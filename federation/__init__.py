@@ -1,0 +1,1 @@
+"""Identities from elsewhere: sign-in with OpenID Connect / OAuth providers, and keyless CI logins."""
