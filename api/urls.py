@@ -17,6 +17,7 @@ from api.views import (
     users,
     webhooks,
 )
+from federation import api as federation_api
 from images import api as images_api
 
 
@@ -54,6 +55,10 @@ urlpatterns = [
     *route("v1/users/refresh_tokens/<id:id>", refresh_tokens.RefreshTokenView.as_view(), "api-refresh-token"),
     *route("v1/users/<id:id>/refresh_tokens", refresh_tokens.UserRefreshTokensView.as_view(),
            "api-user-refresh-tokens"),
+    # robots' trust policies (keyless CI logins, federation/)
+    *route("v1/users/<id:id>/trust_policies", federation_api.RobotTrustPoliciesView.as_view(),
+           "api-user-trust-policies"),
+    *route("v1/trust_policies/<id:id>", federation_api.TrustPolicyView.as_view(), "api-trust-policy"),
     *route("v1/users/<str:id>", users.UserView.as_view(), "api-user"),
     # robots (their tokens: v1/users/<id>/application_tokens)
     *route("v1/robots", robots.RobotsView.as_view(), "api-robots"),

@@ -20,6 +20,8 @@ PORTUS_PATHS = {
     "/api/v1/users/application_tokens/{id}": {"delete"},
     "/api/v1/users/{id}/refresh_tokens": {"get"},
     "/api/v1/users/refresh_tokens/{id}": {"delete"},
+    "/api/v1/users/{id}/trust_policies": {"get", "post"},
+    "/api/v1/trust_policies/{id}": {"put", "delete"},
     "/api/v1/registries": {"get", "post"},
     "/api/v1/registries/{id}": {"put"},
     "/api/v1/registries/validate": {"get"},

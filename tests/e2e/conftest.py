@@ -246,6 +246,17 @@ def tls_stack(tmp_path_factory):
 
 
 @pytest.fixture(scope="session")
+def oidc_stack(tmp_path_factory):
+    """A stack signed into by a real OpenID provider, with a robot trusting its CI tokens: tests/e2e/oidc_stack.py."""
+    if not os.path.exists("/usr/bin/node"):
+        pytest.skip("/usr/bin/node is not installed (scripts/install-system-packages)")
+    from tests.e2e.oidc_stack import running_oidc_stack
+
+    with running_oidc_stack(tmp_path_factory) as running:
+        yield running
+
+
+@pytest.fixture(scope="session")
 def images(tmp_path_factory):
     """Image builders writing into a folder of the session."""
     from tests.e2e.support import images as builders
