@@ -17,7 +17,7 @@ from hypothesis import strategies as st
 from accounts import credentials
 from accounts.models import User
 from activities.models import Activity
-from federation import jwks, keyless
+from federation import jwks
 from federation.jwks import IssuerKey
 from federation.models import TrustPolicy
 
