@@ -99,11 +99,16 @@ class Verified:
         if self.detail:
             return self.detail
         if self.failure is Failure.INVALID:
-            from federation.hints import password_hint
-
-            return MESSAGES[self.failure] + password_hint()
+            return MESSAGES[self.failure] + "".join(hint() for hint in REFUSAL_HINTS)
         return MESSAGES[self.failure] if self.failure else ""
 
+
+# Other kinds of secret, plugged in by the apps that own them when Django starts (federation: a robot's
+# CI ID token). Each takes (username, secret, address=) and answers a Verified, or None when the secret is
+# none of its kind; they run after application tokens, before passwords, and only where tokens are allowed.
+LOGIN_PLUGINS: list[Callable[..., Verified | None]] = []
+# Sentences added to the message of a refused login (federation: how accounts without a password log in).
+REFUSAL_HINTS: list[Callable[[], str]] = []
 
 _DUMMY_HASH: str | None = None
 
@@ -211,10 +216,8 @@ def verify(username: str, secret: str, *, allow_tokens: bool = True, address: st
         result = _token_login(username, secret, client_address)
         if result is not None:
             return result
-    if allow_tokens:
-        from federation.keyless import login as keyless_login  # a robot's ID token (keyless CI login)
-
-        if (result := keyless_login(username, secret, address=address)) is not None:
+    for plugin in LOGIN_PLUGINS if allow_tokens else ():
+        if (result := plugin(username, secret, address=address)) is not None:
             return result
     # NUL: PostgreSQL takes no NUL in text (a query with one is an error, not a miss); no name holds one.
     well_formed = (bool(username and secret) and len(username) <= 150 and len(secret) <= 1024

@@ -169,6 +169,8 @@ X_FRAME_OPTIONS = "DENY"
 # set by a synchronous static script, so no nonce is needed); Bootstrap's icons are data: images.
 from csp.constants import NONE, SELF  # noqa: E402
 
+from federation.csp import sign_in_origins as _sign_in_origins  # noqa: E402
+
 CONTENT_SECURITY_POLICY = {
     "DIRECTIVES": {
         "default-src": [SELF],
@@ -179,7 +181,7 @@ CONTENT_SECURITY_POLICY = {
         "connect-src": [SELF],
         "object-src": [NONE],
         "base-uri": [NONE],
-        "form-action": [SELF],
+        "form-action": [SELF, *_sign_in_origins(PORTUS)],  # the sign-in buttons redirect to the providers
         "frame-ancestors": [NONE],
     }
 }

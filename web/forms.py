@@ -48,6 +48,11 @@ class BootstrapMixin:
                 widget.attrs["class"] = f"{widget.attrs.get('class', '')} is-invalid".strip()
 
 
+# Checks of a password sign-in after the password was right, plugged in when Django starts (federation:
+# oauth.local_login.enabled). Each takes the user and answers why they may not sign in, or None.
+SIGN_IN_CHECKS: list = []
+
+
 class SignInForm(BootstrapMixin, AuthenticationForm):
     """Django's sign-in form, with Portus's reasons for a refusal and no web login for bots."""
 
@@ -79,10 +84,9 @@ class SignInForm(BootstrapMixin, AuthenticationForm):
     def confirm_login_allowed(self, user) -> None:
         if not policy.can_use_ui(user):
             raise ValidationError(self.error_messages["no_ui"], code="no_ui")
-        from federation.local_login import refusal  # oauth.local_login.enabled
-
-        if (why := refusal(user)) is not None:
-            raise ValidationError(why, code="no_local_login")
+        for check in SIGN_IN_CHECKS:
+            if (why := check(user)) is not None:
+                raise ValidationError(why, code="refused")
 
 
 class PasswordPairMixin:

@@ -31,4 +31,6 @@ def identities_of(user) -> dict:
         "linked": [(i, labels.get(i.provider, i.provider)) for i in linked],
         "linkable": [p for p in providers.configured() if p.key not in held],
         "has_password": user.has_usable_password(),
+        # The last way into an account without a password is not offered for unlinking (services refuse it).
+        "can_unlink": user.has_usable_password() or len(linked) > 1,
     }
