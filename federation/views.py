@@ -44,6 +44,10 @@ def _safe_next(request: HttpRequest, raw: str) -> str:
 
 
 def _start(request: HttpRequest, provider: providers.Provider, *, mode: str, next_url: str):
+    # One flow at a time: an earlier, abandoned one's state (authlib's `_state_*` keys) goes, so that
+    # pressing the button again and again cannot grow the session.
+    for key in [k for k in request.session.keys() if k.startswith("_state_")]:
+        del request.session[key]
     request.session[FLOW] = {"provider": provider.key, "mode": mode, "next": next_url,
                              "user": request.user.pk if mode == "link" else None}
     redirect_uri = request.build_absolute_uri(reverse("oauth-callback", args=[provider.key]))

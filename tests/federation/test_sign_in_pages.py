@@ -126,3 +126,21 @@ def test_configuration_refuses_nonsense(env, error, tmp_path):
 
     with pytest.raises(config.ConfigError, match=error):
         config.load(environ=env, var_dir=tmp_path)
+
+
+def test_starting_again_and_again_keeps_one_flow_in_the_session(sso, anonymous, monkeypatch):
+    from authlib.integrations.django_client import OAuth
+
+    from federation import views
+
+    app = OAuth().register("openid_connect", client_id="portus", client_secret="s",
+                           authorize_url="https://id.example.test/auth", access_token_url="https://id.example.test/token",
+                           client_kwargs={"scope": "openid", "code_challenge_method": "S256"})
+    monkeypatch.setattr(views, "app_for", lambda provider: app)
+    for _ in range(5):
+        response = anonymous.post("/users/oauth/openid_connect/start", {"next": "https://evil.test/"})
+        assert response.status_code == 302 and response["Location"].startswith("https://id.example.test/auth?")
+        assert "code_challenge_method=S256" in response["Location"] and "nonce=" in response["Location"]
+    session = anonymous.session
+    assert len([k for k in session.keys() if k.startswith("_state_")]) == 1
+    assert session["federation_flow"]["next"] == "/"  # another site is no place to land
