@@ -251,6 +251,10 @@ def oidc_stack(tmp_path_factory):
     if not os.path.exists("/usr/bin/node"):
         pytest.skip("/usr/bin/node is not installed (scripts/install-system-packages)")
     from tests.e2e.oidc_stack import running_oidc_stack
+    from tests.e2e.support.oidc_provider import node_major
+
+    if node_major() < 20:
+        pytest.skip("oidc-provider needs Node.js 20 or later (scripts/install-system-packages)")
 
     with running_oidc_stack(tmp_path_factory) as running:
         yield running
