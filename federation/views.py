@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 
-from authlib.integrations.base_client.errors import OAuthError
+from authlib.common.errors import AuthlibBaseError
 from django.contrib import messages
 from django.contrib.auth import login
 from django.http import Http404, HttpRequest
@@ -14,6 +14,7 @@ from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_POST
+from joserfc.errors import JoseError
 from requests import RequestException
 
 from accounts.models import User
@@ -53,7 +54,7 @@ def _start(request: HttpRequest, provider: providers.Provider, *, mode: str, nex
     redirect_uri = request.build_absolute_uri(reverse("oauth-callback", args=[provider.key]))
     try:
         return app_for(provider).authorize_redirect(request, redirect_uri)
-    except (OAuthError, RequestException, ValueError) as exc:
+    except (AuthlibBaseError, RequestException, ValueError) as exc:
         log.warning("sign-in with %s could not start: %s", provider.key, exc)
         messages.error(request, f"{provider.label} cannot be reached just now; try again later.")
         return redirect("profile" if mode == "link" else "sign_in")
@@ -90,9 +91,10 @@ def callback(request: HttpRequest, provider: str):
     failed_to = "profile" if flow["mode"] == "link" else "sign_in"
     try:
         profile = _profile(found, app_for(found), request)
-    except OAuthError as exc:
-        log.info("sign-in with %s refused: %s", found.key, exc.error)
-        why = "you declined" if exc.error == "access_denied" else "the answer could not be verified"
+    except (AuthlibBaseError, JoseError) as exc:  # state, token exchange, ID token (signature, nonce, claims)
+        error = getattr(exc, "error", None) or type(exc).__name__
+        log.info("sign-in with %s refused: %s", found.key, error)
+        why = "you declined" if error == "access_denied" else "the answer could not be verified"
         messages.error(request, f"Signing in with {found.label} failed: {why}.")
         return redirect(failed_to)
     except ProfileError as exc:
