@@ -90,7 +90,8 @@ def github_profile(provider: Provider, app, token: dict) -> Profile:
         if provider.team:
             answer = app.get(f"orgs/{org}/teams/{quote(provider.team, safe='')}/memberships/{quote(login, safe='')}",
                              token=token)
-            if answer.status_code == 200 and answer.json().get("state") == "active":
+            membership = answer.json() if answer.status_code == 200 else {}
+            if isinstance(membership, dict) and membership.get("state") == "active":
                 groups.append(f"{provider.organization}/{provider.team}")
     return Profile(subject=str(user["id"]), login=login, email=email, email_verified=verified,
                    name=_text(user.get("name"), 150), groups=tuple(groups))

@@ -61,6 +61,7 @@ def test_local_login_off_hides_the_form_and_refuses_non_admins(sso, options, ano
     assert not refused.wsgi_request.user.is_authenticated
     ok = anonymous.post("/users/sign_in", {"username": "admin", "password": PASSWORD})
     assert ok.status_code == 302  # admins keep their password: the way in when the provider is down
+    assert "Sign up" not in page and anonymous.get("/users/sign_up").status_code == 404  # no password accounts
 
 
 def test_the_profile_lists_identities_and_offers_linking(sso, as_user, contributor):

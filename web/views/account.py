@@ -112,7 +112,7 @@ def sign_out(request):
 
 
 def sign_up(request):
-    if not option("signup.enabled"):
+    if not option("signup.enabled") or not option("oauth.local_login.enabled"):
         raise Http404("Sign-up is disabled.")
     if request.user.is_authenticated:
         return redirect("dashboard")
