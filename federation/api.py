@@ -71,8 +71,8 @@ class RobotTrustPoliciesView(PortusAPIView):
                    parameters=[path_id("id")], request=TrustPolicyInput,
                    responses={201: TrustPolicySerializer, **with_body(404, 422)})
     def post(self, request, id: int):
+        data = self.read(TrustPolicyInput)  # a malformed body is a 400 whoever the robot is
         robot = _robot(request, id)
-        data = self.read(TrustPolicyInput)
         created = trust.trust_policy_create(robot=robot, issuer=data["issuer"], audience=data["audience"],
                                             rule_text=data["rules"], by=request.user)
         return self.present(TrustPolicySerializer, created, status_code=201)
@@ -83,8 +83,8 @@ class TrustPolicyView(PortusAPIView):
                    parameters=[path_id("id")], request=TrustPolicyUpdate,
                    responses={200: TrustPolicySerializer, **with_body(404)})
     def put(self, request, id: int):
-        found = _policy(request, id)
         data = self.read(TrustPolicyUpdate)
+        found = _policy(request, id)
         trust.trust_policy_set_enabled(policy=found, enabled=data["enabled"], by=request.user)
         return self.present(TrustPolicySerializer, found)
 

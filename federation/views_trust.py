@@ -20,7 +20,7 @@ from web.views import ui_login_required
 class TrustPolicyForm(BootstrapMixin, forms.Form):
     issuer = forms.ChoiceField(label="Issuer")
     audience = forms.CharField(label="Audience", required=False, max_length=500,
-                               help_text="The <code>aud</code> the tokens must carry. Empty: this Portus's own audience.")
+                               help_text="The <code>aud</code> tokens must carry. Empty: this Portus's own audience.")
     rules = forms.CharField(label="Rules", max_length=TrustPolicy.MAX_RULES_LENGTH,
                             widget=forms.Textarea(attrs={"rows": 2, "spellcheck": "false"}),
                             help_text='Claims the token must carry, e.g. <code>repository == "acme/app" and '
