@@ -60,7 +60,7 @@ def _get_json(session: requests.Session, url: str) -> dict:
         raise KeysUnavailable(f"{url} is larger than {MAX_DOCUMENT_BYTES} bytes")
     try:
         data = json.loads(body)
-    except ValueError:
+    except (ValueError, RecursionError):
         raise KeysUnavailable(f"{url} is not JSON") from None
     if not isinstance(data, dict):
         raise KeysUnavailable(f"{url} is not a JSON object")

@@ -58,7 +58,7 @@ def _b64json(segment: str) -> dict:
     padded = segment + "=" * (-len(segment) % 4)
     try:
         data = json.loads(base64.urlsafe_b64decode(padded.encode("ascii")))
-    except (ValueError, UnicodeError):
+    except (ValueError, UnicodeError, RecursionError):  # RecursionError: JSON nested thousands deep
         raise Refused("The ID token is malformed.") from None
     if not isinstance(data, dict):
         raise Refused("The ID token is malformed.")

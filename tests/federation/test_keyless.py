@@ -17,7 +17,7 @@ from hypothesis import strategies as st
 from accounts import credentials
 from accounts.models import User
 from activities.models import Activity
-from federation import jwks
+from federation import jwks, keyless
 from federation.jwks import IssuerKey
 from federation.models import TrustPolicy
 
@@ -134,6 +134,17 @@ def test_algorithm_confusion_is_refused(robot):
     # An RSA kid with an EC algorithm (or the other way round): refused before any verification.
     assert "does not fit the issuer's key" in login(mint(key=EC_KEY, alg="ES256", kid="rsa")).message
     assert "does not fit the issuer's key" in login(mint(alg="PS256", kid="ec")).message
+
+
+@pytest.mark.parametrize("part", [0, 1])
+def test_json_nested_thousands_deep_is_a_malformed_token(robot, part):
+    deep = base64.urlsafe_b64encode(b'{"a":' + b"[" * 5000 + b"]" * 5000 + b"}").rstrip(b"=").decode()
+    parts = mint().split(".")
+    parts[part] = deep
+    token = ".".join(parts)
+    assert keyless.looks_like_jwt(token)
+    result = login(token)
+    assert not result.ok and "malformed" in result.message
 
 
 def test_a_token_signed_by_another_key_is_refused(robot):
