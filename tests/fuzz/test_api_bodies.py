@@ -58,7 +58,10 @@ def _body_for(fields: dict[str, list[str]]) -> st.SearchStrategy:
 @pytest.fixture
 def world(admin, team, namespace):
     """One of everything an API path can name, so each operation reaches its real code."""
+    from accounts.robots import robot_create
     from accounts.services import application_token_create
+    from federation.trust import trust_policy_create
+    from grants.services import grant_create
     from hooks.queue import ping_queue
     from hooks.services import WebhookInput, webhook_create
     from teams.models import TeamMember
@@ -66,7 +69,12 @@ def world(admin, team, namespace):
     repository = make_repository(namespace)
     token, _ = application_token_create(user=admin, application="fuzz", by=admin)
     webhook, _ = webhook_create(namespace=namespace, data=WebhookInput(url="https://ci.example.org/"), by=admin)
+    robot = robot_create(name="fuzz", namespace=namespace, by=admin)
+    grant = grant_create(namespace=namespace, pattern="app*", permission="pull", by=admin, user=robot)
+    trust = trust_policy_create(robot=robot, issuer="https://gitlab.com", audience="portus",
+                                rule_text='repository == "qa/app"', by=admin)
     return {
+        "robot": robot.pk, "grant": grant.pk, "trust_policy": trust.pk,
         "webhook": webhook.pk, "delivery": ping_queue(webhook=webhook, by=admin).pk,
         "id": None,  # chosen per path below
         "team": team.pk, "namespace": namespace.pk, "repository": repository.pk, "user": admin.pk,
@@ -77,9 +85,12 @@ def world(admin, team, namespace):
 
 
 def _fill(path: str, world: dict) -> str:
-    kind = path.split("/")[3] if path.count("/") >= 3 else ""
+    parts = path.split("/")
+    # What `{id}` names: the segment before it (/api/v1/retention/rules/namespaces/{id} is a namespace).
+    kind = parts[parts.index("{id}") - 1] if "{id}" in parts else ""
     ids = {"teams": world["team"], "namespaces": world["namespace"], "repositories": world["repository"],
-           "users": world["user"], "registries": world["registry"], "tags": world["tag"]}
+           "users": world["user"], "registries": world["registry"], "tags": world["tag"],
+           "robots": world["robot"], "trust_policies": world["trust_policy"]}
 
     def one(match: re.Match) -> str:
         name = match.group(1)
@@ -91,7 +102,7 @@ def _fill(path: str, world: dict) -> str:
             return str(world["member"])
         if name == "tag_id":
             return str(world["tag"])
-        if name in ("webhook_id", "delivery_id"):
+        if name in ("webhook_id", "delivery_id", "grant_id"):
             return str(world[name.removesuffix("_id")])
         return "1"
 
