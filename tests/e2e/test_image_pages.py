@@ -51,7 +51,7 @@ def test_image_pages_fit_at_both_widths_in_both_themes(stack, images):
             page.goto(f"{stack.web_url}/users/sign_in")
             page.fill("#id_username", "admin")
             page.fill("#id_password", PASSWORD)
-            page.get_by_role("button", name="Sign in").click()
+            page.get_by_role("button", name="Sign in", exact=True).click()
             page.wait_for_load_state()
             assert urlparse(page.url).path == "/"
             state = context.storage_state()
