@@ -237,6 +237,8 @@ def test_storage_matches_the_registry_folder(stack, images):
     def usage(name):
         return stack.api(f"/namespaces/{ids[name]}/storage").json()
 
+    # storea's shared bytes are known once storeb's push is processed too: wait for both.
+    wait("storeb counted", lambda: usage("storeb")["bytes"] == sum(expected_b.values()))
     wait("storea counted", lambda: usage("storea")["bytes"] == sum(expected_a.values()))
     a = usage("storea")
     assert a["blobs"] == len(expected_a)
