@@ -124,10 +124,10 @@ class RulesView(PortusAPIView):
 
 
 class _RuleMixin:
-    scope = ""
+    """Each view below sets `scope` and defines `target(pk)`: the (namespace, repository) its rule
+    belongs to."""
 
-    def target(self, pk):  # (namespace, repository) the rule belongs to
-        raise NotImplementedError
+    scope = ""
 
     def current(self, namespace, repository) -> Rule | None:
         if self.scope == Rule.Scope.INSTANCE:

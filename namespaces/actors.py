@@ -1,0 +1,62 @@
+"""Who is asking: whether an actor is signed in and enabled, an admin, anonymous, and their team roles.
+
+The facts every rule of the one policy (namespaces/policy.py) starts from; the rules themselves, and the
+reasons behind them, are there. Read once per user object and request (the roles are memoised)."""
+
+from __future__ import annotations
+
+from portus.options import option
+
+
+def is_active(user) -> bool:
+    """Signed in and enabled (a lock refuses password logins only, see the module's rules); a
+    namespace's robot also needs its namespace to stand (not retired)."""
+    if user is None or not getattr(user, "is_authenticated", False):
+        return False
+    if not user.enabled:
+        return False
+    if getattr(user, "robot_namespace_id", None) is not None:
+        return user.robot_namespace.retired_at is None
+    return True
+
+
+def _robot_elsewhere(user, namespace) -> bool:
+    """A namespace's robot, asked about another namespace: it has nothing there but what anyone has."""
+    own = getattr(user, "robot_namespace_id", None)
+    return own is not None and own != namespace.pk
+
+
+def is_admin(user) -> bool:
+    return is_active(user) and bool(user.admin)
+
+
+def team_roles(user) -> dict[int, str]:
+    """team id → role for every team the user belongs to; read once per user object."""
+    roles = getattr(user, "_portus_team_roles", None)
+    if roles is None:
+        from teams.models import TeamMember
+
+        roles = dict(TeamMember.objects.filter(user_id=user.pk).values_list("team_id", "role"))
+        user._portus_team_roles = roles
+    return roles
+
+
+def forget_roles(user) -> None:
+    """Drops the memo after a membership change in the same request."""
+    if hasattr(user, "_portus_team_roles"):
+        del user._portus_team_roles
+
+
+def team_role(user, team_id: int | None) -> str | None:
+    if not is_active(user) or team_id is None:
+        return None
+    return team_roles(user).get(team_id)
+
+
+def is_anonymous(user) -> bool:
+    return user is None or not getattr(user, "is_authenticated", False)
+
+
+def anonymous_allowed() -> bool:
+    """Whether logged-out visitors get anything at all (`anonymous_browsing.enabled`)."""
+    return bool(option("anonymous_browsing.enabled"))
