@@ -122,7 +122,10 @@ def user_update(
     admin: bool | None = None,
     enabled: bool | None = None,
     password: str | None = None,
+    enabled_key: str | None = None,
 ) -> User:
+    """Changes what is given, each change an activity (`enabled_key` names the one of an enabled change
+    made by the service itself, e.g. "user.ldap_disable")."""
     changed = []
     if email is not None and email != user.email:
         user.email = email or None
@@ -151,7 +154,7 @@ def user_update(
         user.save()
         for field in changed:
             activity_record(key=f"user.change_{field}" if field != "enabled" else
-                            ("user.enabled" if user.enabled else "user.disabled"),
+                            (enabled_key or ("user.enabled" if user.enabled else "user.disabled")),
                             owner=by, target=user)
         if "enabled" in changed and not user.enabled:
             RefreshToken.objects.filter(user=user, revoked_at__isnull=True).update(revoked_at=timezone.now())

@@ -22,7 +22,7 @@ def _loop(stopping: threading.Event, holder: str) -> None:
             except Exception:  # the database or the directory went away: try again at the next turn
                 log.exception("LDAP group sync: error")
                 connection.close()
-            stopping.wait(min(30.0, float(option("ldap.group_sync.interval"))))
+            stopping.wait(min(10.0, float(option("ldap.group_sync.interval"))))
     finally:
         connection.close()
 

@@ -53,8 +53,18 @@ def group_base() -> str:
 def user_filter() -> str:
     """The user search filter with django-auth-ldap's `%(user)s`, which it fills in escaped
     (ldap.filter.escape_filter_chars: `*`, `(`, `)`, `\\` and NUL become \\2a, \\28, \\29, \\5c, \\00)."""
-    own = f"({option('ldap.uid')}=%(user)s)"
-    extra = option("ldap.filter").strip().replace("%", "%%")
+    return _with_extra_filter(f"({option('ldap.uid')}=%(user)s)", escape_percent=True)
+
+
+def account_filter() -> str:
+    """What an entry must match to be an account here: it has the uid attribute and `ldap.filter`."""
+    return _with_extra_filter(f"({option('ldap.uid')}=*)", escape_percent=False)
+
+
+def _with_extra_filter(own: str, *, escape_percent: bool) -> str:
+    extra = option("ldap.filter").strip()
+    if escape_percent:
+        extra = extra.replace("%", "%%")
     if not extra:
         return own
     return f"(&{own}{extra if extra.startswith('(') else f'({extra})'})"

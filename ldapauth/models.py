@@ -50,6 +50,8 @@ class LdapSyncState(models.Model):
     last_run_at = models.DateTimeField(null=True, blank=True)
     last_outcome = models.CharField(max_length=20, blank=True)  # "ok" or "failed"
     last_summary = models.TextField(blank=True)
+    # Set by a request for a run at the next turn (a team's "check LDAP group"); cleared when a run starts.
+    requested_at = models.DateTimeField(null=True, blank=True)
 
     def __str__(self) -> str:
         return f"LDAP group sync: {self.last_outcome or 'never run'}"

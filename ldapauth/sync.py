@@ -15,7 +15,9 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import timedelta
 
+import ldap
 import ldap.dn
+from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
 
@@ -51,11 +53,13 @@ class Report:
     removed: int = 0
     admins_granted: int = 0
     admins_revoked: int = 0
+    disabled: int = 0
     notes: list[str] = field(default_factory=list)
 
     def summary(self) -> str:
         text = (f"{self.groups} groups, {self.teams} teams matched, {self.added} members added, "
-                f"{self.removed} removed, {self.admins_granted} admins granted, {self.admins_revoked} revoked")
+                f"{self.removed} removed, {self.admins_granted} admins granted, {self.admins_revoked} revoked, "
+                f"{self.disabled} departed accounts disabled")
         return text + ("; " + "; ".join(self.notes[:5]) if self.notes else "")
 
 
@@ -168,6 +172,44 @@ def _admins_apply(*, conn, groups: Groups, accounts: dict[str, User], report: Re
                 report.admins_revoked += 1
 
 
+def _departed(conn, accounts: dict[str, User]) -> list[User]:
+    """The enabled accounts whose entry the directory no longer has (or that no longer match
+    `ldap.filter`): each DN looked up on its own, so a directory of any size answers exactly. Empty when
+    none of several accounts is found: a search account that lost its rights, or a wrong `base`, looks
+    like that, and disabling everyone is never the right answer to it."""
+    enabled = {dn: user for dn, user in accounts.items() if user.enabled and not user.is_internal}
+    if not enabled:
+        return []
+    gone = [user for dn, user in enabled.items()
+            if not directory.search(conn, dn, directory.account_filter(), ["1.1"], scope=ldap.SCOPE_BASE)]
+    if len(gone) == len(enabled) > 1:
+        raise _NoneFound(len(gone))
+    return gone
+
+
+class _NoneFound(Exception):
+    pass
+
+
+def _departed_apply(*, conn, accounts: dict[str, User], report: Report) -> None:
+    from accounts.services import user_update
+
+    if not option("ldap.disable_departed"):
+        return
+    try:
+        gone = _departed(conn, accounts)
+    except _NoneFound as exc:
+        report.notes.append(f"none of the {exc.args[0]} accounts was found in the directory: nobody disabled")
+        return
+    for user in gone:
+        try:
+            user_update(user=user, by=None, enabled=False, enabled_key="user.ldap_disable")
+        except ValidationError as exc:  # the last enabled admin stays, and says so
+            report.notes.append(f"{user.username} stays enabled: {'; '.join(exc.messages)}")
+            continue
+        report.disabled += 1
+
+
 def groups_sync() -> Report:
     """One full run. DirectoryUnavailable (the server, or a search, failed) changes nothing."""
     report = Report()
@@ -177,6 +219,7 @@ def groups_sync() -> Report:
         report.groups = len(groups.members)
         accounts = {a.dn: a.user for a in LdapAccount.objects.select_related("user")}
         _admins_apply(conn=conn, groups=groups, accounts=accounts, report=report)
+        _departed_apply(conn=conn, accounts=accounts, report=report)
     finally:
         conn.unbind_s()
     if not option("ldap.group_sync.enabled"):
@@ -208,18 +251,28 @@ def _claim(holder: str, *, force: bool) -> bool:
         if state.lease_until and state.lease_until > now and state.holder != holder:
             return False
         interval = timedelta(seconds=option("ldap.group_sync.interval"))
-        if not force and state.last_run_at and now - state.last_run_at < interval:
+        if not force and not state.requested_at and state.last_run_at and now - state.last_run_at < interval:
             return False
-        state.holder, state.lease_until = holder[:200], now + timedelta(minutes=10)
-        state.save(update_fields=["holder", "lease_until"])
+        # A request made while this run goes on is kept for the next one.
+        state.holder, state.lease_until, state.requested_at = holder[:200], now + timedelta(minutes=10), None
+        state.save(update_fields=["holder", "lease_until", "requested_at"])
     return True
+
+
+def run_soon() -> None:
+    """Asks for a run at the background's next turn (`POST /api/v1/teams/:id/ldap_check`), whatever the
+    interval says."""
+    with transaction.atomic():
+        LdapSyncState.objects.select_for_update().get_or_create(pk=1)
+        LdapSyncState.objects.filter(pk=1).update(requested_at=timezone.now())
 
 
 def run_due(*, holder: str, force: bool = False) -> Report | None:
     """The sync when it is due (`ldap.group_sync.interval`) and this process got it; None otherwise."""
     if not option("ldap.enabled"):
         return None
-    if not (option("ldap.group_sync.enabled") or option("ldap.admin_base").strip()):
+    if not (option("ldap.group_sync.enabled") or option("ldap.admin_base").strip()
+            or option("ldap.disable_departed")):
         return None
     if not _claim(holder, force=force):
         return None
@@ -234,6 +287,6 @@ def run_due(*, holder: str, force: bool = False) -> Report | None:
         raise
     LdapSyncState.objects.filter(pk=1).update(lease_until=None, last_run_at=timezone.now(),
                                               last_outcome=report.outcome, last_summary=report.summary()[:2000])
-    if report.added or report.removed or report.admins_granted or report.admins_revoked:
+    if report.added or report.removed or report.admins_granted or report.admins_revoked or report.disabled:
         log.info("LDAP group sync: %s", report.summary())
     return report

@@ -141,3 +141,69 @@ def test_admin_rights_given_in_portus_are_not_the_directorys_to_take(directory, 
     user_update(user=User.objects.get(username="alice"), by=admin, admin=True)
     report = sync.run_due(holder="test", force=True)
     assert report.admins_revoked == 0 and User.objects.get(username="alice").admin
+
+
+def test_an_account_gone_from_the_directory_is_disabled_with_its_tokens(directory, admin):
+    from accounts.services import application_token_create
+
+    sign_in("mallory", "alice")
+    mallory = User.objects.get(username="mallory")
+    _, secret = application_token_create(user=mallory, application="ci", by=mallory)
+    assert credentials.verify("mallory", secret).ok
+    directory.remove_user("mallory")
+    try:
+        report = sync.run_due(holder="test", force=True)
+        assert report.outcome == "ok" and report.disabled == 1, report.summary()
+        assert not User.objects.get(username="mallory").enabled
+        assert User.objects.get(username="alice").enabled
+        assert not credentials.verify("mallory", secret).ok  # the token goes with the account
+        assert Activity.objects.filter(key="user.ldap_disable", target_name="mallory").count() == 1
+        assert sync.run_due(holder="test", force=True).disabled == 0  # once
+    finally:
+        directory.restore_user("mallory")
+    assert sync.run_due(holder="test", force=True).disabled == 0
+    assert not User.objects.get(username="mallory").enabled  # an admin enables it again, not the sync
+
+
+def test_an_account_that_no_longer_matches_the_filter_is_disabled(directory, options):
+    sign_in("alice", "bob")
+    options.set("ldap.filter", "(!(uid=bob))")
+    report = sync.run_due(holder="test", force=True)
+    assert report.disabled == 1
+    assert not User.objects.get(username="bob").enabled and User.objects.get(username="alice").enabled
+
+
+def test_nobody_is_disabled_when_no_account_is_found(directory, options):
+    sign_in("alice", "bob")
+    options.set("ldap.filter", "(uid=nobody-at-all)")  # looks like a search account that lost its rights
+    report = sync.run_due(holder="test", force=True)
+    assert report.disabled == 0 and "none of the 2 accounts was found" in report.summary()
+    assert User.objects.filter(username__in=["alice", "bob"], enabled=True).count() == 2
+
+
+def test_departed_accounts_stay_when_the_option_is_off(directory, options):
+    sign_in("alice", "bob")
+    options.set("ldap.disable_departed", False)
+    options.set("ldap.filter", "(!(uid=bob))")
+    assert sync.run_due(holder="test", force=True).disabled == 0
+    assert User.objects.get(username="bob").enabled
+
+
+def test_the_last_admin_stays_enabled_and_says_so(directory, options):
+    options.set("ldap.admin_base", seed.group_dn("ops"))
+    sign_in("dave")
+    assert User.objects.get(username="dave").admin
+    options.set("ldap.admin_base", "")
+    options.set("ldap.filter", "(!(uid=dave))")
+    report = sync.run_due(holder="test", force=True)
+    assert report.disabled == 0 and "dave stays enabled" in report.summary()
+    assert User.objects.get(username="dave").enabled
+
+
+def test_a_team_check_runs_the_sync_at_the_next_turn(developers, directory):
+    sign_in("alice")
+    assert sync.run_due(holder="bg") is not None
+    assert sync.run_due(holder="bg") is None  # not due before ldap.group_sync.interval
+    sync.run_soon()
+    assert sync.run_due(holder="bg") is not None
+    assert sync.run_due(holder="bg") is None  # the request was served once

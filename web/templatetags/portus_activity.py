@@ -75,6 +75,7 @@ ACTIVITY_TEXTS = {
     "user.ldap_create": "signed in from LDAP for the first time as {target}",
     "user.ldap_admin_grant": "LDAP (admin_base) made {target} an admin",
     "user.ldap_admin_revoke": "LDAP (admin_base) took the admin rights of {target}",
+    "user.ldap_disable": "LDAP: the directory no longer has {target}, so the account was disabled",
     "user.delete": "deleted the account {target}",
     "user.disabled": "disabled {target}",
     "user.enabled": "enabled {target}",

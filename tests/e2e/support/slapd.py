@@ -164,6 +164,26 @@ class Slapd:
         finally:
             conn.unbind_s()
 
+    def remove_user(self, uid: str) -> None:
+        conn = self.admin()
+        try:
+            conn.delete_s(user_dn(uid))
+        finally:
+            conn.unbind_s()
+
+    def restore_user(self, uid: str) -> None:
+        """Adds a removed seed user back, as the seed made it."""
+        password, mail = USERS[uid]
+        entry = [("objectClass", [b"inetOrgPerson"]), ("uid", [uid.encode()]), ("cn", [uid.title().encode()]),
+                 ("sn", [uid.title().encode()]), ("userPassword", [password.encode()])]
+        if mail:
+            entry.append(("mail", [mail.encode()]))
+        conn = self.admin()
+        try:
+            conn.add_s(user_dn(uid), entry)
+        finally:
+            conn.unbind_s()
+
     def set_members(self, cn: str, members: list[str]) -> None:
         import ldap
 
