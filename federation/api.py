@@ -56,7 +56,7 @@ def _policy(request, pk: int) -> TrustPolicy:
 
 
 class RobotTrustPoliciesView(PortusAPIView):
-    @extend_schema(tags=["trust_policies"], summary="List a robot's trust policies (admins)",
+    @extend_schema(tags=["trust_policies"], summary="List a robot's trust policies (its managers)",
                    parameters=[path_id("id"), *PAGING_PARAMETERS],
                    responses={200: TrustPolicySerializer(many=True), **authed(400, 404)},
                    extensions={PAGINATED: True})
@@ -65,7 +65,7 @@ class RobotTrustPoliciesView(PortusAPIView):
         return self.present_page(TrustPolicySerializer, TrustPolicy.objects.filter(robot=robot),
                                  sort_fields=SORT_FIELDS)
 
-    @extend_schema(tags=["trust_policies"], summary="Let a robot log in with ID tokens of an issuer (admins)",
+    @extend_schema(tags=["trust_policies"], summary="Let a robot log in with ID tokens of an issuer (its managers)",
                    description="No secret is created: a CI job's ID token from `issuer`, for the audience, "
                                "whose claims match `rules`, is the robot's password.",
                    parameters=[path_id("id")], request=TrustPolicyInput,
@@ -79,7 +79,7 @@ class RobotTrustPoliciesView(PortusAPIView):
 
 
 class TrustPolicyView(PortusAPIView):
-    @extend_schema(tags=["trust_policies"], summary="Switch a trust policy on or off (admins)",
+    @extend_schema(tags=["trust_policies"], summary="Switch a trust policy on or off (its managers)",
                    parameters=[path_id("id")], request=TrustPolicyUpdate,
                    responses={200: TrustPolicySerializer, **with_body(404)})
     def put(self, request, id: int):
@@ -88,7 +88,7 @@ class TrustPolicyView(PortusAPIView):
         trust.trust_policy_set_enabled(policy=found, enabled=data["enabled"], by=request.user)
         return self.present(TrustPolicySerializer, found)
 
-    @extend_schema(tags=["trust_policies"], summary="Remove a trust policy (admins)",
+    @extend_schema(tags=["trust_policies"], summary="Remove a trust policy (its managers)",
                    parameters=[path_id("id")], responses={204: None, **authed(404)})
     def delete(self, request, id: int):
         trust.trust_policy_delete(policy=_policy(request, id), by=request.user)

@@ -12,4 +12,8 @@ urlpatterns = [
     path("admin/users/<int:pk>/trust_policies", views_trust.policies, name="trust-policies"),
     path("admin/users/<int:pk>/trust_policies/<int:policy_pk>/delete", views_trust.policy_delete,
          name="trust-policy-delete"),
+    # The same pages for a namespace's robot, where its namespace's owners manage it.
+    path("robots/<int:pk>/trust_policies", views_trust.policies, name="robot-trust-policies"),
+    path("robots/<int:pk>/trust_policies/<int:policy_pk>/delete", views_trust.policy_delete,
+         name="robot-trust-policy-delete"),
 ]

@@ -41,10 +41,18 @@ def _robot(request, pk: int) -> User:
     return robot
 
 
+def _url_names(robot: User) -> tuple[str, str]:
+    """A namespace's robot has its pages beside the robot's; other bots under the admin's user pages."""
+    if robot.is_robot and robot.robot_namespace_id is not None:
+        return "robot-trust-policies", "robot-trust-policy-delete"
+    return "trust-policies", "trust-policy-delete"
+
+
 def _page(request, robot: User, form: TrustPolicyForm, status: int = 200):
+    page_name, delete_name = _url_names(robot)
     return render(request, "federation/trust_policies.html", {
         "robot": robot, "form": form, "policies": list(TrustPolicy.objects.filter(robot=robot)[:50]),
-        "audience": keyless.instance_audience(),
+        "audience": keyless.instance_audience(), "page_name": page_name, "delete_name": delete_name,
     }, status=status)
 
 
@@ -62,7 +70,7 @@ def policies(request, pk: int):
         else:
             messages.success(request, f"{robot.username} now accepts matching ID tokens of "
                                       f"{form.cleaned_data['issuer']}.")
-            return redirect("trust-policies", pk=robot.pk)
+            return redirect(_url_names(robot)[0], pk=robot.pk)
     return _page(request, robot, form, status=400 if request.method == "POST" else 200)
 
 
@@ -73,4 +81,4 @@ def policy_delete(request, pk: int, policy_pk: int):
     found = get_object_or_404(TrustPolicy, pk=policy_pk, robot=robot)
     trust.trust_policy_delete(policy=found, by=request.user)
     messages.success(request, f"The trust policy for {found.issuer} is removed.")
-    return redirect("trust-policies", pk=robot.pk)
+    return redirect(_url_names(robot)[0], pk=robot.pk)

@@ -482,6 +482,11 @@ def can_use_ui(user) -> bool:
 
 
 def can_manage_trust_policies(user, robot) -> bool:
-    """Which CI issuers a robot trusts for keyless logins (federation/): admins, for bots only. Robots
-    owned by a namespace will add that namespace's owners here."""
-    return is_admin(user) and robot is not None and robot.bot and not robot.is_internal
+    """Which CI issuers a robot trusts for keyless logins (federation/): for a namespace's robot, whoever
+    manages the robot (the namespace's owners, admins); for other bots, admins. The issuers to choose
+    from are the admins' (`keyless.issuers`), and such a login gets no more than the robot's rights."""
+    if robot is None or not robot.bot or robot.is_internal:
+        return False
+    if robot.is_robot and robot.robot_namespace_id is not None:
+        return can_manage_robot(user, robot)
+    return is_admin(user)

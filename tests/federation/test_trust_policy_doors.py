@@ -1,4 +1,5 @@
-"""Who manages a robot's trust policies, in the UI and the API: admins only (robots have no owners yet)."""
+"""Who manages a robot's trust policies, in the UI and the API: admins, and for a namespace's robot its
+namespace's owners."""
 
 from __future__ import annotations
 
@@ -88,3 +89,55 @@ def test_a_robot_has_at_most_twenty_policies(admin, robot):
         trust_policy_create(robot=robot, issuer=ISSUER, audience="", rule_text=f'repository == "a/{n}"', by=admin)
     with pytest.raises(ValidationError, match="at most 20"):
         trust_policy_create(robot=robot, issuer=ISSUER, audience="", rule_text='repository == "b"', by=admin)
+
+
+@pytest.fixture
+def namespace_robot(namespace, owner):
+    from accounts.robots import robot_create
+
+    return robot_create(name="deploy", namespace=namespace, by=owner)
+
+
+def test_a_namespace_owner_manages_the_keyless_logins_of_its_robot(as_user, owner, namespace_robot):
+    client = as_user(owner)
+    robot_page = client.get(f"/robots/{namespace_robot.pk}").content.decode()
+    assert f'href="/robots/{namespace_robot.pk}/trust_policies"' in robot_page
+    page = client.get(f"/robots/{namespace_robot.pk}/trust_policies")
+    assert page.status_code == 200 and "Managed by the owners of namespace qa" in page.content.decode()
+    created = client.post(f"/robots/{namespace_robot.pk}/trust_policies", {"issuer": ISSUER, "rules": RULE})
+    assert created.status_code == 302 and created["Location"] == f"/robots/{namespace_robot.pk}/trust_policies"
+    policy = TrustPolicy.objects.get(robot=namespace_robot)
+    assert "1 trust policy" in client.get(f"/robots/{namespace_robot.pk}").content.decode()
+    deleted = client.post(f"/robots/{namespace_robot.pk}/trust_policies/{policy.pk}/delete")
+    assert deleted.status_code == 302 and not TrustPolicy.objects.exists()
+
+
+def test_only_the_robots_managers_reach_its_keyless_logins(as_user, client, admin, contributor, viewer, outsider,
+                                                         namespace_robot, robot):
+    for who in (contributor, viewer, outsider):
+        assert as_user(who).get(f"/robots/{namespace_robot.pk}/trust_policies").status_code == 404, who
+        assert as_user(who).post(f"/robots/{namespace_robot.pk}/trust_policies",
+                                 {"issuer": ISSUER, "rules": RULE}).status_code == 404, who
+        assert client.post(f"/api/v1/users/{namespace_robot.pk}/trust_policies", {"issuer": ISSUER, "rules": RULE},
+                           content_type="application/json", **_api(client, who)).status_code == 404, who
+    assert not TrustPolicy.objects.exists()
+    assert as_user(admin).get(f"/robots/{namespace_robot.pk}/trust_policies").status_code == 200
+    # An instance robot (or another bot) stays the admins' alone, whoever owns a namespace.
+    assert as_user(contributor).get(f"/admin/users/{robot.pk}/trust_policies").status_code == 404
+
+
+def test_a_namespace_owner_uses_the_api_for_its_robot(client, owner, namespace_robot, namespace):
+    from accounts.robots import robot_create
+    from namespaces.services import namespace_create
+    from teams.services import team_create
+
+    headers = _api(client, owner)
+    created = client.post(f"/api/v1/users/{namespace_robot.pk}/trust_policies", {"issuer": ISSUER, "rules": RULE},
+                          content_type="application/json", **headers)
+    assert created.status_code == 201, created.content
+    # A robot of a namespace the owner does not manage is not theirs.
+    stranger = User.objects.create(username="sam")
+    other = namespace_create(name="other", team=team_create(name="other", owner=stranger), by=stranger,
+                             registry=namespace.registry)
+    foreign = robot_create(name="deploy", namespace=other, by=stranger)
+    assert client.get(f"/api/v1/users/{foreign.pk}/trust_policies", **headers).status_code == 404

@@ -16,6 +16,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 from accounts.models import ApplicationToken, User
 from accounts.robots import robot_create, robot_delete, robot_set_enabled, robot_short_name
 from accounts.services import application_token_create, application_token_revoke
+from federation.models import TrustPolicy
 from grants.models import RepositoryGrant
 from grants.services import grant_change, grant_create, grant_delete
 from namespaces import policy
@@ -101,6 +102,7 @@ def _robot_page(request, robot: User, *, token_form=None, status: int = 200):
         "robot": robot, "short_name": robot_short_name(robot), "active": policy.is_active(robot),
         "tokens": tokens, "grants": grants, "token_form": token_form or ApplicationTokenForm(),
         "memberships": robot.memberships.select_related("team")[:20], "now": timezone.now(),
+        "keyless_policies": TrustPolicy.objects.filter(robot=robot, enabled=True).count(),
     }, status=status)
 
 
