@@ -5,22 +5,23 @@ from __future__ import annotations
 
 import contextlib
 import os
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from urllib.parse import urlparse, urlunparse
 
 
-@contextlib.contextmanager
-def own_database(workdir: Path, label: str) -> Iterator[tuple[str, str]]:
-    """(DATABASE_URL, vendor) of a new empty database, dropped afterwards."""
+def new_database(workdir: Path, label: str, *, prefix: str = "portus_bench",
+                 sqlite_name: str | None = None) -> tuple[str, str, Callable[[], None]]:
+    """(DATABASE_URL, vendor, drop) of a new empty database: `<prefix>_<label>_<pid>` on the PostgreSQL
+    server DATABASE_URL names (`drop` removes it), else a SQLite file in `workdir`. The end-to-end
+    tests make their stacks' databases with it too."""
     url = os.environ.get("DATABASE_URL", "")
     if not url.startswith(("postgres://", "postgresql://")):
-        yield f"sqlite:///{workdir / f'{label}.sqlite3'}", "sqlite"
-        return
+        return f"sqlite:///{workdir / (sqlite_name or f'{label}.sqlite3')}", "sqlite", lambda: None
     import psycopg2
 
     parsed = urlparse(url)
-    name = f"portus_bench_{label}_{os.getpid()}"
+    name = f"{prefix}_{label}_{os.getpid()}"
     admin = urlunparse(parsed._replace(path="/postgres"))
 
     def execute(sql: str) -> None:
@@ -32,10 +33,18 @@ def own_database(workdir: Path, label: str) -> Iterator[tuple[str, str]]:
 
     execute(f'DROP DATABASE IF EXISTS "{name}"')
     execute(f'CREATE DATABASE "{name}"')
+    return (urlunparse(parsed._replace(path=f"/{name}")), "postgresql",
+            lambda: execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+
+
+@contextlib.contextmanager
+def own_database(workdir: Path, label: str) -> Iterator[tuple[str, str]]:
+    """(DATABASE_URL, vendor) of a new empty database, dropped afterwards."""
+    url, vendor, drop = new_database(workdir, label)
     try:
-        yield urlunparse(parsed._replace(path=f"/{name}")), "postgresql"
+        yield url, vendor
     finally:
-        execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        drop()
 
 
 def server_version(url: str) -> str:

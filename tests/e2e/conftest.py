@@ -11,11 +11,12 @@ import sys
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from urllib.parse import urlparse, urlunparse
+from urllib.parse import urlparse
 
 import pytest
 import requests
 
+from bench.database import new_database
 from tests.e2e.support import services
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -57,28 +58,9 @@ def pytest_collection_modifyitems(config, items):
 
 def _e2e_database(tmp: Path, label: str = "e2e") -> tuple[str, callable]:
     """A database of its own: PostgreSQL when the suite runs on it, else a SQLite file."""
-    url = os.environ.get("DATABASE_URL", "")
-    if not url.startswith(("postgres://", "postgresql://")):
-        return f"sqlite:///{tmp / 'portus.sqlite3'}", lambda: None
-    import psycopg2
-
-    parsed = urlparse(url)
-    name = f"{parsed.path.lstrip('/') or 'portus'}_{label}_{os.getpid()}"
-    admin_url = urlunparse(parsed._replace(path="/postgres"))
-
-    def execute(sql: str) -> None:
-        conn = psycopg2.connect(admin_url)
-        conn.autocommit = True
-        with conn.cursor() as cur:
-            cur.execute(sql)
-        conn.close()
-
-    execute(f'DROP DATABASE IF EXISTS "{name}"')
-    execute(f'CREATE DATABASE "{name}"')
-    def drop() -> None:
-        execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-
-    return urlunparse(parsed._replace(path=f"/{name}")), drop
+    prefix = urlparse(os.environ.get("DATABASE_URL", "")).path.lstrip("/") or "portus"
+    url, _, drop = new_database(tmp, label, prefix=prefix, sqlite_name="portus.sqlite3")
+    return url, drop
 
 
 @dataclass
