@@ -8,6 +8,7 @@ from typing import Any
 from django.utils import timezone
 
 from activities.models import Activity
+from traffic.services import activities_counted
 
 
 def activity_record(
@@ -44,7 +45,7 @@ def activity_build(
         target_type = target_type or target._meta.model_name
         target_name = target_name or str(target)
     build = Activity.objects.create if save else Activity
-    return build(
+    activity = build(
         key=key,
         owner=owner if owner is not None and getattr(owner, "pk", None) else None,
         target_type=target_type,
@@ -55,8 +56,12 @@ def activity_build(
         parameters=parameters or {},
         created_at=at or timezone.now(),
     )
+    if save:
+        activities_counted([activity])
+    return activity
 
 
 def activities_record_many(activities: list[Activity]) -> None:
     """Writes activities built by `activity_build` in one statement (the catalog sync's thousands)."""
     Activity.objects.bulk_create(activities, batch_size=500)
+    activities_counted(activities)

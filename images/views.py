@@ -9,13 +9,14 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_http_methods, require_POST
 
-from images import charts, storage
+from images import storage
 from images.details import image_view
 from images.forms import SigningKeyForm
 from images.models import SigningKey
 from images.services import signing_key_add, signing_key_remove
 from namespaces import policy
 from namespaces.models import Namespace, Repository, Tag
+from portus import charts
 from registries.models import Registry
 from web.forms import apply_errors
 from web.views import admin_required, ui_login_required

@@ -38,6 +38,7 @@ from namespaces.services import global_namespace_ensure, global_team_name, names
 from portus.names import is_valid_component, split_repository_name
 from registries.models import Registry
 from teams.models import Team
+from traffic.services import traffic_count
 
 log = logging.getLogger(__name__)
 
@@ -271,10 +272,13 @@ def tag_record_pull(*, registry: Registry, repository_name: str, tag: str, event
     if repository is None:
         return False
     later = Q(pulled_at__isnull=True) | Q(pulled_at__lt=event_time)
-    return bool(Tag.objects.filter(repository=repository, name=tag).update(
+    counted = bool(Tag.objects.filter(repository=repository, name=tag).update(
         pull_count=F("pull_count") + 1,
         pulled_at=Case(When(later, then=Value(event_time)), default=F("pulled_at")),
     ))
+    if counted:
+        traffic_count(pulls=[(repository.pk, event_time)])  # the repository's chart, per day
+    return counted
 
 
 @transaction.atomic

@@ -55,6 +55,7 @@ INSTALLED_APPS = [
     "namespaces",
     "grants",
     "activities",
+    "traffic",
     "realm",
     "mirror",
     "retention",

@@ -18,8 +18,9 @@ BUDGET = {
     "/teams": (7, 7, None),
     "/teams/{team}": (9, 9, None),
     "/repositories": (4, 4, None),
-    # + the storage line (up to 4) and what sits beside the images (signatures, SBOMs: up to 3)
-    "/repositories/{public_repository}": (16, 17, 13),
+    # + the storage line (up to 4), what sits beside the images (signatures, SBOMs: up to 3) and the
+    # pushes and pulls chart (1)
+    "/repositories/{public_repository}": (17, 18, 14),
     "/search?q=a": (9, 9, 5),
     "/explore": (4, 4, 2),
 }
@@ -84,7 +85,7 @@ def test_repository_page_with_many_digests_and_comments_stays_fixed(client_of, s
     options.set("pagination.per_page", 50)
     client = client_of(seeded["member"])
     # One of them reads the member's per-repository grants (once, whatever the page holds).
-    with django_assert_max_num_queries(18):
+    with django_assert_max_num_queries(19):
         response = client.get(f"/repositories/{repository.pk}")
     assert len(response.context["tags_page"].groups) > 5
     assert len(response.context["comments"]) == 20
