@@ -442,6 +442,22 @@ def can_manage_users(user) -> bool:
     return is_admin(user)
 
 
+def can_see_user(user, other) -> bool:
+    """May open another account's activity page: oneself, admins, and members of a team `other` is in
+    too (they see each other on the team's page already). What the page lists is still only what
+    `user` may see (Activity.objects.visible_to)."""
+    from teams.models import TeamMember
+
+    if not is_active(user) or other is None:
+        return False
+    if user.admin or user.pk == other.pk:
+        return True
+    if other.is_internal:
+        return False
+    mine = list(team_roles(user))
+    return bool(mine) and TeamMember.objects.filter(user_id=other.pk, team_id__in=mine, team__hidden=False).exists()
+
+
 def can_manage_tokens_of(user, owner) -> bool:
     """Application tokens: one's own, any user's for an admin (bots have no login of their own), and a
     namespace robot's for whoever manages its namespace."""

@@ -2,10 +2,16 @@
 
 from __future__ import annotations
 
+from datetime import date
+
 from django import forms
 
 from accounts.models import User
 from web.forms import BootstrapMixin, PasswordPairMixin
+from web.templatetags.portus_activity import activity_choices
+
+# Days the activity filter accepts: a day past 9998 would overflow the end of the day after it.
+ACTIVITY_FIRST_DAY, ACTIVITY_LAST_DAY = date(1900, 1, 1), date(9998, 12, 31)
 
 
 class UserSearchForm(BootstrapMixin, forms.Form):
@@ -77,9 +83,8 @@ class RegistryForm(BootstrapMixin, forms.Form):
 
 
 class ActivityFilterForm(BootstrapMixin, forms.Form):
-    key = forms.CharField(label="Event", required=False, max_length=64,
-                          widget=forms.TextInput(attrs={"list": "activity-keys", "placeholder": "e.g. repository.push",
-                                                        "autocapitalize": "none", "spellcheck": "false"}))
+    # The known events by name (web/templatetags/portus_activity.py); any other value is refused.
+    key = forms.ChoiceField(label="Event", required=False, choices=activity_choices)
     user = forms.CharField(label="User", required=False, max_length=64,
                            widget=forms.TextInput(attrs={"autocapitalize": "none", "spellcheck": "false"}))
     since = forms.DateField(label="From", required=False, widget=forms.DateInput(attrs={"type": "date"}))
@@ -89,6 +94,11 @@ class ActivityFilterForm(BootstrapMixin, forms.Form):
     def clean(self):
         cleaned = super().clean()
         since, until = cleaned.get("since"), cleaned.get("until")
+        for name in ("since", "until"):
+            day = cleaned.get(name)
+            if day is not None and not (ACTIVITY_FIRST_DAY <= day <= ACTIVITY_LAST_DAY):
+                self.add_error(name, f"Give a day between {ACTIVITY_FIRST_DAY.year} and {ACTIVITY_LAST_DAY.year}.")
+                since, until = None, None
         if since and until and since > until:
             self.add_error("until", "The end comes before the start.")
         return cleaned

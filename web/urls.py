@@ -2,7 +2,7 @@
 
 from django.urls import include, path
 
-from web.views import account, admin, admin_activities, admin_registries, dashboard, identity
+from web.views import account, activities, admin, admin_activities, admin_registries, dashboard, identity
 
 urlpatterns = [
     path("", dashboard.dashboard, name="dashboard"),
@@ -53,6 +53,9 @@ urlpatterns = [
     path("admin/registries/<int:pk>/edit", admin_registries.registry_edit, name="admin-registry-edit"),
     path("admin/registries/<int:pk>/notification-secret", admin_registries.registry_notification_secret,
          name="admin-registry-notification-secret"),
+    # Activity of one namespace, of one user.
+    path("namespaces/<int:pk>/activities", activities.namespace_activities, name="namespace-activities"),
+    path("users/<int:pk>/activities", activities.user_activities, name="user-activities"),
     path("admin/activities", admin_activities.activities, name="admin-activities"),
     path("admin/activities.csv", admin_activities.activities_csv, name="admin-activities-csv"),
     path("", include("web.urls_browse")),

@@ -97,6 +97,92 @@ ACTIVITY_TEXTS = {
 }
 
 
+# key → the event's name, for lists and the filter's choices ("user.disabled" → "Account disabled").
+ACTIVITY_NAMES = {
+    "application_token.create": "Application token created",
+    "application_token.destroy": "Application token revoked",
+    "application_token.new_address": "Application token used from a new address",
+    "grant.change": "Repository grant changed",
+    "grant.create": "Repository grant given",
+    "grant.delete": "Repository grant taken away",
+    "comment.create": "Comment added",
+    "comment.destroy": "Comment deleted",
+    "namespace.change_namespace_description": "Namespace description changed",
+    "namespace.change_namespace_name": "Namespace renamed",
+    "namespace.change_team": "Namespace moved to another team",
+    "namespace.create": "Namespace created",
+    "namespace.delete": "Namespace deleted",
+    "namespace.private": "Namespace made private",
+    "namespace.protected": "Namespace made protected",
+    "namespace.public": "Namespace made public",
+    "namespace.signing_key_add": "Signing key trusted",
+    "namespace.signing_key_remove": "Signing key no longer trusted",
+    "namespace.purge": "Retired namespace purged",
+    "namespace.release": "Retired namespace released",
+    "namespace.retire": "Namespace retired",
+    "external_identity.link": "External identity linked",
+    "external_identity.sign_up": "Signed up with an external identity",
+    "external_identity.unlink": "External identity unlinked",
+    "refresh_token.destroy": "Client signed out",
+    "registry.create": "Registry added",
+    "registry.update": "Registry changed",
+    "repository.change_description": "Repository description changed",
+    "repository.delete": "Repository deleted",
+    "repository.push": "Image pushed",
+    "repository.star": "Repository starred",
+    "repository.unstar": "Repository unstarred",
+    "retention.dry_run": "Tag retention planned (dry run)",
+    "retention.rule.create": "Retention rule set",
+    "retention.rule.delete": "Retention rule removed",
+    "retention.rule.update": "Retention rule changed",
+    "retention.run": "Tag retention ran",
+    "tag.delete": "Tag deleted",
+    "robot.create": "Robot created",
+    "robot.delete": "Robot deleted",
+    "robot.disable": "Robot disabled",
+    "robot.enable": "Robot enabled",
+    "team.add_member": "Team member added",
+    "team.change_member_role": "Team member's role changed",
+    "team.change_team_description": "Team description changed",
+    "team.change_team_name": "Team renamed",
+    "team.create": "Team created",
+    "team.delete": "Team deleted",
+    "team.remove_member": "Team member removed",
+    "team.ldap_add_member": "Team member added by LDAP",
+    "team.ldap_remove_member": "Team member removed by LDAP",
+    "trust_policy.create": "Trust policy created",
+    "trust_policy.destroy": "Trust policy removed",
+    "trust_policy.update": "Trust policy changed",
+    "trust_policy.use": "Signed in with an ID token",
+    "user.change_admin": "Admin rights changed",
+    "user.change_display_name": "Display name changed",
+    "user.change_email": "Email changed",
+    "user.change_password": "Password changed",
+    "user.create": "Account created",
+    "user.ldap_create": "First LDAP sign-in",
+    "user.ldap_admin_grant": "Admin rights given by LDAP",
+    "user.ldap_admin_revoke": "Admin rights taken by LDAP",
+    "user.delete": "Account deleted",
+    "user.disabled": "Account disabled",
+    "user.enabled": "Account enabled",
+    "user.recovery_code_use": "Signed in with a recovery code",
+    "user.recovery_codes_regenerate": "Recovery codes renewed",
+    "user.sign_in": "Signed in",
+    "user.sign_in_failure": "Sign-in refused",
+    "user.two_factor_add": "Second factor added",
+    "user.two_factor_failure": "Wrong second step",
+    "user.two_factor_remove": "Second factor removed",
+    "user.two_factor_reset": "Second factors reset",
+    "user.unlock": "Account unlocked",
+    "webhook.create": "Webhook created",
+    "webhook_event.retry": "Registry event retried",
+    "webhook_event.retry_failed": "Failed registry events retried",
+    "webhook.delete": "Webhook deleted",
+    "webhook.update": "Webhook changed",
+    "webhook.rotate_secret": "Webhook secret renewed",
+}
+
+
 class _Fields(dict):
     """Missing parameters read as "?" rather than failing the page."""
 
@@ -148,3 +234,62 @@ def activity_text(activity) -> str:
         return format_html('<strong>{}</strong> {}<a href="{}">{}</a>{}', owner, before, url, target,
                            after.replace(_TARGET, target))
     return format_html("<strong>{}</strong> {}", owner, sentence.replace(_TARGET, target))
+
+
+# What each key's first part is about, in the order the event filter lists them.
+ACTIVITY_GROUPS = {
+    "repository": "Repositories", "tag": "Repositories", "comment": "Repositories",
+    "namespace": "Namespaces", "grant": "Namespaces", "webhook": "Namespaces", "retention": "Namespaces",
+    "robot": "Robots and CI", "trust_policy": "Robots and CI",
+    "team": "Teams",
+    "user": "Accounts", "application_token": "Accounts", "refresh_token": "Accounts", "external_identity": "Accounts",
+    "registry": "Registries", "webhook_event": "Registries",
+}
+
+
+def activity_choices() -> list:
+    """The event filter's choices: "Any event", then the known keys by human name, grouped."""
+    groups: dict[str, list[tuple[str, str]]] = {label: [] for label in dict.fromkeys(ACTIVITY_GROUPS.values())}
+    for key, name in ACTIVITY_NAMES.items():
+        groups[ACTIVITY_GROUPS.get(key.split(".", 1)[0], "Other")].append((key, name))
+    return [("", "Any event")] + [(label, sorted(items, key=lambda i: i[1])) for label, items in groups.items()
+                                  if items]
+
+
+@register.filter
+def activity_name(key: str) -> str:
+    """ "user.disabled" → "Account disabled"; an unknown key reads as itself."""
+    return ACTIVITY_NAMES.get(key, key)
+
+
+_TONES = (("danger", (".delete", ".destroy", ".remove", ".disabled", ".disable", "failure", ".retire", ".purge",
+                      ".unlink", ".revoke", "remove_member")),
+          ("success", (".create", ".add", ".enable", ".enabled", ".sign_up", ".link", "add_member", ".grant")),
+          ("primary", ("repository.push",)))
+
+
+@register.filter
+def activity_tone(key: str) -> str:
+    """The colour of an activity's mark on the timeline: red takes away, green adds, blue pushes."""
+    for tone, endings in _TONES:
+        if any(end in key for end in endings):
+            return tone
+    return "secondary"
+
+
+@register.simple_tag
+def timeline_days(activities) -> list[tuple[str, str, list]]:
+    """The activities (newest first) by day: (ISO day, "Today" / "Yesterday" / "Mon 30 Nov 2026", items)."""
+    from django.utils import timezone
+    from django.utils.dateformat import format as date_format
+
+    today = timezone.localdate()
+    days: list[tuple[str, str, list]] = []
+    for activity in activities:
+        day = timezone.localdate(activity.created_at)
+        if not days or days[-1][0] != day.isoformat():
+            gap = (today - day).days
+            label = "Today" if gap == 0 else "Yesterday" if gap == 1 else date_format(day, "D j M Y")
+            days.append((day.isoformat(), label, []))
+        days[-1][2].append(activity)
+    return days

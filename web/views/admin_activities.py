@@ -13,7 +13,6 @@ from django.utils import timezone
 from accounts.models import User
 from activities.models import Activity
 from web.forms_admin import ActivityFilterForm
-from web.templatetags.portus_activity import ACTIVITY_TEXTS
 from web.views import admin_required, keyset_paginate
 
 ADMIN_PER_PAGE = 50
@@ -51,9 +50,8 @@ def activities(request):
     page = keyset_paginate(request, queryset.select_related("owner", "namespace", "namespace__registry", "team"),
                            per_page=ADMIN_PER_PAGE)
     return render(request, "admin/activities.html", {
-        "form": form, "page": page, "keys": sorted(ACTIVITY_TEXTS),
-        "csv_query": request.GET.urlencode(),
-    })
+        "form": form, "page": page, "csv_query": request.GET.urlencode(),
+    }, status=400 if form.errors else 200)
 
 
 class _Echo:
