@@ -65,10 +65,7 @@ def line(points: list[tuple[str, int]]) -> dict:
             "left": PAD + 40, "right": WIDTH - PAD, "bottom": PAD + inner_h}
 
 
-COLUMNS_HEIGHT = 160
-COLUMNS_AXIS = 36  # room for the count labels on the left
-COLUMNS_FOOT = 22  # room for the day labels below
-COLUMNS_TOP = 8
+COLUMNS_HEIGHT = 120
 
 
 @dataclass(frozen=True)
@@ -83,29 +80,23 @@ class CountSeries:
         return sum(self.counts)
 
 
-def columns(days: list[str], series: list[CountSeries], *, label_every: int = 7) -> dict:
+def columns(days: list[str], series: list[CountSeries]) -> dict:
     """Counts per day (`days` oldest first, each series one count per day) → grouped columns, one group a
-    day, with the y axis's ticks and a day label every `label_every` days (and on the last day)."""
+    day, in a viewBox the page stretches to its width (preserveAspectRatio="none"). The words (days, the
+    peak) stay outside the SVG, in the page's own text, so they read at every width."""
     peak = max([1] + [max(s.counts, default=0) for s in series])
-    inner_w = WIDTH - COLUMNS_AXIS - 4
-    inner_h = COLUMNS_HEIGHT - COLUMNS_TOP - COLUMNS_FOOT
-    bottom = COLUMNS_TOP + inner_h
-    slot = inner_w / max(1, len(days))
+    slot = WIDTH / max(1, len(days))
     bar_w = max(1.0, (slot - 2) / max(1, len(series)))
     groups = []
     for index, day in enumerate(days):
-        x = COLUMNS_AXIS + index * slot
+        x = index * slot
         bars = []
         for offset, one in enumerate(series):
             value = one.counts[index]
-            height = inner_h * value / peak
+            height = (COLUMNS_HEIGHT - 2) * value / peak
             bars.append({"key": one.key, "color": one.color, "value": value, "x": round(x + 1 + offset * bar_w, 1),
-                         "y": round(bottom - height, 1), "width": round(bar_w, 1), "height": round(height, 1)})
-        shown = index % label_every == 0 or index == len(days) - 1
-        groups.append({"day": day, "bars": bars, "x": round(x, 1), "width": round(slot, 1),
-                       "label_x": round(x + slot / 2, 1), "label": day if shown else ""})
-    ticks = [{"y": round(bottom - inner_h * value / peak, 1), "text": str(value)}
-             for value in sorted({0, peak // 2, peak})]
-    return {"groups": groups, "series": series, "width": WIDTH, "height": COLUMNS_HEIGHT, "ticks": ticks,
-            "axis": COLUMNS_AXIS, "bottom": bottom, "right": WIDTH - 4, "label_y": bottom + 16, "peak": peak,
-            "empty": not any(s.total for s in series)}
+                         "y": round(COLUMNS_HEIGHT - height, 1), "width": round(bar_w, 1), "height": round(height, 1)})
+        groups.append({"day": day, "bars": bars, "x": round(x, 1), "width": round(slot, 1)})
+    marks = [days[0], days[len(days) // 2], days[-1]] if len(days) >= 3 else list(days)
+    return {"groups": groups, "series": series, "width": WIDTH, "height": COLUMNS_HEIGHT, "peak": peak,
+            "half": round(COLUMNS_HEIGHT / 2, 1), "marks": marks, "empty": not any(s.total for s in series)}

@@ -18,21 +18,11 @@ from django.db.models import Count, Max
 from django.db.models.functions import TruncMinute
 from django.utils import timezone
 
+from portus.charts import CountSeries as Series
+
 MINUTES = 60
 WIDTH, HEIGHT = 600, 120  # the chart's viewBox
 _STEP = WIDTH / (MINUTES - 1)
-
-
-@dataclass(frozen=True)
-class Series:
-    key: str
-    label: str
-    color: str
-    counts: list[int]
-
-    @property
-    def total(self) -> int:
-        return sum(self.counts)
 
 
 @dataclass(frozen=True)

@@ -85,8 +85,42 @@ def test_columns_scale_to_the_busiest_day():
     chart = charts.columns(["a", "b", "c"], [charts.CountSeries("x", "x", "red", [0, 2, 4]),
                                              charts.CountSeries("y", "y", "blue", [1, 0, 0])])
     heights = [[bar["height"] for bar in group["bars"]] for group in chart["groups"]]
-    full = chart["bottom"] - 8
+    full = chart["height"] - 2
     assert heights == [[0, full / 4], [full / 2, 0], [full, 0]]
-    assert [t["text"] for t in chart["ticks"]] == ["0", "2", "4"] and chart["peak"] == 4
+    assert all(bar["y"] + bar["height"] == chart["height"] for group in chart["groups"] for bar in group["bars"])
+    assert chart["peak"] == 4 and chart["marks"] == ["a", "b", "c"]
     assert charts.columns(["a"], [charts.CountSeries("x", "x", "red", [0])])["empty"]
 
+
+@pytest.mark.django_db(transaction=True)
+def test_simultaneous_pulls_lose_no_count(registry, namespace):
+    import threading
+
+    from django.db import connection, connections, transaction
+
+    from namespaces.models import Repository
+
+    if connection.vendor != "postgresql":
+        pytest.skip("threads sharing the in-memory test database lock whole tables")
+    repository = Repository.objects.create(namespace=namespace, name="busy")
+    racers, each = 8, 25
+    start, errors = threading.Barrier(racers), []
+
+    def racer() -> None:
+        try:
+            start.wait()
+            for _ in range(each):
+                with transaction.atomic():
+                    traffic_count(pulls=[(repository.pk, timezone.now())])
+        except BaseException as exc:  # noqa: BLE001 - reported below
+            errors.append(exc)
+        finally:
+            connections.close_all()
+
+    threads = [threading.Thread(target=racer) for _ in range(racers)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=120)
+    assert not errors
+    assert sum(RepositoryDay.objects.filter(repository=repository).values_list("pulls", flat=True)) == racers * each
