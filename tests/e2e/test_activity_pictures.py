@@ -21,6 +21,11 @@ pytestmark = pytest.mark.skipif(not Path(CHROMIUM).exists(), reason=f"{CHROMIUM}
 REPOSITORY = "qa/pictures"
 PULLS = 3
 
+# What axe-core checks on each page: the parts this feature draws.
+AXE_PARTS = {"repository": ["section[aria-labelledby='traffic-heading']"],
+             "dashboard": [".portus-timeline"],
+             "namespace": ["form[aria-label='Filter activities']", ".portus-timeline"]}
+
 COUNTS_SCRIPT = """
 import json
 from namespaces.models import Repository
@@ -37,8 +42,18 @@ def counts(stack) -> dict:
     return json.loads(out.split("COUNTS", 1)[1])
 
 
+def serious_violations(page, parts: list[str]) -> list[str]:
+    """axe-core's serious and critical findings inside `parts` of the page."""
+    from axe_playwright_python.sync_playwright import Axe
+
+    results = Axe().run(page, context={"include": [[part] for part in parts]})
+    return [f"{v['id']} ({v['impact']}): {[n['target'] for n in v['nodes']][:3]}"
+            for v in results.response["violations"] if v["impact"] in ("serious", "critical")]
+
+
 def test_repository_chart_and_dashboard_timeline(stack, images):
     sync_playwright = pytest.importorskip("playwright.sync_api").sync_playwright
+    pytest.importorskip("axe_playwright_python")
     first, second = images.single(tag="1.0"), images.single(tag="2.0")
     push(stack, first, f"{REPOSITORY}:1.0")
     push(stack, second, f"{REPOSITORY}:2.0")
@@ -54,6 +69,7 @@ def test_repository_chart_and_dashboard_timeline(stack, images):
     repository = stack.repository(REPOSITORY)
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     problems: list[str] = []
+    axe_report: list[str] = []
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
         try:
@@ -93,6 +109,9 @@ def test_repository_chart_and_dashboard_timeline(stack, images):
                             assert "Image pushed" in view.locator(".portus-timeline").first.inner_text()
                         view.screenshot(path=str(SCREENSHOTS / f"activity-{label}-{theme}-{name}.png"),
                                         full_page=True)
+                        found = serious_violations(view, AXE_PARTS[name])
+                        axe_report.append(f"{label} {theme} {name}: {len(found)} serious or critical")
+                        problems.extend(f"{label} {theme} {name}: axe {v}" for v in found)
                         width = view.evaluate(OVERFLOW_JS, viewport["width"])
                         if width["scrollWidth"] > viewport["width"] + 1:
                             problems.append(f"{label} {theme} {name}: {width}")
@@ -101,4 +120,5 @@ def test_repository_chart_and_dashboard_timeline(stack, images):
                     view.context.close()
         finally:
             browser.close()
-    assert not problems, "pages that scroll sideways:\n" + "\n".join(problems)
+    print("axe-core on the activity pictures:\n" + "\n".join(axe_report))
+    assert not problems, "pages that scroll sideways or fail axe:\n" + "\n".join(problems)

@@ -114,6 +114,17 @@ def test_anonymous_visitors_go_to_sign_in(client, namespace, history):
     assert response.status_code == 302 and "/users/sign_in" in response["Location"]
 
 
+def test_anonymous_visitors_see_a_public_namespaces_activity_while_browsing_is_on(client, options, namespace,
+                                                                                 owner, history):
+    namespace.visibility = Visibility.PUBLIC
+    namespace.save(update_fields=["visibility"])
+    response = client.get(f"/namespaces/{namespace.pk}/activities")
+    assert response.status_code == 200 and [key for key, _ in shown(response)] == ["tag.delete", "repository.push"]
+    options.set("anonymous_browsing.enabled", False)
+    assert client.get(f"/namespaces/{namespace.pk}/activities").status_code == 302
+    assert client.get(f"/users/{owner.pk}/activities").status_code == 302  # a user's page: signed in only
+
+
 # --- a user's page --------------------------------------------------------------------------------------
 
 
@@ -142,6 +153,28 @@ def test_an_admin_sees_everything_a_user_did(as_user, admin, outsider, history):
     assert shown(as_user(admin).get(f"/users/{admin.pk}/activities")) == [("user.disabled", "admin")]
     assert f'href="/users/{outsider.pk}/activities"' in as_user(admin).get(
         f"/admin/users/{outsider.pk}").content.decode()
+
+
+@pytest.mark.parametrize("viewer_name, subject_name, allowed", [
+    ("admin", "oscar", True), ("oscar", "oscar", True), ("vera", "carl", True), ("carl", "olivia", True),
+    ("oscar", "carl", False), ("vera", "admin", False), ("vera", "portus", False), ("admin", "portus", True),
+    ("disabled-vera", "carl", False), ("anonymous", "carl", False),
+])
+def test_who_may_open_a_users_activity(request, team, admin, outsider, internal_account, viewer_name, subject_name,
+                                       allowed):
+    from django.contrib.auth.models import AnonymousUser
+
+    from accounts.models import User
+    from namespaces import policy
+
+    if viewer_name == "anonymous":
+        viewer = AnonymousUser()
+    elif viewer_name == "disabled-vera":
+        viewer = User.objects.get(username="vera")
+        viewer.enabled = False
+    else:
+        viewer = User.objects.get(username=viewer_name)
+    assert policy.can_see_user(viewer, User.objects.get(username=subject_name)) is allowed
 
 
 def test_team_members_link_to_their_activity(as_user, viewer, team, contributor):
