@@ -162,6 +162,7 @@ ACTIVITY_NAMES = {
     "user.ldap_create": "First LDAP sign-in",
     "user.ldap_admin_grant": "Admin rights given by LDAP",
     "user.ldap_admin_revoke": "Admin rights taken by LDAP",
+    "user.ldap_disable": "Account disabled: gone from LDAP",
     "user.delete": "Account deleted",
     "user.disabled": "Account disabled",
     "user.enabled": "Account enabled",
