@@ -69,7 +69,15 @@ class Namespace(models.Model):
 
     @property
     def is_personal(self) -> bool:
-        return self.team.personal_of_id is not None
+        """The user's own namespace, named after them. An admin's push to a new name creates a namespace in
+        the admin's personal team too (namespace_for_push): that one is not personal, and may be moved to a
+        team, renamed or deleted like a team's."""
+        return self.team.personal_of_id is not None and self.team.name == f"personal/{self.name}"
+
+    @property
+    def awaits_team(self) -> bool:
+        """Created by an admin's push to a new name, held in the admin's personal team until moved to a team."""
+        return self.team.personal_of_id is not None and not self.is_personal and not self.is_retired
 
     @property
     def is_retired(self) -> bool:

@@ -23,7 +23,8 @@ Rules (Portus's, made explicit):
   its outbound webhooks: those who manage it, when `user_permission.manage_webhook` (and, to add one,
   `user_permission.create_webhook`);
   change its visibility: owners when `user_permission.change_visibility`. Personal and global
-  namespaces cannot be deleted or moved to another team.
+  namespaces cannot be deleted, renamed or moved to another team; moving one into a team is like creating
+  one there. A namespace an admin's push created (held in the admin's personal team) is not personal.
 - Teams: anyone signed in (not a bot) may create one when `user_permission.create_team`; owners manage
   theirs when `user_permission.manage_team`. Namespaces are created by a team's owners and contributors
   when `user_permission.create_namespace`.
@@ -141,9 +142,22 @@ def can_create_webhook(user, namespace) -> bool:
 
 
 def can_destroy_namespace(user, namespace) -> bool:
-    if namespace.is_global or namespace.retired_at is not None or namespace.team.personal_of_id is not None:
+    if namespace.is_global or namespace.retired_at is not None or namespace.is_personal:
         return False
     return can_manage_namespace(user, namespace)
+
+
+def can_rename_namespace(user, namespace) -> bool:
+    """Give the namespace another name: whoever manages it, not a personal or global one.
+    namespace_update also refuses while it holds repositories (the registry stores their images under the
+    old name) or robots (their login names carry it)."""
+    return can_manage_namespace(user, namespace) and not namespace.is_global and not namespace.is_personal
+
+
+def can_move_namespace(user, namespace, team) -> bool:
+    """Hand the namespace to `team`: whoever manages it, into a team where they may create namespaces.
+    Personal and global namespaces stay with their owner (namespace_update refuses them)."""
+    return can_manage_namespace(user, namespace) and can_create_namespace(user, team)
 
 
 def can_change_visibility(user, namespace) -> bool:

@@ -116,6 +116,23 @@ def namespace_create(
     return namespace
 
 
+def namespace_rename_refusal(namespace: Namespace) -> str | None:
+    """Why the namespace cannot be renamed now, or None. The registry stores images under the namespace's
+    name and has no rename: renaming one that holds repositories would orphan them there, so only an empty
+    namespace is renamed (the UI says so beside the name)."""
+    if namespace.is_global or namespace.is_personal:
+        return "Personal and global namespaces cannot be renamed."
+    if namespace.is_retired:
+        return "A retired namespace cannot be renamed."
+    if namespace.repositories.exists():
+        return ("A namespace that holds repositories cannot be renamed: the registry stores their images under "
+                "this name. Delete its repositories first, or create a namespace with the new name and push there.")
+    if namespace.robots.exists():
+        return ("A namespace with robots cannot be renamed: their login names (robot$<namespace>+<name>) carry "
+                "its name. Delete them first.")
+    return None
+
+
 @transaction.atomic
 def namespace_update(
     *, namespace: Namespace, by, name: str | None = None, description: str | None = None,
@@ -123,14 +140,9 @@ def namespace_update(
 ) -> Namespace:
     """Applies the changes the caller was allowed to make (the caller asks the policy first)."""
     if name is not None and name != namespace.name:
-        if namespace.is_global or namespace.is_personal:
-            raise ValidationError({"name": "Personal and global namespaces cannot be renamed."})
-        if namespace.repositories.exists():
-            raise ValidationError({"name": "A namespace that holds repositories cannot be renamed: "
-                                           "its images are stored under the old name."})
-        if namespace.robots.exists():
-            raise ValidationError({"name": "A namespace with robots cannot be renamed: their login names "
-                                           "(robot$<namespace>+<name>) carry its name. Delete them first."})
+        refusal = namespace_rename_refusal(namespace)
+        if refusal:
+            raise ValidationError({"name": refusal})
         old = namespace.name
         namespace.name = validate_namespace_name(name, registry=namespace.registry, exclude_pk=namespace.pk,
                                                  by=by)

@@ -42,18 +42,27 @@ class NamespaceEditForm(forms.Form):
     """Name and team only where they may change (see the view); the description always."""
 
     name = forms.CharField(max_length=255, widget=_control(forms.TextInput(attrs={"autocomplete": "off"})),
-                           help_text="Only a namespace without repositories can be renamed.")
-    team = TeamChoiceField(queryset=Team.objects.none(), widget=_control(forms.Select()))
+                           help_text="Only a namespace without repositories and robots can be renamed: the "
+                                     "registry stores images under the namespace's name.")
+    team = TeamChoiceField(queryset=Team.objects.none(), widget=_control(forms.Select()),
+                           help_text="Moving a namespace hands it, with its repositories, to that team's members.")
     description = _markdown_field("Description", rows=8)
 
-    def __init__(self, *args, teams=None, can_rename: bool = True, **kwargs) -> None:
+    def __init__(self, *args, teams=None, rename_refusal: str | None = None, team_optional: bool = False,
+                 **kwargs) -> None:
         super().__init__(*args, **kwargs)
         if teams is None:
             del self.fields["team"]
         else:
             self.fields["team"].queryset = teams
-        if not can_rename:
-            del self.fields["name"]
+            if team_optional:
+                # Created by an admin's push: in no team yet, and staying so until one is chosen.
+                self.fields["team"].required = False
+                self.fields["team"].empty_label = "Not in a team yet"
+        if rename_refusal:
+            # Shown, not editable, with the reason (a disabled field keeps its initial value on POST).
+            self.fields["name"].disabled = True
+            self.fields["name"].help_text = rename_refusal
 
 
 class VisibilityForm(forms.Form):

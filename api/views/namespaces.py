@@ -105,8 +105,7 @@ class NamespaceView(NamespaceMixin, PortusAPIView):
         if "team" in data:
             team = self.team_named(data["team"])
             if team.pk != namespace.team_id:
-                # Moving a namespace into a team is like creating one there.
-                self.allow(policy.can_create_namespace(user, team))
+                self.allow(policy.can_move_namespace(user, namespace, team))
         services.namespace_update(namespace=namespace, by=user, name=data.get("name"),
                                   description=data.get("description"), team=team, visibility=data.get("visibility"))
         return self.present(NamespaceSerializer, self.namespace(id))

@@ -179,6 +179,14 @@ class TestUpdate:
         response = self.put(client_as("owner"), namespace, team="nope")
         assert response.status_code == 400
 
+    def test_a_namespace_an_admins_push_created_moves_to_a_team(self, client_as, admin, team, registry):
+        from namespaces.services import namespace_for_push
+
+        pushed = namespace_for_push(registry=registry, name="pushed-here", user=admin)
+        response = self.put(client_as("admin"), pushed, team="qa")
+        assert response.status_code == 200
+        assert response.json()["team"]["name"] == "qa"
+
     def test_personal_namespace_cannot_move(self, client_as, owner, team, registry):
         personal = Namespace.objects.get(registry=registry, name="olivia")
         response = self.put(client_as("owner"), personal, team="qa")

@@ -11,7 +11,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 
 from namespaces import policy, retirement
 from namespaces.models import Namespace, Repository, Visibility
-from namespaces.services import namespace_create, namespace_delete, namespace_update
+from namespaces.services import namespace_create, namespace_delete, namespace_rename_refusal, namespace_update
 from teams.models import Team, TeamMember
 from web.forms_browse import NamespaceCreateForm, NamespaceEditForm, VisibilityForm
 from web.views import ui_login_required
@@ -53,7 +53,10 @@ def namespace_list(request):
     """Portus's /namespaces: the personal namespace, those of the user's teams, then the others they may see."""
     user = request.user
     my_teams = TeamMember.objects.filter(user_id=user.pk).values("team_id")
-    personal = list(_namespaces().filter(team__personal_of=user))
+    personal = list(_namespaces().filter(team__personal_of=user, name=user.username))
+    # Namespaces the user's pushes created (admins push to new names): in no team until moved to one.
+    pushed_page = paginate(request, _namespaces().filter(team__personal_of=user, retired_at__isnull=True)
+                           .exclude(name=user.username), param="pushed_page")
     teams_page = paginate(request, _namespaces().filter(team_id__in=my_teams, team__hidden=False), param="page")
     others_page = paginate(request, _namespaces().visible_to(user).exclude(team_id__in=my_teams)
                            .filter(retired_at__isnull=True), param="others_page")
@@ -61,10 +64,11 @@ def namespace_list(request):
     if policy.is_admin(user):
         retired_page = paginate(request, _namespaces().filter(retired_at__isnull=False).order_by("-retired_at"),
                                 param="retired_page")
-    count_repositories([*personal, *teams_page.object_list, *others_page.object_list,
+    count_repositories([*personal, *pushed_page.object_list, *teams_page.object_list, *others_page.object_list,
                         *(retired_page.object_list if retired_page else [])], user)
     return render(request, "namespaces/index.html", {
         "personal": personal,
+        "pushed_page": pushed_page,
         "teams_page": teams_page,
         "others_page": others_page,
         "retired_page": retired_page,
@@ -119,29 +123,44 @@ def _managed_namespace(request, pk: int, check) -> Namespace:
     return namespace
 
 
+def movable_teams(user, namespace):
+    """The teams the user may move the namespace to (the policy decides, team by team), and its own team
+    unless that is hidden (a namespace an admin's push created is in no team yet)."""
+    ids = [team.pk for team in Team.objects.visible_to(user).only("id", "hidden", "name")
+           if policy.can_move_namespace(user, namespace, team)]
+    if not namespace.team.hidden:
+        ids.append(namespace.team_id)
+    return Team.objects.filter(pk__in=ids).order_by("name")
+
+
 @ui_login_required
 @require_http_methods(["GET", "POST"])
 def namespace_edit(request, pk: int):
     namespace = _managed_namespace(request, pk, policy.can_manage_namespace)
     fixed_owner = namespace.is_global or namespace.is_personal
-    teams = None
-    if not fixed_owner:
-        teams = creatable_teams(request.user) | Team.objects.filter(pk=namespace.team_id)
-    can_rename = not fixed_owner and not namespace.repositories.exists()
+    teams = None if fixed_owner else movable_teams(request.user, namespace)
+    refusal = (namespace_rename_refusal(namespace) if policy.can_rename_namespace(request.user, namespace)
+               else "Personal and global namespaces cannot be renamed.")
     form = NamespaceEditForm(
-        request.POST or None, teams=teams, can_rename=can_rename,
-        initial={"name": namespace.name, "team": namespace.team_id, "description": namespace.description},
+        request.POST or None, teams=teams, rename_refusal=refusal, team_optional=namespace.awaits_team,
+        initial={"name": namespace.name, "team": None if namespace.team.hidden else namespace.team_id,
+                 "description": namespace.description},
     )
     if request.method == "POST" and form.is_valid():
+        team = form.cleaned_data.get("team")
+        if team is not None and team.pk != namespace.team_id and not policy.can_move_namespace(
+                request.user, namespace, team):
+            raise PermissionDenied("You may not move this namespace to that team.")
         try:
-            namespace_update(namespace=namespace, by=request.user, name=form.cleaned_data.get("name"),
-                             description=form.cleaned_data["description"], team=form.cleaned_data.get("team"))
+            namespace_update(namespace=namespace, by=request.user,
+                             name=None if refusal else form.cleaned_data.get("name"),
+                             description=form.cleaned_data["description"], team=team)
         except ValidationError as error:
             form_errors_from(form, error)
         else:
             messages.success(request, f"Namespace {namespace} saved.")
             return redirect("namespace", pk=namespace.pk)
-    return render(request, "namespaces/edit.html", {"namespace": namespace, "form": form})
+    return render(request, "namespaces/edit.html", {"namespace": namespace, "form": form, "fixed_owner": fixed_owner})
 
 
 @ui_login_required

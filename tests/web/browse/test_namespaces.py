@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 
 from namespaces.models import Namespace
@@ -199,7 +201,100 @@ def test_owner_moves_namespace_to_another_team_they_own(client_of, owner, namesp
 
 def test_namespace_with_repositories_cannot_be_renamed(client_of, owner, repository):
     page = client_of(owner).get(f"/namespaces/{repository.namespace_id}/edit").content.decode()
-    assert 'name="name"' not in page
+    assert re.search(r'<input[^>]*name="name"[^>]*disabled', page)
+    assert "holds repositories cannot be renamed" in page
+
+    client_of(owner).post(f"/namespaces/{repository.namespace_id}/edit",
+                          {"name": "renamed", "team": repository.namespace.team_id, "description": "d"})
+    namespace = Namespace.objects.get(pk=repository.namespace_id)
+    assert (namespace.name, namespace.description) == ("qa", "d")
+
+
+def test_empty_namespace_is_renamed(client_of, owner, namespace):
+    response = client_of(owner).post(f"/namespaces/{namespace.pk}/edit",
+                                     {"name": "qa-renamed", "team": namespace.team_id, "description": ""})
+    assert response.status_code == 302
+    namespace.refresh_from_db()
+    assert namespace.name == "qa-renamed"
+
+
+def test_namespace_with_robots_cannot_be_renamed(client_of, owner, namespace):
+    from accounts.robots import robot_create
+
+    robot_create(name="deployer", namespace=namespace, by=owner)
+    page = client_of(owner).get(f"/namespaces/{namespace.pk}/edit").content.decode()
+    assert "with robots cannot be renamed" in page
+    client_of(owner).post(f"/namespaces/{namespace.pk}/edit",
+                          {"name": "other", "team": namespace.team_id, "description": ""})
+    namespace.refresh_from_db()
+    assert namespace.name == "qa"
+
+
+def test_personal_namespace_says_it_stays_with_its_user(client_of, owner, registry):
+    personal = Namespace.objects.get(registry=registry, name="olivia")
+    page = client_of(owner).get(f"/namespaces/{personal.pk}/edit").content.decode()
+    assert 'name="team"' not in page
+    assert "stays with its user" in page
+    assert re.search(r'<input[^>]*name="name"[^>]*disabled', page)
+
+
+def test_owner_may_not_move_to_a_team_where_they_only_view(client_of, owner, viewer, namespace):
+    from teams.services import team_create, team_member_add
+
+    other = team_create(name="other", owner=viewer)
+    team_member_add(team=other, user=owner, role="viewer", by=viewer)
+    page = client_of(owner).get(f"/namespaces/{namespace.pk}/edit").content.decode()
+    assert f'value="{other.pk}"' not in page
+    response = client_of(owner).post(f"/namespaces/{namespace.pk}/edit",
+                                     {"name": "qa", "team": other.pk, "description": ""})
+    assert response.status_code == 200  # the choice is refused by the form
+    namespace.refresh_from_db()
+    assert namespace.team_id != other.pk
+
+
+# --- a namespace an admin's push created ------------------------------------------------------------
+
+
+@pytest.fixture
+def pushed(admin, registry):
+    from namespaces.services import namespace_for_push
+
+    return namespace_for_push(registry=registry, name="pushed-here", user=admin)
+
+
+def test_push_created_namespace_is_not_called_personal(client_of, admin, pushed):
+    page = client_of(admin).get(f"/namespaces/{pushed.pk}").content.decode()
+    assert "Personal namespace" not in page
+    assert "not in a team yet" in page
+    listing = client_of(admin).get("/namespaces").content.decode()
+    assert "Created by your pushes, not in a team yet" in listing
+    personal_section = listing.split('id="personal-heading"')[1].split("</section>")[0]
+    assert "pushed-here" not in personal_section and ">admin<" in personal_section
+
+
+def test_admin_moves_a_push_created_namespace_to_a_team(client_of, admin, pushed, team):
+    page = client_of(admin).get(f"/namespaces/{pushed.pk}/edit").content.decode()
+    assert "Not in a team yet" in page
+    response = client_of(admin).post(f"/namespaces/{pushed.pk}/edit",
+                                     {"name": "pushed-here", "team": team.pk, "description": ""})
+    assert response.status_code == 302
+    pushed.refresh_from_db()
+    assert pushed.team_id == team.pk
+    from activities.models import Activity
+
+    assert Activity.objects.filter(key="namespace.change_team", target_id=pushed.pk).exists()
+
+
+def test_admin_renames_an_empty_push_created_namespace_and_keeps_it_teamless(client_of, admin, pushed):
+    response = client_of(admin).post(f"/namespaces/{pushed.pk}/edit",
+                                     {"name": "better-name", "team": "", "description": ""})
+    assert response.status_code == 302
+    pushed.refresh_from_db()
+    assert pushed.name == "better-name" and pushed.awaits_team
+
+
+def test_push_created_namespace_may_be_deleted(client_of, admin, pushed, fake_registry):
+    assert client_of(admin).get(f"/namespaces/{pushed.pk}/delete").status_code == 200
 
 
 @pytest.mark.parametrize("actor", ["contributor", "viewer"])
