@@ -157,3 +157,51 @@ def registry_notification_secret_rotate(
                                 "kept_previous": keep_previous})
     return NewNotificationSecret(registry=registry, plain=plain,
                                  previous_valid_until=registry.previous_notification_secret_until)
+
+
+# How many dependent namespaces a refusal names (the rest are counted).
+DEPENDENTS_NAMED = 5
+
+
+def registry_dependents(registry: Registry) -> tuple[int, list[str]]:
+    """The namespaces that keep the registry from being deleted: (how many, the first names).
+
+    Each registry gets a global namespace and every user a personal one in it (registry_created): while
+    nobody put anything in them, those go with the registry. Every team's, retired or push-created
+    namespace depends on it, and any that holds repositories, robots, webhooks or grants (which would
+    go with it)."""
+    from django.db.models import F, Q, Value
+    from django.db.models.functions import Concat
+
+    automatic = Q(is_global=True) | Q(team__personal_of__isnull=False,
+                                      team__name=Concat(Value("personal/"), F("name")))
+    holds = (Q(repositories__isnull=False) | Q(robots__isnull=False) | Q(webhooks__isnull=False)
+             | Q(grants__isnull=False))
+    dependents = registry.namespaces.filter(~automatic | holds).distinct()
+    count = dependents.count()
+    names = [name or f"{registry.reference_host} (global)"
+             for name in dependents.order_by("name").values_list("name", flat=True)[:DEPENDENTS_NAMED]]
+    return count, names
+
+
+@transaction.atomic
+def registry_delete(*, registry: Registry, by: User | None) -> None:
+    """Forgets a registry that nothing depends on any more, with its automatic namespaces and the refresh
+    tokens minted for it. The registry itself and its storage are not touched."""
+    registry = Registry.objects.select_for_update().get(pk=registry.pk)
+    count, names = registry_dependents(registry)
+    if count:
+        more = f" and {count - len(names)} more" if count > len(names) else ""
+        raise ValidationError({"registry": (
+            f"{count} namespace{'s' if count != 1 else ''} of this registry still depend{'s' if count == 1 else ''} "
+            f"on it: {', '.join(names)}{more}. Delete those namespaces first (or, for personal and global ones, "
+            "their repositories, robots, webhooks and grants); empty personal and global namespaces go with "
+            "the registry.")})
+    activity_record(key="registry.delete", owner=by, target_type="registry", target_name=registry.name,
+                    parameters={"hostname": registry.hostname})
+    pk = registry.pk
+    registry.delete()
+    # The registry's hidden team (it held the global namespace, now gone with the registry).
+    from teams.models import Team
+
+    Team.objects.filter(name=f"global/{pk}", hidden=True, namespaces__isnull=True).delete()

@@ -51,6 +51,7 @@ urlpatterns = [
     path("admin/registries", admin_registries.registries, name="admin-registries"),
     path("admin/registries/new", admin_registries.registry_new, name="admin-registry-new"),
     path("admin/registries/<int:pk>/edit", admin_registries.registry_edit, name="admin-registry-edit"),
+    path("admin/registries/<int:pk>/delete", admin_registries.registry_delete_view, name="admin-registry-delete"),
     path("admin/registries/<int:pk>/notification-secret", admin_registries.registry_notification_secret,
          name="admin-registry-notification-secret"),
     # Activity of one namespace, of one user.

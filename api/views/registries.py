@@ -54,6 +54,18 @@ class RegistryView(PortusAPIView):
                                  external_hostname=data.get("external_hostname"))
         return self.present(RegistrySerializer, registry)
 
+    @extend_schema(tags=["registries"], summary="Delete a registry (admins)",
+                   description="Refused (422, naming them) while namespaces depend on it: every team's, retired "
+                               "or push-created namespace, and any holding repositories, robots, webhooks or "
+                               "grants. Empty personal and global namespaces go with it. The registry's storage "
+                               "is not touched.",
+                   parameters=[path_id("id")], responses={204: None, **authed(403, 404, 422)})
+    def delete(self, request, id: int):
+        self.allow(policy.is_admin(request.user))
+        registry = self.found(Registry.objects.all(), pk=id)
+        services.registry_delete(registry=registry, by=request.user)
+        return self.no_content()
+
 
 class RegistryNotificationSecretView(PortusAPIView):
     @extend_schema(tags=["registries"], summary="Make a new notification secret for a registry (admins)",

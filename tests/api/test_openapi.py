@@ -23,7 +23,7 @@ PORTUS_PATHS = {
     "/api/v1/users/{id}/trust_policies": {"get", "post"},
     "/api/v1/trust_policies/{id}": {"put", "delete"},
     "/api/v1/registries": {"get", "post"},
-    "/api/v1/registries/{id}": {"put"},
+    "/api/v1/registries/{id}": {"put", "delete"},
     "/api/v1/registries/validate": {"get"},
     "/api/v1/registries/{id}/notification_secret": {"post"},
     "/api/v1/teams": {"get", "post"},

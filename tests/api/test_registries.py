@@ -165,3 +165,48 @@ def test_notification_secret_input_is_checked(client_as, registry):
                                        {"revoke_previous": "maybe"}, format="json")
     assert response.status_code == 400 and "revoke_previous" in response.json()["message"]
     assert not Registry.objects.get(pk=registry.pk).has_notification_secret
+
+
+# --- delete ----------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("role, status", [
+    ("admin", 204), ("owner", 403), ("viewer", 403), ("outsider", 403), ("bot", 403), ("anonymous", 401),
+])
+def test_only_admins_delete_registries(client_as, registry, role, status):
+    assert client_as(role).delete(f"/api/v1/registries/{registry.pk}").status_code == status
+    assert Registry.objects.filter(pk=registry.pk).exists() == (status != 204)
+
+
+def test_empty_personal_and_global_namespaces_go_with_the_registry(client_as, registry, owner):
+    from namespaces.models import Namespace
+    from teams.models import Team
+
+    assert Namespace.objects.filter(registry=registry).count() > 1
+    assert client_as("admin").delete(f"/api/v1/registries/{registry.pk}").status_code == 204
+    assert not Namespace.objects.filter(registry_id=registry.pk).exists()
+    assert not Team.objects.filter(name=f"global/{registry.pk}").exists()
+    assert Team.objects.filter(personal_of=owner).exists()
+
+
+def test_delete_is_refused_while_a_team_namespace_depends_on_it(client_as, registry, owner, team):
+    from namespaces.services import namespace_create
+
+    namespace_create(name="qa", team=team, by=owner, registry=registry)
+    response = client_as("admin").delete(f"/api/v1/registries/{registry.pk}")
+    assert response.status_code == 422
+    message = str(response.json())
+    assert "qa" in message and "Delete those namespaces first" in message
+    assert Registry.objects.filter(pk=registry.pk).exists()
+
+
+def test_delete_is_refused_while_a_personal_namespace_holds_repositories(client_as, registry, owner):
+    from namespaces.models import Namespace, Repository
+
+    Repository.objects.create(namespace=Namespace.objects.get(registry=registry, name="olivia"), name="app")
+    response = client_as("admin").delete(f"/api/v1/registries/{registry.pk}")
+    assert response.status_code == 422 and "olivia" in str(response.json())
+
+
+def test_delete_of_an_unknown_registry_is_404(client_as, registry):
+    assert client_as("admin").delete("/api/v1/registries/999999").status_code == 404

@@ -142,3 +142,48 @@ def test_the_list_warns_about_the_legacy_shared_secret(as_user, admin, registry,
     assert "PORTUS_WEBHOOK_SECRET, which is legacy" in as_user(admin).get("/admin/registries").content.decode()
     options.set("secrets.webhook_secret", "")
     assert "which is legacy" not in as_user(admin).get("/admin/registries").content.decode()
+
+
+# --- delete ----------------------------------------------------------------------------------------------
+
+
+def test_the_list_offers_delete(as_user, admin, registry):
+    html = as_user(admin).get("/admin/registries").content.decode()
+    assert f'href="/admin/registries/{registry.pk}/delete"' in html
+
+
+def test_an_unused_registry_is_deleted_after_confirmation(as_user, admin, registry):
+    client = as_user(admin)
+    page = client.get(f"/admin/registries/{registry.pk}/delete")
+    assert page.status_code == 200 and "storage are not touched" in page.content.decode()
+    assert Registry.objects.filter(pk=registry.pk).exists()  # GET changes nothing
+    response = client.post(f"/admin/registries/{registry.pk}/delete")
+    assert response["Location"] == "/admin/registries"
+    assert not Registry.objects.filter(pk=registry.pk).exists()
+    activity = Activity.objects.get(key="registry.delete")
+    assert activity.owner == admin and activity.target_name == "main"
+
+
+def test_delete_is_refused_while_namespaces_depend_and_says_what_to_do(as_user, admin, namespace):
+    registry = namespace.registry
+    client = as_user(admin)
+    page = client.get(f"/admin/registries/{registry.pk}/delete").content.decode()
+    assert "cannot be deleted" in page and "<li class=\"portus-break\">qa</li>" in page
+    assert "Delete those namespaces first" in page and 'type="submit"' not in page.split("<main")[-1]
+    response = client.post(f"/admin/registries/{registry.pk}/delete", follow=True)
+    assert Registry.objects.filter(pk=registry.pk).exists()
+    assert "still depends on it: qa" in response.content.decode()
+
+
+def test_many_dependents_are_counted_not_all_listed(as_user, admin, owner, team, registry):
+    from namespaces.services import namespace_create
+
+    for i in range(8):
+        namespace_create(name=f"ns{i}", team=team, by=owner, registry=registry)
+    page = as_user(admin).get(f"/admin/registries/{registry.pk}/delete").content.decode()
+    assert "8 namespaces still depend on it" in page and "and 3 more" in page
+
+
+def test_only_admins_delete_registries(as_user, owner, registry):
+    assert as_user(owner).post(f"/admin/registries/{registry.pk}/delete").status_code in (403, 404)
+    assert Registry.objects.filter(pk=registry.pk).exists()

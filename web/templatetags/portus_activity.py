@@ -37,6 +37,7 @@ ACTIVITY_TEXTS = {
     "refresh_token.destroy": "signed out the client “{client_id}” ({prefix}…) of {target}",
     "registry.create": "added registry {target}",
     "registry.update": "changed registry {target}",
+    "registry.delete": "deleted registry {target}",
     "repository.change_description": "changed the description of {target}",
     "repository.delete": "deleted repository {target}",
     "repository.push": "pushed {target}",

@@ -1,4 +1,4 @@
-"""Admin pages for registries: list, add (with the reachability check), edit, new notification secret."""
+"""Admin pages for registries: list, add (with the reachability check), edit, new notification secret, delete."""
 
 from __future__ import annotations
 
@@ -7,11 +7,17 @@ from django.core.exceptions import ValidationError
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.views.decorators.cache import never_cache
-from django.views.decorators.http import require_POST
+from django.views.decorators.http import require_http_methods, require_POST
 
 from portus.options import option
 from registries.models import Registry
-from registries.services import registry_create, registry_notification_secret_rotate, registry_update
+from registries.services import (
+    registry_create,
+    registry_delete,
+    registry_dependents,
+    registry_notification_secret_rotate,
+    registry_update,
+)
 from web.forms import apply_errors
 from web.forms_admin import RegistryForm
 from web.views import admin_required, paginate
@@ -80,3 +86,25 @@ def registry_notification_secret(request, pk: int):
         "registry": made.registry, "plain": made.plain, "previous_valid_until": made.previous_valid_until,
         "events_url": request.build_absolute_uri(reverse("registry-events")),
     }, status=201)
+
+
+@admin_required
+@require_http_methods(["GET", "POST"])
+def registry_delete_view(request, pk: int):
+    """The confirmation page (GET changes nothing, and says what still depends on the registry) and the
+    delete (POST), refused while namespaces depend on it."""
+    registry = get_object_or_404(Registry, pk=pk)
+    if request.method == "POST":
+        try:
+            registry_delete(registry=registry, by=request.user)
+        except ValidationError as exc:
+            for message in exc.messages:
+                messages.error(request, message)
+            return redirect("admin-registry-delete", pk=pk)
+        messages.success(request, f"Registry {registry.name} deleted. Its storage was not touched.")
+        return redirect("admin-registries")
+    count, names = registry_dependents(registry)
+    return render(request, "admin/registry_delete.html", {
+        "registry": registry, "dependents_count": count, "dependents": names,
+        "more": count - len(names),
+    })
