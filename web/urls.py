@@ -2,7 +2,7 @@
 
 from django.urls import include, path
 
-from web.views import account, activities, admin, admin_activities, admin_registries, dashboard, identity
+from web.views import account, activities, admin, admin_activities, admin_registries, admin_teams, dashboard, identity
 
 urlpatterns = [
     path("", dashboard.dashboard, name="dashboard"),
@@ -35,6 +35,7 @@ urlpatterns = [
     path("admin/users/<int:pk>/application_tokens/<int:token_pk>/revoke", admin.user_token_revoke,
          name="admin-user-token-revoke"),
     path("admin/robots", identity.admin_robots, name="admin-robots"),
+    path("admin/teams", admin_teams.teams, name="admin-teams"),
     # Robots and per-repository grants.
     path("robots/<int:pk>", identity.robot_detail, name="robot"),
     path("robots/<int:pk>/application_tokens", identity.robot_token_create, name="robot-token-create"),
