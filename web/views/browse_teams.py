@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db.models import Count
+from django.db.models import Count, Q
 from django.http import JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
@@ -126,7 +126,8 @@ def member_add(request, pk: int):
     if not form.is_valid():
         messages.error(request, "Name a user and a role.")
         return redirect("team", pk=team.pk)
-    user = User.objects.filter(username=form.cleaned_data["username"].strip()).first()
+    # User names are lowercase: "Oscar" typed on a phone that capitalises is oscar.
+    user = User.objects.filter(username__iexact=form.cleaned_data["username"].strip()).first()
     if user is None:
         messages.error(request, f"There is no user {form.cleaned_data['username']}.")
         return redirect("team", pk=team.pk)
@@ -203,15 +204,17 @@ def team_delete_view(request, pk: int):
 @ui_login_required
 @require_GET
 def member_typeahead(request, pk: int):
-    """User names starting with ?q= that are not in the team yet, for the add-member field."""
+    """Users not in the team yet whose name starts with ?q=, or whose display name contains it, in any
+    case, for the add-member field. Emails are neither matched nor shown (a team owner is no admin)."""
     team = _team(request, pk, manage=True)
-    query = request.GET.get("q", "").strip().lower()[:64]
+    query = request.GET.get("q", "").strip()[:64]
     if not query:
-        return JsonResponse({"usernames": []})
-    usernames = list(
-        User.objects.filter(username__startswith=query, enabled=True)
+        return JsonResponse({"usernames": [], "users": []})
+    users = list(
+        User.objects.filter(Q(username__istartswith=query) | Q(display_name__icontains=query), enabled=True)
         .exclude(username=User.INTERNAL_USERNAME)
         .exclude(pk__in=team.members.values("user_id"))
-        .order_by("username").values_list("username", flat=True)[:TYPEAHEAD_LIMIT]
+        .order_by("username").values_list("username", "display_name")[:TYPEAHEAD_LIMIT]
     )
-    return JsonResponse({"usernames": usernames})
+    return JsonResponse({"usernames": [name for name, _ in users],
+                         "users": [{"username": name, "display_name": shown} for name, shown in users]})

@@ -8,7 +8,7 @@
   var timer = null;
   var asked = "";
   input.addEventListener("input", function () {
-    var query = input.value.trim().toLowerCase();
+    var query = input.value.trim();
     window.clearTimeout(timer);
     if (!query || query === asked) { return; }
     timer = window.setTimeout(function () {
@@ -18,9 +18,11 @@
         .then(function (response) { return response.ok ? response.json() : {usernames: []}; })
         .then(function (data) {
           if (query !== asked) { return; }
-          list.replaceChildren.apply(list, data.usernames.map(function (name) {
+          list.replaceChildren.apply(list, (data.users || []).map(function (user) {
             var option = document.createElement("option");
-            option.value = name;
+            option.value = user.username;
+            // The browser matches what is typed against the label too: a display name finds its user.
+            if (user.display_name) { option.label = user.display_name; }
             return option;
           }));
         })

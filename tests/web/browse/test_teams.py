@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from teams.models import Role, Team, TeamMember
 from teams.services import team_member_add
@@ -180,11 +182,11 @@ def test_admin_removing_the_only_member_gets_an_error_not_a_500(client_of, admin
 def test_typeahead_suggests_users_who_are_not_members(client_of, owner, team, outsider, admin):
     response = client_of(owner).get(f"/teams/{team.pk}/typeahead", {"q": "o"})
     assert response.status_code == 200
-    assert response.json() == {"usernames": ["oscar"]}  # olivia is a member already
+    assert response.json()["usernames"] == ["oscar"]  # olivia is a member already
 
 
 def test_typeahead_with_empty_query_is_empty(client_of, owner, team):
-    assert client_of(owner).get(f"/teams/{team.pk}/typeahead").json() == {"usernames": []}
+    assert client_of(owner).get(f"/teams/{team.pk}/typeahead").json() == {"usernames": [], "users": []}
 
 
 def test_typeahead_is_for_managers_only(client_of, viewer, outsider, team):
@@ -198,7 +200,33 @@ def test_typeahead_leaves_out_disabled_users_and_the_internal_account(client_of,
     outsider.save()
     names = client_of(owner).get(f"/teams/{team.pk}/typeahead", {"q": "o"}).json()["usernames"]
     assert "oscar" not in names
-    assert client_of(owner).get(f"/teams/{team.pk}/typeahead", {"q": "portus"}).json() == {"usernames": []}
+    assert client_of(owner).get(f"/teams/{team.pk}/typeahead", {"q": "portus"}).json()["usernames"] == []
+
+
+@pytest.mark.parametrize("typed", ["OSC", "Osc", "oScAr"])
+def test_typeahead_ignores_case(client_of, owner, team, outsider, typed):
+    assert client_of(owner).get(f"/teams/{team.pk}/typeahead", {"q": typed}).json()["usernames"] == ["oscar"]
+
+
+def test_typeahead_finds_a_display_name_in_any_case_but_never_an_email(client_of, owner, team, outsider):
+    outsider.display_name = "Oscar Wilde"
+    outsider.save()
+    answer = client_of(owner).get(f"/teams/{team.pk}/typeahead", {"q": "WILDE"}).json()
+    assert answer["users"] == [{"username": "oscar", "display_name": "Oscar Wilde"}]
+    assert client_of(owner).get(f"/teams/{team.pk}/typeahead", {"q": "example.org"}).json()["usernames"] == []
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(typed=st.text(max_size=300))
+def test_typeahead_answers_any_text_with_at_most_ten_names(client_of, owner, team, typed):
+    response = client_of(owner).get(f"/teams/{team.pk}/typeahead", {"q": typed.replace("\x00", "")})
+    assert response.status_code == 200
+    assert len(response.json()["usernames"]) <= 10
+
+
+def test_adding_a_member_ignores_the_case_typed(client_of, owner, team, outsider):
+    client_of(owner).post(f"/teams/{team.pk}/members", {"username": "Oscar", "role": "viewer"})
+    assert TeamMember.objects.filter(team=team, user=outsider, role="viewer").exists()
 
 
 # --- delete -----------------------------------------------------------------------------------------
