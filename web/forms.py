@@ -77,7 +77,11 @@ class SignInForm(BootstrapMixin, AuthenticationForm):
 
     def get_invalid_login_error(self):
         failure = getattr(self.request, "portus_login_failure", None)
-        if failure in (credentials.Failure.LOCKED, credentials.Failure.DISABLED):
+        if failure is credentials.Failure.DISABLED:
+            # Only after the right password (accounts/credentials.py): a wrong one reads as any other.
+            return ValidationError(f"{credentials.MESSAGES[failure]} An administrator can enable it again; "
+                                   "until then it cannot sign in, push or pull.", code=failure.value)
+        if failure is credentials.Failure.LOCKED:
             return ValidationError(credentials.MESSAGES[failure], code=failure.value)
         return super().get_invalid_login_error()
 
