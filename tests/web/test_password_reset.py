@@ -55,3 +55,21 @@ def test_get_changes_nothing(client, owner):
     assert mail.outbox == []
     owner.refresh_from_db()
     assert owner.check_password(PASSWORD)
+
+
+CONSOLE = "django.core.mail.backends.console.EmailBackend"
+
+
+def test_with_the_console_backend_the_pages_say_the_mail_went_to_the_servers_console(client, owner, settings,
+                                                                                    capsys):
+    settings.EMAIL_BACKEND = CONSOLE
+    assert "printed to the server's console" in client.get("/users/password/new").content.decode()
+    response = client.post("/users/password/new", {"email": "olivia@example.org"}, follow=True)
+    assert "printed to the server's console" in response.content.decode()
+    assert "/users/password/edit/" in capsys.readouterr().out  # where the page said it went
+
+
+def test_with_a_mail_server_the_pages_say_nothing_about_the_console(client, owner, settings):
+    settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
+    assert "server's console" not in client.get("/users/password/new").content.decode()
+    assert "server's console" not in client.get("/users/password/sent").content.decode()

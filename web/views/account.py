@@ -141,7 +141,15 @@ def sign_up(request):
 
 # --- password reset by email (Django's views, our templates) ------------------------------------
 
+def mail_to_console() -> bool:
+    """Whether mail goes to the server's console (email.backend "console", the default) instead of a mail
+    server: the pages that send mail say so, so that a developer looks in the log and not in a mailbox.
+    Called by the templates at each render (settings may change under tests)."""
+    return settings.EMAIL_BACKEND == "django.core.mail.backends.console.EmailBackend"
+
+
 _password_reset = auth_views.PasswordResetView.as_view(
+    extra_context={"mail_to_console": mail_to_console},
     template_name="account/password_reset.html",
     email_template_name="account/password_reset_email.txt",
     subject_template_name="account/password_reset_subject.txt",
@@ -165,7 +173,8 @@ def password_reset(request, *args, **kwargs):
     return _password_reset(request, *args, **kwargs)
 
 
-password_reset_done = auth_views.PasswordResetDoneView.as_view(template_name="account/password_reset_done.html")
+password_reset_done = auth_views.PasswordResetDoneView.as_view(template_name="account/password_reset_done.html",
+                                                              extra_context={"mail_to_console": mail_to_console})
 password_reset_confirm = auth_views.PasswordResetConfirmView.as_view(
     template_name="account/password_reset_confirm.html",
     form_class=PortusSetPasswordForm,
