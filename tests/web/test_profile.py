@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from accounts.models import ApplicationToken
+from accounts.models import ApplicationToken, User
 from activities.models import Activity
 from tests.conftest import PASSWORD
 
@@ -142,3 +142,34 @@ def test_the_token_list_paginates_with_a_fixed_number_of_queries(as_user, owner,
 def test_csrf_is_enforced_on_token_creation(as_user, owner):
     assert as_user(owner, enforce_csrf=True).post("/users/application_tokens", {"application": "x"}).status_code == 403
     assert not ApplicationToken.objects.exists()
+
+
+# --- accounts whose password lives elsewhere ---------------------------------------------------------
+
+
+def test_an_ldap_account_is_told_where_its_password_is_changed(as_user, owner):
+    from ldapauth.models import LdapAccount
+
+    LdapAccount.objects.create(user=owner, dn="uid=olivia,ou=people,dc=example,dc=org")
+    client = as_user(owner)
+    html = client.get("/users/edit").content.decode()
+    assert "directory (LDAP): change it there" in html
+    assert 'name="current_password"' not in html and "Change password" not in html
+    before = User.objects.get(pk=owner.pk).password
+    response = client.post("/users/password", {"current_password": PASSWORD, "password": "another-long-secret",
+                                                "password_confirm": "another-long-secret"})
+    assert response.status_code == 403
+    assert User.objects.get(pk=owner.pk).password == before
+
+
+def test_an_account_without_a_password_is_not_offered_a_change(as_user, owner):
+    owner.set_unusable_password()
+    owner.save(update_fields=["password"])
+    html = as_user(owner).get("/users/edit").content.decode()
+    assert "no password here: you sign in with single sign-on" in html
+    assert 'name="current_password"' not in html
+
+
+def test_a_local_account_still_changes_its_password_here(as_user, owner):
+    html = as_user(owner).get("/users/edit").content.decode()
+    assert 'name="current_password"' in html and "password-elsewhere" not in html

@@ -188,8 +188,23 @@ password_reset_complete = auth_views.PasswordResetCompleteView.as_view(
 # --- the profile ----------------------------------------------------------------------------------
 
 
+def password_managed_elsewhere(user: User) -> str | None:
+    """Why the profile offers this account no password change, or None: an LDAP account's password is the
+    directory's, and an account made by single sign-on has none here."""
+    from ldapauth.models import LdapAccount
+
+    if LdapAccount.objects.filter(user_id=user.pk).exists():
+        return ("Your password is the one of your organisation's directory (LDAP): change it there, with "
+                "the directory's own tools. Portus checks it against the directory at each sign-in.")
+    if not user.has_usable_password():
+        return ("Your account has no password here: you sign in with single sign-on, and your password is "
+                "managed by that provider. For docker login and the API, use an application token.")
+    return None
+
+
 def _profile_page(request, *, profile_form=None, password_form=None, token_form=None, status=200):
     user = request.user
+    elsewhere = password_managed_elsewhere(user)
     tokens = paginate(request, ApplicationToken.objects.filter(user=user).select_related("created_by")
                       .order_by("application"),
                       param="tokens_page")
@@ -197,7 +212,8 @@ def _profile_page(request, *, profile_form=None, password_form=None, token_form=
                        .order_by("-created_at", "-pk"), param="clients_page")
     context = {
         "profile_form": profile_form or ProfileForm(initial={"email": user.email, "display_name": user.display_name}),
-        "password_form": password_form or PasswordChangeForm(user),
+        "password_form": None if elsewhere else (password_form or PasswordChangeForm(user)),
+        "password_elsewhere": elsewhere,
         "token_form": token_form or ApplicationTokenForm(),
         "tokens": tokens,
         "clients": clients,
@@ -232,6 +248,9 @@ def password_change(request):
     """The current password is checked like a login: refused while the account is locked or the address
     is over its budget, and a wrong one counts towards both."""
     user, address = request.user, address_key(request)
+    if password_managed_elsewhere(user):
+        messages.error(request, "This account's password is not changed here.")
+        return _profile_page(request, status=403)
     # Decided before the form is validated: validating it checks the current password.
     if wait := failure_wait(address=address):
         messages.error(request, _rate_limit_message(wait))
