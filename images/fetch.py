@@ -340,6 +340,12 @@ def process(manifest: Manifest, token: str, *, now: datetime | None = None) -> s
         return Manifest.Status.PENDING
     if not _store(manifest, token, reading, children, now):
         return Manifest.Status.PENDING
+    if reading.fields.get("subject_digest"):
+        # Known only now to be an artifact (an OCI 1.1 subject): its tags leave the repositories' counts.
+        from images.artifacts import recount_tags
+
+        recount_tags(Tag.objects.filter(digest=manifest.digest, repository__namespace__registry_id=manifest.registry_id)
+                     .values("repository_id"))
     if not ManifestLink.objects.filter(manifest=manifest).exists() and manifest.seen_in:
         from namespaces.tags import repository_find
 

@@ -22,8 +22,6 @@ from datetime import datetime
 from typing import Any, Protocol
 
 from django.db import connection, transaction
-from django.db.models import Count, IntegerField, OuterRef, Subquery, Value
-from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from activities.services import activities_record_many, activity_build
@@ -148,10 +146,9 @@ def tags_sync_set_many(*, registry: Registry, writes: dict[str, list[SyncWrite]]
     Tag.objects.bulk_update(changed, ["digest", "media_type", "image_id", "size", "platforms", "pushed_at",
                                       "event_time", "updated_at"], batch_size=500)
     if recount:
-        count = Tag.objects.filter(repository=OuterRef("pk")).order_by().values("repository").annotate(
-            n=Count("pk")).values("n")
-        Repository.objects.filter(pk__in=recount).update(
-            tags_count=Coalesce(Subquery(count, output_field=IntegerField()), Value(0)))
+        from images.artifacts import recount_tags
+
+        recount_tags(recount)
     Repository.objects.bulk_update([r for r in targets.values() if r.pk in pushed], ["pushed_at"], batch_size=500)
     activities_record_many(activities)
     for tag, repository, was_created in applied:

@@ -132,7 +132,10 @@ def _repository_ensure(*, registry: Registry, repository_name: str, actor) -> tu
 
 
 def _recount(repository: Repository) -> None:
-    count = Tag.objects.filter(repository=repository).count()
+    from images.artifacts import ordinary_tags
+
+    # Signatures, SBOMs and attestations are shown beside their image, not counted as tags.
+    count = ordinary_tags(Tag.objects.filter(repository=repository)).count()
     Repository.objects.filter(pk=repository.pk).update(tags_count=count)
     repository.tags_count = count
 
