@@ -143,6 +143,17 @@ def test_docs_page_uses_the_sidecar_not_a_cdn(db):
     assert '"/api/openapi\\u002Dspec"' in script.content.decode()
 
 
+def test_docs_page_wears_the_sites_theme_and_leads_back(db):
+    html = APIClient().get("/api/docs").content.decode()
+    assert "/static/portus/theme.js" in html and "/static/portus/swagger.css" in html
+    assert 'class="portus-docs-header"' in html and '<a href="/">' in html
+
+
+def test_every_page_footer_links_to_the_api_docs(db, client):
+    html = client.get("/users/password/new").content.decode()
+    assert '<a class="link-secondary" href="/api/docs">API documentation</a>' in html
+
+
 def test_sidecar_assets_are_served(db, client):
     response = client.get("/static/drf_spectacular_sidecar/swagger-ui-dist/swagger-ui-bundle.js")
     assert response.status_code == 200
