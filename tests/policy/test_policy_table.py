@@ -152,6 +152,54 @@ def test_management_table(actors, namespace, team, role):
     assert got == MANAGE[role]
 
 
+# role: (rename qa, move qa into team `other`, which the owner owns and the contributor contributes to)
+MOVE = {
+    "admin": (True, True),
+    "owner": (True, True),
+    "contributor": (False, False),
+    "bot": (False, False),
+    "viewer": (False, False),
+    "outsider": (False, False),
+    "anonymous": (False, False),
+}
+
+
+@pytest.mark.parametrize("role", ROLES)
+def test_rename_and_move_table(actors, namespace, role):
+    from teams.models import Role
+    from teams.services import team_create, team_member_add
+
+    other = team_create(name="other", owner=actors["owner"])
+    team_member_add(team=other, user=actors["contributor"], role=Role.CONTRIBUTOR, by=actors["owner"])
+    user = actors[role]
+    got = (policy.can_rename_namespace(user, namespace), policy.can_move_namespace(user, namespace, other))
+    assert got == MOVE[role]
+
+
+def test_moving_needs_a_right_in_the_team_it_goes_to(actors, namespace, outsider):
+    from teams.models import Role
+    from teams.services import team_create, team_member_add
+
+    theirs = team_create(name="theirs", owner=outsider)
+    assert not policy.can_move_namespace(actors["owner"], namespace, theirs)
+    team_member_add(team=theirs, user=actors["owner"], role=Role.VIEWER, by=outsider)
+    assert not policy.can_move_namespace(actors["owner"], namespace, theirs)
+    assert policy.can_move_namespace(actors["admin"], namespace, theirs)
+
+
+def test_personal_and_global_namespaces_are_not_renamed_but_a_push_created_one_is(actors, registry):
+    from namespaces.services import global_namespace_ensure, namespace_for_push
+
+    admin = actors["admin"]
+    personal = Namespace.objects.get(registry=registry, name="admin")
+    pushed = namespace_for_push(registry=registry, name="made-by-push", user=admin)
+    assert personal.is_personal and not pushed.is_personal and pushed.awaits_team
+    assert not policy.can_rename_namespace(admin, personal)
+    assert not policy.can_rename_namespace(admin, global_namespace_ensure(registry=registry))
+    assert policy.can_rename_namespace(admin, pushed)
+    assert policy.can_destroy_namespace(admin, pushed) and not policy.can_destroy_namespace(admin, personal)
+
+
 def test_user_permission_options_limit_owners_not_admins(actors, namespace, team, options):
     options.set("user_permission.manage_namespace.enabled", False)
     options.set("user_permission.change_visibility.enabled", False)
