@@ -133,12 +133,32 @@ def namespace_rename_refusal(namespace: Namespace) -> str | None:
     return None
 
 
-@transaction.atomic
+RENAME_REGISTRY_HOLDS = ("The registry holds images under this name, or could not be asked: a namespace is "
+                         "renamed only while nothing is stored under its name. Try again once the registry "
+                         "answers, or delete those images first.")
+
+
 def namespace_update(
     *, namespace: Namespace, by, name: str | None = None, description: str | None = None,
     team: Team | None = None, visibility: str | None = None,
 ) -> Namespace:
-    """Applies the changes the caller was allowed to make (the caller asks the policy first)."""
+    """Applies the changes the caller was allowed to make (the caller asks the policy first). A rename first
+    asks the registry, outside the transaction, whether it holds images under the name (pushed but not yet
+    reported here, say): those would stay behind under the old name."""
+    if name is not None and name.strip() != namespace.name and namespace_rename_refusal(namespace) is None:
+        from namespaces.retirement import holds_images
+
+        if holds_images(namespace):
+            raise ValidationError({"name": RENAME_REGISTRY_HOLDS})
+    return _namespace_update(namespace=namespace, by=by, name=name, description=description, team=team,
+                             visibility=visibility)
+
+
+@transaction.atomic
+def _namespace_update(
+    *, namespace: Namespace, by, name: str | None, description: str | None, team: Team | None,
+    visibility: str | None,
+) -> Namespace:
     if name is not None and name != namespace.name:
         refusal = namespace_rename_refusal(namespace)
         if refusal:

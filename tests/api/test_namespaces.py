@@ -152,7 +152,7 @@ class TestUpdate:
         assert response.status_code == 400
         assert "visibility" in response.json()["message"]["namespace"]
 
-    def test_rename(self, client_as, namespace):
+    def test_rename(self, client_as, namespace, fake_registry):
         response = self.put(client_as("owner"), namespace, name="qa2")
         assert response.json()["name"] == "qa2"
 

@@ -210,12 +210,31 @@ def test_namespace_with_repositories_cannot_be_renamed(client_of, owner, reposit
     assert (namespace.name, namespace.description) == ("qa", "d")
 
 
-def test_empty_namespace_is_renamed(client_of, owner, namespace):
+def test_empty_namespace_is_renamed(client_of, owner, namespace, fake_registry):
     response = client_of(owner).post(f"/namespaces/{namespace.pk}/edit",
                                      {"name": "qa-renamed", "team": namespace.team_id, "description": ""})
     assert response.status_code == 302
     namespace.refresh_from_db()
     assert namespace.name == "qa-renamed"
+
+
+def test_images_the_registry_holds_under_the_name_keep_it(client_of, owner, namespace, fake_registry):
+    """Pushed but not yet reported here: renaming would leave them behind under the old name."""
+    fake_registry.push("qa/early", "1.0", "sha256:" + "e" * 64)
+    response = client_of(owner).post(f"/namespaces/{namespace.pk}/edit",
+                                     {"name": "qa-renamed", "team": namespace.team_id, "description": ""})
+    assert response.status_code == 200
+    assert "The registry holds images under this name" in response.content.decode()
+    namespace.refresh_from_db()
+    assert namespace.name == "qa"
+
+
+def test_a_registry_that_cannot_be_asked_keeps_the_name(client_of, owner, namespace, fake_registry):
+    fake_registry.down = True
+    client_of(owner).post(f"/namespaces/{namespace.pk}/edit",
+                          {"name": "qa-renamed", "team": namespace.team_id, "description": ""})
+    namespace.refresh_from_db()
+    assert namespace.name == "qa"
 
 
 def test_namespace_with_robots_cannot_be_renamed(client_of, owner, namespace):
@@ -285,7 +304,8 @@ def test_admin_moves_a_push_created_namespace_to_a_team(client_of, admin, pushed
     assert Activity.objects.filter(key="namespace.change_team", target_id=pushed.pk).exists()
 
 
-def test_admin_renames_an_empty_push_created_namespace_and_keeps_it_teamless(client_of, admin, pushed):
+def test_admin_renames_an_empty_push_created_namespace_and_keeps_it_teamless(client_of, admin, pushed,
+                                                                             fake_registry):
     response = client_of(admin).post(f"/namespaces/{pushed.pk}/edit",
                                      {"name": "better-name", "team": "", "description": ""})
     assert response.status_code == 302
