@@ -109,3 +109,8 @@ def test_a_fixed_number_of_queries_whatever_the_page_holds(as_user, admin, owner
     with django_assert_max_num_queries(few):
         many = _queries(client)
     assert few == many, f"{few} queries for one team, {many} for thirteen"
+
+
+def test_the_teams_page_leads_admins_to_the_full_list(as_user, admin, owner, team):
+    assert 'href="/admin/teams"' in as_user(admin).get("/teams").content.decode()
+    assert 'href="/admin/teams"' not in as_user(owner).get("/teams").content.decode()
