@@ -76,8 +76,9 @@ class Namespace(models.Model):
 
     @property
     def awaits_team(self) -> bool:
-        """Created by an admin's push to a new name, held in the admin's personal team until moved to a team."""
-        return self.team.personal_of_id is not None and not self.is_personal and not self.is_retired
+        """In no team yet: created by an admin's push to a new name (held in the admin's personal team), or
+        found in the registry under a name nobody claimed (held in the registry's hidden team)."""
+        return self.team.hidden and not self.is_global and not self.is_personal and not self.is_retired
 
     @property
     def is_retired(self) -> bool:

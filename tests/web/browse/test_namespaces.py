@@ -313,6 +313,20 @@ def test_admin_renames_an_empty_push_created_namespace_and_keeps_it_teamless(cli
     assert pushed.name == "better-name" and pushed.awaits_team
 
 
+def test_a_namespace_found_in_the_registry_is_handed_to_a_team(client_of, admin, registry, team):
+    from namespaces.tags import namespace_for_image
+
+    found = namespace_for_image(registry=registry, namespace_name="unclaimed", actor=None)
+    assert found.team.hidden and found.awaits_team
+    client = client_of(admin)
+    assert "Found in the registry; not in a team yet" in client.get(f"/namespaces/{found.pk}").content.decode()
+    assert client.post(f"/namespaces/{found.pk}/edit",
+                       {"name": "unclaimed", "team": "", "description": "kept"}).status_code == 302
+    client.post(f"/namespaces/{found.pk}/edit", {"name": "unclaimed", "team": team.pk, "description": "kept"})
+    found.refresh_from_db()
+    assert (found.team_id, found.description) == (team.pk, "kept")
+
+
 def test_push_created_namespace_may_be_deleted(client_of, admin, pushed, fake_registry):
     assert client_of(admin).get(f"/namespaces/{pushed.pk}/delete").status_code == 200
 
