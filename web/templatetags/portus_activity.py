@@ -127,6 +127,7 @@ ACTIVITY_NAMES = {
     "refresh_token.destroy": "Client signed out",
     "registry.create": "Registry added",
     "registry.update": "Registry changed",
+    "registry.delete": "Registry deleted",
     "repository.change_description": "Repository description changed",
     "repository.delete": "Repository deleted",
     "repository.push": "Image pushed",
