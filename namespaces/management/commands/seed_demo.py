@@ -24,6 +24,14 @@ from registries.models import Registry
 from teams.models import Role, Team, TeamMember
 
 BATCH = 1000
+MAX_ROWS = 100_000_000
+# Activity rows per statement when topping the log up: each is its own transaction, so a long run shows progress
+# and an interrupted one keeps what it wrote.
+ACTIVITY_BATCH = 1_000_000
+# What the log is made of beyond the pushes of the seeded tags, with weights (pushes dominate real logs).
+EXTRA_ACTIVITIES = (("repository.push", 12), ("tag.delete", 3), ("repository.star", 2), ("comment.create", 1),
+                    ("repository.change_description", 1))
+ACTIVITY_SPAN = timedelta(days=730)
 MAX_TAGS_PER_REPOSITORY = 2000
 FIRST_NAMES = (
     "alice", "bruno", "chiara", "dmitri", "elena", "farid", "grace", "hiro", "ines", "jonas", "kavya", "liam",
@@ -92,12 +100,17 @@ class Command(BaseCommand):
         parser.add_argument("--tags", type=int, default=2000, help="tags in all, over every repository")
         parser.add_argument("--users", type=int, default=0, help="default: about one per 100 repositories")
         parser.add_argument("--password", default="demo-password", help="password of every seeded user")
+        parser.add_argument("--activities", type=int, default=0,
+                            help="activity rows in all (default: one push per tag); tops the log up to this many "
+                                 "with pushes, tag deletions, stars and comments spread over two years")
         parser.add_argument("--seed", type=int, default=1)
 
     def handle(self, *args, **opts) -> None:
         repositories, tags = opts["repositories"], opts["tags"]
-        if repositories < 1 or tags < 0:
-            raise CommandError("--repositories must be at least 1 and --tags at least 0.")
+        if repositories < 1 or tags < 0 or opts["activities"] < 0:
+            raise CommandError("--repositories must be at least 1, --tags and --activities at least 0.")
+        if max(repositories, tags, opts["activities"]) > MAX_ROWS:
+            raise CommandError(f"At most {MAX_ROWS:,} of each.")
         self.rng = random.Random(opts["seed"])
         self.now = timezone.now().replace(microsecond=0)
         users = opts["users"] or max(12, min(500, repositories // 100))
@@ -111,12 +124,14 @@ class Command(BaseCommand):
             self._tags(new_repositories, user_ids, tags, repositories)
             self._stars_and_comments(new_repositories, user_ids)
             self._recount()
+        self._more_activities(opts["activities"])
         with connection.cursor() as cursor:
             cursor.execute("ANALYZE")  # fresh statistics, so the planner sees tables of this size
         self.stdout.write(self.style.SUCCESS(
             f"Seeded in {time.monotonic() - started:.1f} s: {User.objects.count()} users, "
             f"{Team.objects.filter(hidden=False).count()} teams, {Namespace.objects.count()} namespaces, "
-            f"{Repository.objects.count()} repositories, {Tag.objects.count()} tags. "
+            f"{Repository.objects.count()} repositories, {Tag.objects.count()} tags, "
+            f"{Activity.objects.count()} activities. "
             f"Sign in as admin (or any seeded user) with password {opts['password']!r}."
         ))
 
@@ -350,3 +365,86 @@ class Command(BaseCommand):
             stars_count=Coalesce(Subquery(stars.annotate(n=Count("id")).values("n")), Value(0)),
         )
 
+
+    # --- a long activity log ----------------------------------------------------------------------
+
+    def _more_activities(self, total: int) -> None:
+        """Tops the activity log up to `total` rows, about the seeded repositories, newest first.
+
+        The rows are spread evenly over ACTIVITY_SPAN with timestamps whole seconds, so that large logs hold
+        many rows with the same time (what keyset pagination must page through without a skip or a repeat).
+        On PostgreSQL one INSERT … SELECT over generate_series per ACTIVITY_BATCH rows (millions a minute);
+        elsewhere rows built here, in multi-row INSERTs.
+        """
+        missing = total - Activity.objects.count()
+        if missing <= 0:
+            return
+        repositories = list(Repository.objects.order_by("id").values_list("id", "namespace_id", "namespace__name",
+                                                                          "name"))
+        owners = list(User.objects.filter(bot=False).order_by("id").values_list("id", flat=True))
+        if not repositories or not owners:
+            return
+        kinds = [key for key, weight in EXTRA_ACTIVITIES for _ in range(weight)]
+        step = max(1, int(ACTIVITY_SPAN.total_seconds()) // missing)
+        oldest = self.now - ACTIVITY_SPAN
+        started = time.monotonic()
+        for first in range(0, missing, ACTIVITY_BATCH):
+            count = min(ACTIVITY_BATCH, missing - first)
+            with transaction.atomic():
+                if connection.vendor == "postgresql":
+                    self._activities_sql(first, count, kinds, step, oldest)
+                else:
+                    self._activities_rows(first, count, kinds, step, oldest, repositories, owners)
+            self.stdout.write(f"  activities: {first + count:,} of {missing:,} added "
+                              f"({time.monotonic() - started:.0f} s)")
+
+    @staticmethod
+    def _activities_sql(first: int, count: int, kinds: list[str], step: int, oldest) -> None:
+        # Row g is about repository g·7919 mod n (a prime stride: neighbours differ) and owned by user g mod m;
+        # every third pair of rows shares its second. Names are read from the tables, values are parameters.
+        with connection.cursor() as cursor:
+            cursor.execute("""
+                CREATE TEMP TABLE IF NOT EXISTS seed_repository AS
+                SELECT row_number() OVER (ORDER BY r.id) - 1 AS n, r.id, r.namespace_id,
+                       CASE WHEN ns.name = '' THEN r.name ELSE ns.name || '/' || r.name END AS full_name
+                FROM namespaces_repository r JOIN namespaces_namespace ns ON ns.id = r.namespace_id
+            """)
+            cursor.execute("CREATE UNIQUE INDEX IF NOT EXISTS seed_repository_n ON seed_repository (n)")
+            cursor.execute("""
+                CREATE TEMP TABLE IF NOT EXISTS seed_owner AS
+                SELECT row_number() OVER (ORDER BY id) - 1 AS n, id FROM accounts_user WHERE NOT bot
+            """)
+            cursor.execute("CREATE UNIQUE INDEX IF NOT EXISTS seed_owner_n ON seed_owner (n)")
+            cursor.execute("""
+                INSERT INTO activities_activity
+                    (key, owner_id, target_type, target_id, target_name, namespace_id, parameters, created_at)
+                SELECT k.kinds[1 + g %% cardinality(k.kinds)], o.id, 'repository', r.id, r.full_name,
+                       r.namespace_id,
+                       CASE WHEN k.kinds[1 + g %% cardinality(k.kinds)] IN ('repository.push', 'tag.delete')
+                            THEN jsonb_build_object('tag', 'build-' || (g %% 500)) ELSE '{}'::jsonb END,
+                       %s::timestamptz + make_interval(secs => ((g - g %% 3 / 2) * %s)::double precision)
+                FROM generate_series(%s::bigint, %s::bigint) AS g
+                CROSS JOIN (SELECT %s::text[] AS kinds,
+                                   (SELECT count(*) FROM seed_repository) AS repositories,
+                                   (SELECT count(*) FROM seed_owner) AS owners) AS k
+                JOIN seed_repository r ON r.n = (g * 7919) %% k.repositories
+                JOIN seed_owner o ON o.n = g %% k.owners
+                ORDER BY g
+            """, [oldest, step, first, first + count - 1, kinds])
+
+    @staticmethod
+    def _activities_rows(first: int, count: int, kinds: list[str], step: int, oldest,
+                         repositories: list[tuple], owners: list[int]) -> None:
+        adapt = connection.ops.adapt_datetimefield_value
+        rows = []
+        for g in range(first, first + count):
+            key = kinds[g % len(kinds)]
+            pk, namespace_id, namespace, name = repositories[(g * 7919) % len(repositories)]
+            parameters = {"tag": f"build-{g % 500}"} if key in ("repository.push", "tag.delete") else {}
+            rows.append((key, owners[g % len(owners)], "repository", pk, f"{namespace}/{name}" if namespace else name,
+                         namespace_id, json.dumps(parameters),
+                         adapt(oldest + timedelta(seconds=(g - g % 3 // 2) * step))))
+            if len(rows) >= 20 * BATCH:
+                insert_rows(Activity, ACTIVITY_COLUMNS, rows)
+                rows = []
+        insert_rows(Activity, ACTIVITY_COLUMNS, rows)
