@@ -13,7 +13,6 @@ from django.contrib.auth import logout
 from django.contrib.auth.views import redirect_to_login
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import EmptyPage, PageNotAnInteger, Paginator
-from django.db.models import Q
 from django.shortcuts import redirect
 
 from namespaces import policy
@@ -133,17 +132,15 @@ def _cursor_url(request, **cursor) -> str:
 def keyset_paginate(request, queryset, *, per_page: int | None = None) -> KeysetPage:
     """Newest first; `?before=<cursor>` pages towards older rows, `?after=<cursor>` back towards newer.
 
-    Each page is one query for per_page + 1 rows along (created_at, id), whatever the table's size.
+    Each page is one query for per_page + 1 rows along (created_at, id), whatever the table's size: the
+    queryset's older_than / newer_than (activities.models.ActivityQuerySet) seek along that index.
     """
     size = per_page or option("pagination.per_page")
     before = decode_cursor(request.GET.get("before", ""))
     after = decode_cursor(request.GET.get("after", "")) if before is None else None
     if after is not None:
         moment, pk = after
-        rows = list(
-            queryset.filter(Q(created_at__gt=moment) | Q(created_at=moment, pk__gt=pk))
-            .order_by("created_at", "id")[: size + 1]
-        )
+        rows = list(queryset.newer_than(moment, pk).order_by("created_at", "id")[: size + 1])
         more_newer = len(rows) > size
         rows = list(reversed(rows[:size]))
         if not rows or not more_newer:
@@ -158,7 +155,7 @@ def keyset_paginate(request, queryset, *, per_page: int | None = None) -> Keyset
             )
     if before is not None:
         moment, pk = before
-        queryset = queryset.filter(Q(created_at__lt=moment) | Q(created_at=moment, pk__lt=pk))
+        queryset = queryset.older_than(moment, pk)
     rows = list(queryset.order_by("-created_at", "-id")[: size + 1])
     more_older = len(rows) > size
     rows = rows[:size]
