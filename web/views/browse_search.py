@@ -19,12 +19,27 @@ def _query(request) -> str:
     return " ".join(request.GET.get("q", "").split())[:MAX_QUERY_LENGTH]
 
 
+# A text that at most this many namespaces' names hold is looked up by their ids (one short query first), so
+# that the database finds the repositories through two indexes — the trigrams of their names and their
+# namespace — instead of joining and reading every repository. A text more namespaces hold is broad: its
+# matches come first along the list's order, and the join is as fast.
+NAMESPACES_BY_ID = 200
+
+
+def _in_namespaces_named(text: str) -> Q:
+    ids = list(Namespace.objects.filter(name__icontains=text).order_by().values_list("pk", flat=True)
+               [: NAMESPACES_BY_ID + 1])
+    if len(ids) > NAMESPACES_BY_ID:
+        return Q(namespace__name__icontains=text)
+    return Q(namespace_id__in=ids)
+
+
 def repository_filter(query: str) -> Q:
     """Matches the repository's name or its namespace's; `team/app` matches both parts."""
-    match = Q(name__icontains=query) | Q(namespace__name__icontains=query)
+    match = Q(name__icontains=query) | _in_namespaces_named(query)
     namespace_part, slash, name_part = query.partition("/")
     if slash and namespace_part and name_part:
-        match |= Q(namespace__name__icontains=namespace_part, name__icontains=name_part)
+        match |= _in_namespaces_named(namespace_part) & Q(name__icontains=name_part)
     return match
 
 
