@@ -22,7 +22,7 @@ from api.parsers import MAX_DEPTH, TOO_DEEP
 from portus.options import option
 
 CORS_ALLOW_HEADERS = "Content-Type, Portus-Auth, X-CSRFToken"
-CORS_EXPOSE_HEADERS = "X-Per-Page, X-Page, X-Next-Page, X-Prev-Page, X-Total, X-Total-Pages, Link"
+CORS_EXPOSE_HEADERS = "X-Per-Page, X-Page, X-Next-Page, X-Prev-Page, X-Total, X-Total-Pages, X-Total-Capped, Link"
 CORS_ALLOW_METHODS = "GET, POST, PUT, DELETE, OPTIONS"
 _BRACKETS = re.compile(r"\[([^\[\]]*)\]")
 UNSTORABLE_TEXT = "Text may not contain NUL characters or unpaired surrogates."

@@ -3,7 +3,7 @@
 Headers: X-Per-Page, X-Page, X-Next-Page, X-Prev-Page, X-Total, X-Total-Pages and Link (prev, next, first,
 last). The ceiling `pagination.max_per_page` bounds every answer: a larger `per_page` is capped to it (the
 X-Per-Page header says what was used), and `all=true` is refused with 400 when the list is longer than the
-ceiling, rather than silently cut short.
+ceiling, rather than silently cut short. Counts stop at COUNT_CAP (X-Total-Capped: true past it).
 """
 
 from __future__ import annotations
@@ -22,6 +22,9 @@ _TRUE = {"true", "1", "yes", "on"}
 _FALSE = {"false", "0", "no", "off", ""}
 # Beyond this a page number cannot point at anything (and would overflow a database's OFFSET).
 MAX_PAGE = 10**9
+# Lists count at most this many entries (a COUNT over millions of tags costs more than the page). A longer list
+# says X-Total: 10000 and X-Total-Capped: true, and pages on by X-Next-Page / rel="next" (no rel="last").
+COUNT_CAP = 10_000
 
 
 def _int(params, name: str, default: int, errors: dict) -> int:
@@ -97,7 +100,15 @@ def paginate(request, queryset: QuerySet, *, sort_fields: dict[str, str] | None,
             queryset = queryset.order_by(f"{prefix}{field}", *tiebreak)
     if errors:
         raise ValidationError(errors)
-    return _cut(request, paging, queryset.count(), lambda start, stop: list(queryset[start:stop]))
+    return _cut(request, paging, *_bounded_count(queryset), lambda start, stop: list(queryset[start:stop]))
+
+
+def _bounded_count(queryset: QuerySet) -> tuple[int, bool]:
+    """(rows, capped): an exact count up to COUNT_CAP, else COUNT_CAP and True; one query that reads at most
+    COUNT_CAP + 1 keys (no order, no annotation), whatever the table holds."""
+    cap = max(COUNT_CAP, int(option("pagination.max_per_page")))
+    counted = queryset.order_by().values("pk")[: cap + 1].count()
+    return min(counted, cap), counted > cap
 
 
 def paginate_values(request, values: list) -> Page:
@@ -106,27 +117,37 @@ def paginate_values(request, values: list) -> Page:
     paging = _paging(request.query_params, errors)
     if errors:
         raise ValidationError(errors)
-    return _cut(request, paging, len(values), lambda start, stop: values[start:stop])
+    return _cut(request, paging, len(values), False, lambda start, stop: values[start:stop])
 
 
-def _cut(request, paging: Paging, total: int, rows) -> Page:
+def _cut(request, paging: Paging, total: int, capped: bool, rows) -> Page:
     ceiling = int(option("pagination.max_per_page"))
     if paging.everything:
-        if total > ceiling:
-            raise ValidationError({"all": [f"This list has {total} entries, more than the {ceiling} one answer "
-                                           "may hold: page through it with page and per_page."]})
+        if total > ceiling or capped:
+            raise ValidationError({"all": [f"This list has {total}{'+' if capped else ''} entries, more than the "
+                                           f"{ceiling} one answer may hold: page through it with page and "
+                                           "per_page."]})
         return Page(rows(0, total), {"X-Total": str(total)})
     per_page = min(paging.per_page, ceiling)
     total_pages = max(1, math.ceil(total / per_page))
     offset = (paging.page - 1) * per_page
-    found = rows(offset, offset + per_page) if offset < total else []
-    return Page(found, _headers(request, page=paging.page, per_page=per_page, total=total,
-                                total_pages=total_pages))
+    if not capped:
+        found = rows(offset, offset + per_page) if offset < total else []
+        more = paging.page < total_pages
+    else:
+        # Past the counted part the count cannot say where the list ends: one row more than the page tells.
+        found = rows(offset, offset + per_page + 1)
+        more = len(found) > per_page
+        found = found[:per_page]
+    headers = _headers(request, page=paging.page, per_page=per_page, total=total, total_pages=total_pages,
+                       more=more, capped=capped)
+    return Page(found, headers)
 
 
-def _headers(request, *, page: int, per_page: int, total: int, total_pages: int) -> dict[str, str]:
-    next_page = page + 1 if page < total_pages else None
-    prev_page = page - 1 if 1 < page <= total_pages else None
+def _headers(request, *, page: int, per_page: int, total: int, total_pages: int, more: bool,
+             capped: bool) -> dict[str, str]:
+    next_page = page + 1 if more else None
+    prev_page = page - 1 if 1 < page and (capped or page <= total_pages) else None
     base = request.build_absolute_uri(request.path)
     kept = [(key, value) for key, values in request.query_params.lists() for value in values
             if key not in ("page", "per_page")]
@@ -141,8 +162,9 @@ def _headers(request, *, page: int, per_page: int, total: int, total_pages: int)
     if next_page:
         links.append(link(next_page, "next"))
     links.append(link(1, "first"))
-    links.append(link(total_pages, "last"))
-    return {
+    if not capped:
+        links.append(link(total_pages, "last"))
+    headers = {
         "X-Per-Page": str(per_page),
         "X-Page": str(page),
         "X-Next-Page": str(next_page or ""),
@@ -151,3 +173,6 @@ def _headers(request, *, page: int, per_page: int, total: int, total_pages: int)
         "X-Total-Pages": str(total_pages),
         "Link": ", ".join(links),
     }
+    if capped:
+        headers["X-Total-Capped"] = "true"
+    return headers

@@ -91,8 +91,10 @@ _PAGING_HEADERS = {
     "X-Page": "This page's number.",
     "X-Next-Page": "The next page's number, empty on the last page.",
     "X-Prev-Page": "The previous page's number, empty on the first page.",
-    "X-Total": "Entries in the whole list.",
-    "X-Total-Pages": "Number of pages (at least 1).",
+    "X-Total": "Entries in the whole list, counted up to 10,000 (see X-Total-Capped).",
+    "X-Total-Pages": "Number of pages (at least 1), of the entries counted.",
+    "X-Total-Capped": "Present (true) when the list holds more than 10,000 entries: X-Total and X-Total-Pages "
+                      "then stop there, rel=\"last\" is left out, and X-Next-Page says whether more follow.",
     "Link": 'URLs of the pages around, rel="prev", "next", "first", "last" (RFC 8288).',
 }
 
