@@ -147,13 +147,15 @@ class Command(BaseCommand):
             return []
         from web.views import encode_cursor
 
-        deep = Activity.objects.visible_to(user).order_by("-created_at", "-id")[10_000:10_001].first()
+        visible = Activity.objects.visible_to(user)
+        depth = min(10_000, visible.order_by().values("pk")[:10_001].count() // 2)
+        deep = visible.order_by("-created_at", "-id")[depth : depth + 1].first()
         if deep is None:
             return []
         cursor = encode_cursor(deep)
-        pages = [("/?before=<10,000 rows deep>", f"/?before={cursor}")]
+        pages = [(f"/?before=<{depth:,} rows deep>", f"/?before={cursor}")]
         if user.admin:
-            pages.append(("/admin/activities?before=<10,000 deep>", f"/admin/activities?before={cursor}"))
+            pages.append((f"/admin/activities?before=<{depth:,} deep>", f"/admin/activities?before={cursor}"))
         return pages
 
     @staticmethod
