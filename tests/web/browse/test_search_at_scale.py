@@ -10,7 +10,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from accounts.models import User
-from namespaces.models import Namespace, Repository
+from namespaces.models import Repository
 from web.views import browse_search
 from web.views.browse_repositories import listed
 
@@ -26,13 +26,9 @@ def joined(query: str) -> Q:
     return match
 
 
-@pytest.fixture(scope="module")
-def seeded(django_db_setup, django_db_blocker):
-    with django_db_blocker.unblock():
-        call_command("seed_demo", repositories=150, tags=300, users=12)
-        yield
-        for model in (Repository, Namespace, User):
-            model.objects.all().delete()
+@pytest.fixture
+def seeded(db):
+    call_command("seed_demo", repositories=150, tags=300, users=12)
 
 
 def names(queryset) -> list[str]:
