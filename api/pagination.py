@@ -3,7 +3,7 @@
 Headers: X-Per-Page, X-Page, X-Next-Page, X-Prev-Page, X-Total, X-Total-Pages and Link (prev, next, first,
 last). The ceiling `pagination.max_per_page` bounds every answer: a larger `per_page` is capped to it (the
 X-Per-Page header says what was used), and `all=true` is refused with 400 when the list is longer than the
-ceiling, rather than silently cut short. Counts stop at COUNT_CAP (X-Total-Capped: true past it).
+ceiling, rather than silently cut short. Counts and pages stop at COUNT_CAP entries (X-Total-Capped: true past it).
 """
 
 from __future__ import annotations
@@ -23,7 +23,8 @@ _FALSE = {"false", "0", "no", "off", ""}
 # Beyond this a page number cannot point at anything (and would overflow a database's OFFSET).
 MAX_PAGE = 10**9
 # Lists count at most this many entries (a COUNT over millions of tags costs more than the page). A longer list
-# says X-Total: 10000 and X-Total-Capped: true, and pages on by X-Next-Page / rel="next" (no rel="last").
+# says X-Total: 10000 and X-Total-Capped: true, has no rel="last", and pages reach its first 10,000 entries
+# (sort the other way for the other end), as the web UI's lists do.
 COUNT_CAP = 10_000
 
 
@@ -134,10 +135,15 @@ def _cut(request, paging: Paging, total: int, capped: bool, rows) -> Page:
     if not capped:
         found = rows(offset, offset + per_page) if offset < total else []
         more = paging.page < total_pages
+    elif offset >= total:
+        # Reading past the counted entries would cost an OFFSET over millions of rows: the other end of a
+        # long list is its first pages in the other order.
+        raise ValidationError({"page": [f"This list has more than {total} entries; pages reach the first "
+                                        f"{total}. Sort the other way (sort_order) or narrow the list down."]})
     else:
         # Past the counted part the count cannot say where the list ends: one row more than the page tells.
         found = rows(offset, offset + per_page + 1)
-        more = len(found) > per_page
+        more = len(found) > per_page and offset + per_page < total
         found = found[:per_page]
     headers = _headers(request, page=paging.page, per_page=per_page, total=total, total_pages=total_pages,
                        more=more, capped=capped)

@@ -94,7 +94,8 @@ _PAGING_HEADERS = {
     "X-Total": "Entries in the whole list, counted up to 10,000 (see X-Total-Capped).",
     "X-Total-Pages": "Number of pages (at least 1), of the entries counted.",
     "X-Total-Capped": "Present (true) when the list holds more than 10,000 entries: X-Total and X-Total-Pages "
-                      "then stop there, rel=\"last\" is left out, and X-Next-Page says whether more follow.",
+                      "then stop there, rel=\"last\" is left out, and pages reach the first 10,000 (sort the other way "
+                      "for the other end).",
     "Link": 'URLs of the pages around, rel="prev", "next", "first", "last" (RFC 8288).',
 }
 

@@ -178,7 +178,10 @@ class Command(BaseCommand):
                           f"/api/v1/namespaces/{namespace.pk}/repositories"))
         if team:
             pages.append(("/api/v1/teams/<largest>/members", f"/api/v1/teams/{team.pk}/members"))
-        last = max(1, -(-Repository.objects.visible_to(user).count() // 15))
+        from api.pagination import COUNT_CAP, DEFAULT_PER_PAGE
+
+        listed = min(COUNT_CAP, Repository.objects.visible_to(user).order_by().values("pk")[: COUNT_CAP + 1].count())
+        last = max(1, -(-listed // DEFAULT_PER_PAGE))  # the deepest page the API serves
         return [(label, url.replace("<last>", str(last))) for label, url in pages]
 
     @staticmethod
