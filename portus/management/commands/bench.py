@@ -271,7 +271,8 @@ class Command(BaseCommand):
             started = time.monotonic()
             result = subprocess.run(
                 [sys.executable, "manage.py", "bench_pages", "--repositories", str(size), "--tags", str(size * 10),
-                 "--activities", str(size * 100), "--runs", str(runs)], cwd=ROOT, env=env, capture_output=True, text=True)
+                 "--activities", str(size * 100), "--runs", str(runs)],
+                cwd=ROOT, env=env, capture_output=True, text=True)
             if result.returncode != 0:
                 self.failures.append(f"bench_pages at {size}: {result.stderr[-2000:]}")
                 return
