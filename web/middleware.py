@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import SESSION_KEY, logout
 
@@ -19,7 +20,9 @@ class DisabledSessionMiddleware:
         self.get_response = get_response
 
     def __call__(self, request):
-        session = getattr(request, "session", None)
+        # Without a session cookie the session is not even read, so the answer does not vary by cookie
+        # (the registry's endpoints, API clients).
+        session = getattr(request, "session", None) if settings.SESSION_COOKIE_NAME in request.COOKIES else None
         if session is not None and SESSION_KEY in session and not request.user.is_authenticated:
             from accounts.models import User
 
