@@ -40,6 +40,7 @@ from accounts.models import ApplicationToken, User, record_failed_login, record_
 from ldapauth import login as ldap_login
 from portus.hashing import keyed_hash
 from portus.options import option
+from portus.prepared import TEXT, OneRow
 from ratelimits.services import failure_record, failure_wait
 
 
@@ -111,6 +112,10 @@ LOGIN_PLUGINS: list[Callable[..., Verified | None]] = []
 REFUSAL_HINTS: list[Callable[[], str]] = []
 
 _DUMMY_HASH: str | None = None
+
+# The user a password login names, with what the door checks read: compiled once (portus/prepared.py).
+_USER_NAMED = OneRow(lambda username: User.objects.filter(username=username).annotate(**user_annotations),
+                     username=TEXT)
 
 
 def _burn_hash(password: str) -> None:
@@ -222,7 +227,7 @@ def verify(username: str, secret: str, *, allow_tokens: bool = True, address: st
     # NUL: PostgreSQL takes no NUL in text (a query with one is an error, not a miss); no name holds one.
     well_formed = (bool(username and secret) and len(username) <= 150 and len(secret) <= 1024
                    and "\x00" not in username)
-    user = User.objects.filter(username=username).annotate(**user_annotations).first() if well_formed else None
+    user = _USER_NAMED.get(username=username) if well_formed else None
     if user is not None and _remembered(user, username, secret):
         return _password_door(Verified(user), interactive)
     if well_formed and (directory := ldap_login.verify(user, username, secret, address=address)) is not None:

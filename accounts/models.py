@@ -15,6 +15,7 @@ from django.utils import timezone
 
 from portus.hashing import keyed_hash
 from portus.names import validate_component
+from portus.prepared import MOMENT, TEXT, OneRow
 
 ROBOT_PREFIX = "robot$"
 ROBOT_NAME_MAX = 150
@@ -130,8 +131,8 @@ class User(AbstractUser):
 
 
 class TokenQuerySet(models.QuerySet):
-    def usable(self):
-        now = timezone.now()
+    def usable(self, now: datetime | None = None):
+        now = now or timezone.now()
         return self.filter(Q(expires_at__isnull=True) | Q(expires_at__gt=now), revoked_at__isnull=True)
 
 
@@ -152,6 +153,8 @@ class SecretToken(models.Model):
     objects = TokenQuerySet.as_manager()
     # Loaded with the token by `find`, in the same query.
     FIND_RELATED: tuple[str, ...] = ("user",)
+    # `find`'s query compiled once, for the kinds whose `usable()` takes no other value than the time.
+    _find_prepared = None
 
     class Meta:
         abstract = True
@@ -174,7 +177,10 @@ class SecretToken(models.Model):
         if not plain or len(plain) > 200:
             return None
         digest = cls.hash_secret(plain)
-        token = cls.objects.usable().select_related(*cls.FIND_RELATED).filter(digest=digest).first()
+        if cls._find_prepared is not None:  # the same query, compiled once (portus/prepared.py)
+            token = cls._find_prepared.get(digest=digest, now=timezone.now())
+        else:
+            token = cls.objects.usable().select_related(*cls.FIND_RELATED).filter(digest=digest).first()
         if token is None or not hmac.compare_digest(token.digest, digest):
             return None
         return token
@@ -274,6 +280,12 @@ class ApplicationToken(SecretToken):
                             parameters={"application": self.application, "address": address,
                                         "previous": previous or ""})
         return True
+
+
+# Every token-endpoint request with an application token asks this: compiled once.
+ApplicationToken._find_prepared = OneRow(
+    lambda digest, now: ApplicationToken.objects.usable(now).select_related(*ApplicationToken.FIND_RELATED)
+    .filter(digest=digest), digest=TEXT, now=MOMENT)
 
 
 class RefreshTokenQuerySet(TokenQuerySet):

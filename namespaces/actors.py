@@ -34,11 +34,25 @@ def team_roles(user) -> dict[int, str]:
     """team id → role for every team the user belongs to; read once per user object."""
     roles = getattr(user, "_portus_team_roles", None)
     if roles is None:
-        from teams.models import TeamMember
+        # Every token request asks this: one plain statement, without TeamMember's ordering (by user
+        # name, a join that roles do not need) or the ORM's compiling.
+        from django.db import connection
 
-        roles = dict(TeamMember.objects.filter(user_id=user.pk).values_list("team_id", "role"))
+        from portus.prepared import execute
+
+        with connection.cursor() as cursor:
+            execute(cursor, _roles_sql(connection), [user.pk])
+            roles = dict(cursor.fetchall())
         user._portus_team_roles = roles
     return roles
+
+
+def _roles_sql(connection) -> str:
+    from teams.models import TeamMember
+
+    quote, meta = connection.ops.quote_name, TeamMember._meta
+    team, role, member = (quote(meta.get_field(name).column) for name in ("team", "role", "user"))
+    return f"SELECT {team}, {role} FROM {quote(meta.db_table)} WHERE {member} = %s"  # noqa: S608 - names from meta
 
 
 def forget_roles(user) -> None:

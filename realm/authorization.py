@@ -10,19 +10,27 @@ from namespaces import policy
 from namespaces.models import Namespace
 from namespaces.services import namespace_for_push
 from portus.names import split_repository_name
+from portus.prepared import INTEGER, TEXT, OneRow
 from realm.scopes import ResourceScope, format_access
 from registries.models import Registry
 
 REPOSITORY_ACTIONS = ("pull", "push", "delete")
 
+# The namespace of a scope, with its team: the ORM's own query, compiled once (portus/prepared.py).
+_NAMESPACE_NAMED = OneRow(lambda registry, name: Namespace.objects.select_related("team")
+                          .filter(registry_id=registry, name=name), registry=INTEGER, name=TEXT)
+
 
 def _namespace(registry: Registry, name: str, *, user, wants_push: bool) -> Namespace | None:
-    if wants_push and policy.is_active(user):
-        return namespace_for_push(registry=registry, name=name, user=user)
     if name == "":
+        if wants_push and policy.is_active(user):
+            return namespace_for_push(registry=registry, name=name, user=user)  # made if missing
         return Namespace.objects.select_related("team").filter(registry=registry, is_global=True).first()
-    return Namespace.objects.select_related("team").filter(registry=registry, name=name).first()
-
+    # NUL: no name holds one, and PostgreSQL takes none in text (scopes are parsed from the client's query).
+    namespace = _NAMESPACE_NAMED.get(registry=registry.pk, name=name) if "\x00" not in name else None
+    if namespace is None and wants_push and policy.is_admin(user):
+        return namespace_for_push(registry=registry, name=name, user=user)  # an admin's push makes it
+    return namespace
 
 def _repository_actions(user, registry: Registry, scope: ResourceScope,
                         token_actions: frozenset[str] | None,
