@@ -26,6 +26,7 @@ from django.utils import timezone
 from accounts.models import User
 from mirror.models import Event
 from portus.names import DIGEST_RE, TAG_RE, is_valid_component
+from portus.prepared import execute
 from registries.models import Registry
 
 ACTIONS = frozenset({"push", "pull", "mount", "delete"})
@@ -259,10 +260,15 @@ def store(rows: list[Event]) -> int:
             for start in range(0, len(rows), per_batch):
                 batch = rows[start:start + per_batch]
                 values = [f.get_db_prep_save(getattr(row, f.attname), connection) for row in batch for f in fields]
-                cursor.execute(_insert_sql(len(batch)), values)
+                if len(batch) <= _PREPARED_ROWS:  # one event per POST is the registry's way
+                    execute(cursor, _insert_sql(len(batch)), values)
+                else:
+                    cursor.execute(_insert_sql(len(batch)), values)
     return len(rows)
 
 
+# Deliveries of up to this many events run as prepared statements on PostgreSQL (portus/prepared.py).
+_PREPARED_ROWS = 16
 # SQLite before 3.32 allowed 999 parameters per statement.
 _MAX_PARAMETERS = {"sqlite": 999}
 

@@ -14,6 +14,7 @@ from django.db.models.signals import post_delete, post_save
 from django.utils import timezone
 
 from portus.hashing import keyed_hash
+from portus.prepared import execute
 
 # How long a process trusts its copy of the registries table before reading it again; a change made
 # in this process is seen at once (signals below), one made elsewhere within this many seconds.
@@ -121,7 +122,7 @@ class Registry(models.Model):
         digest = cls.hash_notification_secret(plain)
         until_field = cls._meta.get_field("previous_notification_secret_until")
         with connection.cursor() as cursor:
-            cursor.execute(_SECRET_SQL(), [digest, digest, until_field.get_db_prep_value(now, connection)])
+            execute(cursor, _SECRET_SQL(), [digest, digest, until_field.get_db_prep_value(now, connection)])
             rows = cursor.fetchall()
         for pk, current_digest, previous_digest in rows:
             # The statement matched the previous digest only inside its window.
