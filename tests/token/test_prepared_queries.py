@@ -1,0 +1,73 @@
+"""The token path's compiled queries (portus/prepared.py) answer what the ORM answers, one counted
+statement each, and survive a new database connection (PostgreSQL prepares them again)."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+from django.utils import timezone
+
+from accounts import credentials
+from accounts.models import ApplicationToken
+from accounts.services import application_token_create
+from realm.authorization import _NAMESPACE_NAMED
+
+pytestmark = pytest.mark.django_db
+
+
+def _fields(obj) -> dict:
+    return {f.attname: getattr(obj, f.attname) for f in obj._meta.concrete_fields}
+
+
+def test_the_token_lookup_is_the_orms_with_its_user_and_robot_namespace_loaded(owner):
+    token, plain = application_token_create(user=owner, application="ci", by=owner)
+    orm = (ApplicationToken.objects.usable().select_related(*ApplicationToken.FIND_RELATED)
+           .filter(digest=ApplicationToken.hash_secret(plain)).first())
+    with CaptureQueriesContext(connection) as queries:
+        found = ApplicationToken.find(plain)
+        assert _fields(found) == _fields(orm)
+        assert _fields(found.user) == _fields(orm.user)
+        assert found.user.robot_namespace is None
+    assert len(queries.captured_queries) == 1
+
+
+def test_expired_and_revoked_tokens_are_not_found_and_nothing_is_remembered(owner):
+    token, plain = application_token_create(user=owner, application="ci", by=owner)
+    assert ApplicationToken.find(plain) is not None
+    ApplicationToken.objects.filter(pk=token.pk).update(expires_at=timezone.now() - timedelta(seconds=1))
+    assert ApplicationToken.find(plain) is None
+    ApplicationToken.objects.filter(pk=token.pk).update(expires_at=timezone.now() + timedelta(hours=1))
+    assert ApplicationToken.find(plain) is not None
+    ApplicationToken.objects.filter(pk=token.pk).update(revoked_at=timezone.now())
+    assert ApplicationToken.find(plain) is None
+    assert ApplicationToken.find("pat_" + "x" * 40) is None
+
+
+def test_the_user_lookup_carries_the_door_annotations(owner):
+    found = credentials._USER_NAMED.get(username=owner.username)
+    assert found.pk == owner.pk and found.password == owner.password
+    assert found.twofactor_has_totp is False and found.twofactor_has_passkey is False
+    assert credentials._USER_NAMED.get(username="nobody-by-this-name") is None
+
+
+def test_the_namespace_lookup_loads_its_team(namespace, registry):
+    found = _NAMESPACE_NAMED.get(registry=registry.pk, name=namespace.name)
+    assert _fields(found) == _fields(namespace)
+    with CaptureQueriesContext(connection) as queries:
+        assert found.team.pk == namespace.team_id
+    assert not queries.captured_queries
+    assert _NAMESPACE_NAMED.get(registry=registry.pk + 1000, name=namespace.name) is None
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_new_connection_prepares_again(owner):
+    _, plain = application_token_create(user=owner, application="ci", by=owner)
+    assert ApplicationToken.find(plain).user_id == owner.pk
+    connection.close()
+    assert ApplicationToken.find(plain).user_id == owner.pk
+    with CaptureQueriesContext(connection) as queries:
+        assert ApplicationToken.find(plain).user_id == owner.pk
+    assert len(queries.captured_queries) == 1
