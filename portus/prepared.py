@@ -11,9 +11,11 @@ through `connection.cursor()`, so they are counted and logged like any other.
 On PostgreSQL, `execute` (used by `OneRow` and by the other hot statements) runs a statement as a
 server-side prepared statement: PREPARE once per database connection, then EXECUTE, so the server plans
 it once instead of on every request (measured: ≈ 0.15–0.2 ms of server CPU per statement down to
-≈ 0.03–0.04). The PREPARE itself is not counted as a query. Behind a pooler in transaction mode
-(PgBouncer), where a session's prepared statements are not there on the next transaction, set
-`DISABLE_SERVER_SIDE_CURSORS` as Django asks for that case: then statements are sent as they are.
+≈ 0.03–0.04). While queries are being logged (DEBUG, or a test capturing them) statements are sent as
+they are, so that the log shows each statement itself rather than `EXECUTE portus_3(…)`. Behind a
+pooler in transaction mode (PgBouncer), where a session's prepared statements are not there on the
+next transaction, set `DISABLE_SERVER_SIDE_CURSORS` as Django asks for that case: then statements are
+sent as they are.
 
 Only for querysets whose SQL does not depend on the values (a filter on a column is fine; a value
 that turns into `IS NULL` or an empty `IN` is not: the build function must not branch on them).
@@ -52,7 +54,7 @@ def execute(cursor, sql: str, params: list) -> None:
     """`cursor.execute(sql, params)` on Django's cursor; on PostgreSQL a prepared statement, made on the
     connection's first use of `sql` (a new connection, after a reconnect, prepares again)."""
     db = cursor.db
-    if db.vendor != "postgresql" or db.settings_dict.get("DISABLE_SERVER_SIDE_CURSORS"):
+    if db.vendor != "postgresql" or db.settings_dict.get("DISABLE_SERVER_SIDE_CURSORS") or db.queries_logged:
         cursor.execute(sql, params)
         return
     raw = db.connection

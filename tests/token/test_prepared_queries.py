@@ -66,8 +66,16 @@ def test_the_namespace_lookup_loads_its_team(namespace, registry):
 def test_a_new_connection_prepares_again(owner):
     _, plain = application_token_create(user=owner, application="ci", by=owner)
     assert ApplicationToken.find(plain).user_id == owner.pk
+    prepared = getattr(connection, "_portus_prepared", None)
+    if connection.vendor == "postgresql":
+        assert prepared is not None and prepared[0] is connection.connection and prepared[1]
     connection.close()
     assert ApplicationToken.find(plain).user_id == owner.pk
-    with CaptureQueriesContext(connection) as queries:
+    if connection.vendor == "postgresql":
+        assert connection._portus_prepared[0] is connection.connection  # prepared again on the new one
+        with connection.connection.cursor() as cursor:
+            cursor.execute("SELECT count(*) FROM pg_prepared_statements WHERE name LIKE 'portus_%%'")
+            assert cursor.fetchone()[0] >= 1
+    with CaptureQueriesContext(connection) as queries:  # logged: the statement itself, once
         assert ApplicationToken.find(plain).user_id == owner.pk
-    assert len(queries.captured_queries) == 1
+    assert len(queries.captured_queries) == 1 and queries.captured_queries[0]["sql"].startswith("SELECT")
