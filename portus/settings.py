@@ -106,6 +106,8 @@ DATABASES = {
         os.environ.get("DATABASE_URL") or f"sqlite:///{BASE_DIR / 'var' / 'portus.sqlite3'}",
         conn_max_age=int(os.environ.get("DATABASE_CONN_MAX_AGE", "60")),
         conn_health_checks=True,
+        # Behind PgBouncer in transaction mode: no server-side cursors, and no prepared statements (portus/prepared.py).
+        disable_server_side_cursors=bool(os.environ.get("DATABASE_DISABLE_SERVER_SIDE_CURSORS")),
     )
 }
 if DATABASES["default"]["ENGINE"].endswith("sqlite3"):

@@ -79,3 +79,18 @@ def test_a_new_connection_prepares_again(owner):
     with CaptureQueriesContext(connection) as queries:  # logged: the statement itself, once
         assert ApplicationToken.find(plain).user_id == owner.pk
     assert len(queries.captured_queries) == 1 and queries.captured_queries[0]["sql"].startswith("SELECT")
+
+
+@pytest.mark.django_db(transaction=True)
+def test_nothing_is_prepared_behind_a_transaction_pooler(owner, monkeypatch):
+    """DISABLE_SERVER_SIDE_CURSORS (DATABASE_DISABLE_SERVER_SIDE_CURSORS=1), as PgBouncer's transaction
+    mode needs: a session's prepared statements would not be there on the next transaction."""
+    if connection.vendor != "postgresql":
+        pytest.skip("prepared statements are PostgreSQL's")
+    monkeypatch.setitem(connection.settings_dict, "DISABLE_SERVER_SIDE_CURSORS", True)
+    connection.close()
+    _, plain = application_token_create(user=owner, application="ci", by=owner)
+    assert ApplicationToken.find(plain).user_id == owner.pk
+    with connection.connection.cursor() as cursor:
+        cursor.execute("SELECT count(*) FROM pg_prepared_statements")
+        assert cursor.fetchone()[0] == 0
