@@ -474,8 +474,10 @@ def can_see_user(user, other) -> bool:
 
 def can_manage_tokens_of(user, owner) -> bool:
     """Application tokens: one's own, any user's for an admin (bots have no login of their own), and a
-    namespace robot's for whoever manages its namespace."""
-    if not is_active(user):
+    namespace robot's for whoever manages its namespace. A robot manages none, not even its own: its
+    credentials are given and taken by its managers, so a leaked robot token cannot mint another one that
+    outlives its revocation."""
+    if not is_active(user) or user.is_robot:
         return False
     if user.admin or user.pk == owner.pk:
         return True
