@@ -445,8 +445,13 @@ def can_destroy_comment(user, comment) -> bool:
 
 
 def can_edit_repository(user, repository) -> bool:
-    """The description of a repository: whoever may push to it."""
-    return can_push_repository(user, repository.namespace, repository.name)
+    """The description of a repository: whoever may push to its namespace (by role, or as an admin), and
+    the holders of an `admin` grant on it; a `push` grant pushes images and no more (README, grants)."""
+    namespace = repository.namespace
+    if can_push(user, namespace):
+        return True
+    return (granted_permission(user, namespace, repository.name) == "admin"
+            and _grant_may_push(user, namespace))
 
 
 # --- users --------------------------------------------------------------------------------------

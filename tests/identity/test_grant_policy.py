@@ -131,3 +131,19 @@ def test_every_grant_change_is_an_activity_with_a_text(namespace, outsider, owne
     keys = list(Activity.objects.filter(key__startswith="grant.").order_by("id").values_list("key", flat=True))
     assert keys == ["grant.create", "grant.change", "grant.delete"]
     assert all(key in ACTIVITY_TEXTS for key in keys)
+
+
+@pytest.mark.parametrize(("permission", "may_edit"), [("pull", False), ("push", False), ("admin", True)])
+def test_only_an_admin_grant_edits_the_description(permission, may_edit, namespace, outsider, owner, repositories):
+    """A `push` grant pushes images and no more; `admin` also edits the description (README, grants)."""
+    grant_create(namespace=namespace, pattern="app", permission=permission, by=owner, user=outsider)
+    app = Repository.objects.select_related("namespace").get(pk=repositories["app"].pk)
+    assert policy.can_edit_repository(fresh(outsider), app) is may_edit
+    assert policy.can_edit_repository(fresh(outsider), Repository.objects.get(pk=repositories["app/web"].pk)) is False
+
+
+def test_a_robot_makes_no_tokens_of_its_own(robot, instance_robot, owner):
+    """Its managers give and take its tokens: a leaked robot token cannot mint one that outlives it."""
+    assert policy.can_manage_tokens_of(fresh(robot), robot) is False
+    assert policy.can_manage_tokens_of(fresh(instance_robot), instance_robot) is False
+    assert policy.can_manage_tokens_of(fresh(owner), robot) is True

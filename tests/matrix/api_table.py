@@ -23,7 +23,9 @@ SELF = "ok  ok  403 403 403 403 403 403 401"  # olivia's own records (own), and 
 SELF_HIDDEN = "ok  ok  404 404 404 404 404 404 401"  # one of olivia's credentials: others are not told
 QA_READERS = "ok  ok  ok  ok  ok  404 ok  ok  401"  # team qa, grantees on qa/app, qa's robot
 QA_MANAGERS = "ok  ok  403 403 403 404 403 403 401"  # who manages namespace qa
-QA_PUSHERS = "ok  ok  ok  403 ok  404 ok  403 401"  # who may push to qa/app
+# Who may edit qa/app's description: who pushes by role; gina's `push` grant pushes images, no more
+# (an `admin` grant would: README "Repository grants").
+QA_EDITORS = "ok  ok  ok  403 403 404 ok  403 401"
 QA_DELETERS = "ok  ok  403 403 403 404 403 403 401"  # who may delete in qa/app (delete.contributors off)
 TEAM_MEMBERS = "ok  ok  ok  ok  404 404 ok  404 401"  # who sees team qa
 TEAM_MANAGERS = "ok  ok  403 403 404 404 403 404 401"
@@ -142,7 +144,7 @@ API = [
     # repositories
     ("GET", "/api/v1/repositories", SIGNED_IN, None),
     ("GET", "/api/v1/repositories/{app}", QA_READERS, None),
-    ("PUT", "/api/v1/repositories/{app}", QA_PUSHERS, {"repository": {"description": "Changed."}}),
+    ("PUT", "/api/v1/repositories/{app}", QA_EDITORS, {"repository": {"description": "Changed."}}),
     ("DELETE", "/api/v1/repositories/{app}", QA_DELETERS, None),
     ("GET", "/api/v1/repositories/{app}/storage", QA_READERS, None),
     ("GET", "/api/v1/repositories/{app}/tags", QA_READERS, None),

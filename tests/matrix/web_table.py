@@ -28,7 +28,7 @@ QA_READERS = "ok  ok  ok  ok  ok  404 login login login"
 QA_READERS_GET_ONLY = "405 405 405 405 405 404 login login login"
 QA_MANAGERS = "ok  ok  403 403 403 404 login login login"
 QA_MANAGERS_POST_ONLY = "405 405 403 403 403 404 login login login"
-QA_PUSHERS = "ok  ok  ok  403 ok  404 login login login"
+QA_EDITORS = "ok  ok  ok  403 403 404 login login login"  # the description: push by role, or an admin grant
 QA_DELETERS = "ok  ok  403 403 403 404 login login login"
 QA_DELETERS_POST_ONLY = "405 405 403 403 403 404 login login login"
 QA_MANAGERS_HIDDEN = "ok  ok  404 404 404 404 login login login"
@@ -263,8 +263,8 @@ WEB = [
     ("GET", "/repositories/{app}", QA_READERS, None),
     ("GET", "/repositories/{site}", PUBLIC, None),
     ("POST", "/repositories/{app}", QA_READERS, {}),  # a page: a POST is shown it, and does nothing
-    ("GET", "/repositories/{app}/edit", QA_PUSHERS, None),
-    ("POST", "/repositories/{app}/edit", QA_PUSHERS, {"description": "Changed."}),
+    ("GET", "/repositories/{app}/edit", QA_EDITORS, None),
+    ("POST", "/repositories/{app}/edit", QA_EDITORS, {"description": "Changed."}),
     ("GET", "/repositories/{app}/delete", QA_DELETERS, None),
     ("POST", "/repositories/{app}/delete", QA_DELETERS, {}),
     ("GET", "/repositories/{app}/toggle_star", SIGNED_IN_POST_ONLY, None),
