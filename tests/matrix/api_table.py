@@ -31,6 +31,7 @@ TEAM_MEMBERS = "ok  ok  ok  ok  404 404 ok  404 401"  # who sees team qa
 TEAM_MANAGERS = "ok  ok  403 403 404 404 403 404 401"
 RETIRED_ADMINS = "ok  404 404 404 404 404 404 404 401"  # a retired namespace: admins only
 ADMINS_HIDDEN = RETIRED_ADMINS  # what only admins may know of (robots' trust policies)
+BARE_MANAGERS = "ok  ok  403 403 404 404 404 404 401"  # namespace bare: team qa's, no grant in it
 QA_MANAGERS_HIDDEN = "ok  ok  404 404 404 404 404 404 401"  # qa's robots, retention runs: hidden from the rest
 
 # `/api/v1/_ping` never reads a credential: even a refused one gets its `{}` (actors.py: "*" answers).
@@ -62,6 +63,13 @@ API = [
      {"issuer": "https://gitlab.com", "rules": 'project_path == "acme/other"'}),
     ("PUT", "/api/v1/trust_policies/{trust_policy}", ADMINS_HIDDEN, {"enabled": False}),
     ("DELETE", "/api/v1/trust_policies/{trust_policy}", ADMINS_HIDDEN, None),
+    # A namespace robot's trust policies: whoever manages its namespace (and admins), as its tokens; hidden
+    # from the rest, and never the robot itself (a leaked token would otherwise trust a CI of its choosing).
+    ("GET", "/api/v1/users/{robot}/trust_policies", QA_MANAGERS_HIDDEN, None),
+    ("POST", "/api/v1/users/{robot}/trust_policies", QA_MANAGERS_HIDDEN,
+     {"issuer": "https://gitlab.com", "rules": 'project_path == "acme/other"'}),
+    ("PUT", "/api/v1/trust_policies/{robot_trust_policy}", QA_MANAGERS_HIDDEN, {"enabled": False}),
+    ("DELETE", "/api/v1/trust_policies/{robot_trust_policy}", QA_MANAGERS_HIDDEN, None),
     ("GET", "/api/v1/users/{tess}", ADMINS, None),
     ("GET", "/api/v1/users/{owner}", ADMINS, None),  # Portus: admins only, one's own record too,
     ("PUT", "/api/v1/users/{tess}", ADMINS, {"user": {"display_name": "Tess T."}}),
@@ -87,13 +95,17 @@ API = [
     ("PUT", "/api/v1/registries/{registry}", ADMINS, {"registry": {"external_hostname": "reg.example.org"}}),
     ("GET", "/api/v1/registries/{registry}/storage", ADMINS, None),
     ("POST", "/api/v1/registries/{registry}/notification_secret", ADMINS, {}),
+    # Deleting one: admins; refused (422) while namespaces depend on it, the main registry's here.
+    ("DELETE", "/api/v1/registries/{spare_registry}", ADMINS, None),
+    ("DELETE", "/api/v1/registries/{registry}", "422 403 403 403 403 403 403 403 401", None),
     # teams
     ("GET", "/api/v1/teams", SIGNED_IN, None),
     ("POST", "/api/v1/teams", PEOPLE, {"name": "newteam"}),
     ("GET", "/api/v1/teams/{team}", TEAM_MEMBERS, None),
     ("PUT", "/api/v1/teams/{team}", TEAM_MANAGERS, {"team": {"description": "Quality."}}),
     ("DELETE", "/api/v1/teams/{spare_team}", "ok  ok  404 404 404 404 404 404 401", None),
-    # LDAP is off in the world: the endpoint is switched off for everyone signed in.
+    # It asks for a background run of the LDAP check; LDAP is off in the world, so the endpoint is switched
+    # off for everyone signed in.
     ("POST", "/api/v1/teams/{team}/ldap_check", "405 405 405 405 405 405 405 405 401", {}),
     ("GET", "/api/v1/teams/{team}/namespaces", TEAM_MEMBERS, None),
     ("GET", "/api/v1/teams/{team}/members", TEAM_MEMBERS, None),
@@ -109,6 +121,15 @@ API = [
     ("GET", "/api/v1/namespaces/{qa}", QA_READERS, None),
     ("PUT", "/api/v1/namespaces/{qa}", QA_MANAGERS, {"namespace": {"description": "Changed."}}),
     ("DELETE", "/api/v1/namespaces/{qa}", QA_MANAGERS, None),
+    # Rename and move (bare is empty): whoever manages it; a move only into a team where they may create
+    # namespaces (spare is olivia's; in ops she only views, so only an admin moves it there). Bare is team
+    # qa's but holds no grant, so gina and the robots do not see it (qa's robot acts in qa only).
+    ("PUT", "/api/v1/namespaces/{bare}", BARE_MANAGERS, {"namespace": {"name": "renamed"}}),
+    ("PUT", "/api/v1/namespaces/{bare}", BARE_MANAGERS, {"namespace": {"team": "spare"}}),
+    ("PUT", "/api/v1/namespaces/{bare}", "ok  403 403 403 404 404 404 404 401", {"namespace": {"team": "ops"}}),
+    # A personal namespace keeps its name: not even its owner or an admin renames it (422: refused as such).
+    ("PUT", "/api/v1/namespaces/{personal}", "422 422 404 404 404 404 404 404 401",
+     {"namespace": {"name": "olivia2"}}),
     ("GET", "/api/v1/namespaces/{qa}/signing_keys", QA_READERS, None),
     ("POST", "/api/v1/namespaces/{qa}/signing_keys", QA_MANAGERS, {"name": "second", "pem": "{pem}"}),
     ("DELETE", "/api/v1/namespaces/{qa}/signing_keys/{signing_key}", QA_MANAGERS, None),

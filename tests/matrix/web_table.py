@@ -31,6 +31,7 @@ QA_MANAGERS_POST_ONLY = "405 405 403 403 403 404 login login login"
 QA_EDITORS = "ok  ok  ok  403 403 404 login login login"  # the description: push by role, or an admin grant
 QA_DELETERS = "ok  ok  403 403 403 404 login login login"
 QA_DELETERS_POST_ONLY = "405 405 403 403 403 404 login login login"
+BARE_MANAGERS = "ok  ok  403 403 404 404 login login login"  # namespace bare: team qa's, no grant in it
 QA_MANAGERS_HIDDEN = "ok  ok  404 404 404 404 login login login"
 TEAM_MEMBERS = "ok  ok  ok  ok  404 404 login login login"
 TEAM_MANAGERS = "ok  ok  403 403 404 404 login login login"
@@ -62,12 +63,16 @@ WEB = [
     ("GET", "/users/password/done", OPEN, None),
     ("POST", "/users/password/done", OPEN_POST_ONLY, {}),
     # the profile and its credentials
+    # what tess (a viewer of team qa) did: herself, admins and who shares a team with her
+    ("GET", "/users/{tess}/activities", TEAM_MEMBERS, None),
+    ("POST", "/users/{tess}/activities", TEAM_MEMBERS, {}),  # a page: a POST is shown it, and does nothing
     ("GET", "/users/edit", SIGNED_IN, None),
     ("POST", "/users/edit", SIGNED_IN, {"email": "changed@example.org"}),
     ("GET", "/users/password", SIGNED_IN_POST_ONLY, None),
     # Without the current password: refused with the form's errors; a locked account's password is not
     # even checked (SECURITY.md: a lock refuses password checks, and says for how long).
-    ("POST", "/users/password", FORM_ERRORS + " | locked=429", {}),
+    # An account whose password is not Portus's (LDAP's is the directory's; otto has none) changes none here.
+    ("POST", "/users/password", FORM_ERRORS + " | locked=429 ldap=403 oidc=403", {}),
     ("GET", "/users/application_tokens", SIGNED_IN_POST_ONLY, None),
     ("POST", "/users/application_tokens", SIGNED_IN, {"application": "from-the-page", "registry_access": "pull",
                                                       "api_access": "none"}),
@@ -153,6 +158,8 @@ WEB = [
     ("POST", "/admin/users/{irobot}/trust_policies/{trust_policy}/delete", ADMINS_HIDDEN, {}),
     ("GET", "/admin/robots", ADMINS, None),
     ("POST", "/admin/robots", ADMINS, {"name": "builder"}),
+    ("GET", "/admin/teams", ADMINS, None),
+    ("POST", "/admin/teams", ADMINS, {}),  # a page: a POST is shown it, and does nothing
     ("GET", "/admin/registries", ADMINS, None),
     ("POST", "/admin/registries", ADMINS, {}),
     ("GET", "/admin/registries/new", ADMINS, None),
@@ -161,6 +168,8 @@ WEB = [
     ("POST", "/admin/registries/{registry}/edit", ADMINS, {"name": "main", "hostname": "registry.test.lan:5000"}),
     ("GET", "/admin/registries/{registry}/notification-secret", ADMINS_POST_ONLY, None),
     ("POST", "/admin/registries/{registry}/notification-secret", ADMINS, {}),
+    ("GET", "/admin/registries/{spare_registry}/delete", ADMINS, None),  # a confirmation page
+    ("POST", "/admin/registries/{spare_registry}/delete", ADMINS, {}),
     ("GET", "/admin/activities", ADMINS, None),
     ("POST", "/admin/activities", ADMINS, {}),
     ("GET", "/admin/activities.csv", ADMINS, None),
@@ -179,6 +188,14 @@ WEB = [
     ("POST", "/robots/{robot}/enabled", QA_MANAGERS_HIDDEN, {"enabled": "false"}),
     ("GET", "/robots/{robot}/delete", SIGNED_IN_POST_ONLY, None),
     ("POST", "/robots/{robot}/delete", QA_MANAGERS_HIDDEN, {}),
+    # its trust policies: its namespace's managers, as in the API
+    ("GET", "/robots/{robot}/trust_policies", QA_MANAGERS_HIDDEN, None),
+    ("POST", "/robots/{robot}/trust_policies", QA_MANAGERS_HIDDEN, {"issuer": "https://gitlab.com",
+                                                                  "rules": 'project_path == "acme/other"'}),
+    # The admin's address for a bot's page asks the same policy: the robot's managers, not the URL, decide.
+    ("GET", "/admin/users/{robot}/trust_policies", QA_MANAGERS_HIDDEN, None),
+    ("GET", "/robots/{robot}/trust_policies/{robot_trust_policy}/delete", SIGNED_IN_POST_ONLY, None),
+    ("POST", "/robots/{robot}/trust_policies/{robot_trust_policy}/delete", QA_MANAGERS_HIDDEN, {}),
     ("GET", "/namespaces/{qa}/robots", QA_MANAGERS, None),
     ("POST", "/namespaces/{qa}/robots", QA_MANAGERS, {"name": "nightly"}),
     ("GET", "/namespaces/{qa}/grants", QA_MANAGERS, None),
@@ -199,6 +216,14 @@ WEB = [
     ("POST", "/namespaces/{qa}", QA_READERS, {}),  # a page: a POST is shown it, and does nothing
     ("GET", "/namespaces/{qa}/edit", QA_MANAGERS, None),
     ("POST", "/namespaces/{qa}/edit", QA_MANAGERS, {"description": "Changed."}),
+    # renamed and moved (bare is empty) by whoever manages it, into a team where they create namespaces
+    # (bare holds no grant: gina does not see it)
+    ("POST", "/namespaces/{bare}/edit", BARE_MANAGERS, {"name": "renamed", "team": "{team}", "description": ""}),
+    ("POST", "/namespaces/{bare}/edit", BARE_MANAGERS, {"name": "bare", "team": "{spare_team}", "description": ""}),
+    # what happened there: who may open the namespace's page, and only what they may see
+    ("GET", "/namespaces/{qa}/activities", QA_READERS, None),
+    ("GET", "/namespaces/{pub}/activities", PUBLIC, None),
+    ("POST", "/namespaces/{qa}/activities", QA_READERS, {}),  # a page: a POST is shown it, and does nothing
     ("GET", "/namespaces/{qa}/change_visibility", SIGNED_IN_POST_ONLY, None),
     ("POST", "/namespaces/{qa}/change_visibility", QA_MANAGERS, {"visibility": "protected"}),
     ("GET", "/namespaces/{qa}/delete", QA_MANAGERS, None),

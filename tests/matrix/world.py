@@ -13,6 +13,9 @@ Who is who (the actor classes of tables.py):
 - vera has a passkey (a second factor: her password opens no registry login);
 - adam is the admin. Olivia also holds the odd credentials: an expired, a revoked, a pull-only and an
   API-read-only application token.
+Targets that only a row acts on: namespace `bare` of team qa (empty, so it may be renamed or moved), team
+`ops` (adam's, where olivia only views: no namespace of hers moves in), registry `spare` (nothing depends
+on it, so it may be deleted) and qa's robot's trust policy.
 Objects a row acts on and that nobody is (`tess`, the team member, user and target of admin forms) are
 separate from the actors, so that "is it mine?" never depends on which actor asks.
 """
@@ -100,10 +103,15 @@ def build() -> SimpleNamespace:
         team_member_add(team=team, user=user, role=role, by=w.owner)
     w.tess_member = TeamMember.objects.get(team=team, user=w.tess)
     w.spare_team = team_create(name="spare", owner=w.owner)  # a team of olivia's with nothing in it
+    # The admin's team, where olivia only views: she may not move a namespace into it.
+    w.ops_team = team_create(name="ops", owner=w.admin)
+    team_member_add(team=w.ops_team, user=w.owner, role=Role.VIEWER, by=w.admin)
 
     w.qa = namespace_create(name="qa", team=team, by=w.owner, registry=w.registry)
     w.pub = namespace_create(name="pub", team=team, by=w.owner, registry=w.registry, visibility="public")
     w.prot = namespace_create(name="prot", team=team, by=w.owner, registry=w.registry, visibility="protected")
+    # Empty (no repositories, no robots): the one a rename or a move may act on.
+    w.bare = namespace_create(name="bare", team=team, by=w.owner, registry=w.registry)
     w.personal = Namespace.objects.get(registry=w.registry, name="olivia")
     w.global_ns = Namespace.objects.get(registry=w.registry, is_global=True)
     w.app = _repository(w.qa, "app", w.owner)
@@ -141,6 +149,9 @@ def build() -> SimpleNamespace:
     grant_create(namespace=w.qa, pattern="app", permission="pull", by=w.owner, user=w.irobot)
     w.trust_policy = TrustPolicy.objects.create(robot=w.irobot, issuer="https://gitlab.com", audience="",
                                                 rules='project_path == "acme/app"', created_by=w.admin)
+    # qa's robot trusts a CI issuer too: its namespace's owners manage that, as they manage its tokens.
+    w.robot_trust_policy = TrustPolicy.objects.create(robot=w.robot, issuer="https://gitlab.com", audience="",
+                                                      rules='project_path == "acme/ci"', created_by=w.owner)
 
     # Credentials: a full token for every actor that has one, and olivia's odd ones.
     w.secrets = {}
@@ -180,4 +191,7 @@ def build() -> SimpleNamespace:
     w.repo_rule = rule_save(scope="repository", namespace=w.qa, repository=w.app,
                             values={"enabled": True, "keep_latest": 3}, by=w.owner)
     w.run = runs.run_create(dry_run=True, namespace=w.qa, by=w.owner)
+    # A registry nothing depends on yet (only its automatic namespaces): the one a delete may act on.
+    w.spare_registry = registry_create(name="spare", hostname="spare.test.lan:5000", use_ssl=False, by=None,
+                                       check=False)
     return w
