@@ -104,9 +104,10 @@ API = [
     ("GET", "/api/v1/teams/{team}", TEAM_MEMBERS, None),
     ("PUT", "/api/v1/teams/{team}", TEAM_MANAGERS, {"team": {"description": "Quality."}}),
     ("DELETE", "/api/v1/teams/{spare_team}", "ok  ok  404 404 404 404 404 404 401", None),
-    # It asks for a background run of the LDAP check; LDAP is off in the world, so the endpoint is switched
-    # off for everyone signed in.
+    # It asks for a background run of the LDAP check. LDAP is off in the world, so the endpoint is switched
+    # off for everyone signed in; with LDAP group sync on (OPTIONS below), the team's managers ask for it.
     ("POST", "/api/v1/teams/{team}/ldap_check", "405 405 405 405 405 405 405 405 401", {}),
+    ("POST", "/api/v1/teams/{team}/ldap_check?ldap=on", TEAM_MANAGERS, {}),
     ("GET", "/api/v1/teams/{team}/namespaces", TEAM_MEMBERS, None),
     ("GET", "/api/v1/teams/{team}/members", TEAM_MEMBERS, None),
     ("POST", "/api/v1/teams/{team}/members", TEAM_MANAGERS, {"user": "oscar", "role": "viewer"}),
@@ -203,3 +204,8 @@ API = [
     ("POST", "/api/v1/retention/runs/{run}/resume", "422 422 404 404 404 404 404 404 401", {}),
     ("POST", "/api/v1/retention/runs/{run}/cancel", QA_MANAGERS_HIDDEN, {}),
 ]
+
+# Options a row switches on for itself, by (method, path as in API): the world's are the defaults.
+OPTIONS = {
+    ("POST", "/api/v1/teams/{team}/ldap_check?ldap=on"): {"ldap.enabled": True, "ldap.group_sync.enabled": True},
+}
