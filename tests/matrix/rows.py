@@ -33,7 +33,7 @@ def targets(world) -> dict[str, object]:
              "owner_token", "robot_token", "irobot_token", "refresh_token", "trust_policy", "grant", "webhook",
              "delivery", "signing_key", "comment", "run", "retired", "team", "spare_team", "tess_member",
              "registry", "ns_rule", "repo_rule", "identity", "passkey", "personal", "global_ns",
-             "robot_trust_policy", "ops_team", "bare", "spare_registry")
+             "robot_trust_policy", "ops_team", "admin", "bare", "spare_registry")
     found = {name: getattr(world, name).pk for name in names}
     if not hasattr(world, "pem"):
         world.pem = _pem()

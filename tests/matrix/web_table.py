@@ -65,6 +65,8 @@ WEB = [
     # the profile and its credentials
     # what tess (a viewer of team qa) did: herself, admins and who shares a team with her
     ("GET", "/users/{tess}/activities", TEAM_MEMBERS, None),
+    # adam shares a team (ops) with olivia only
+    ("GET", "/users/{admin}/activities", "ok  ok  404 404 404 404 login login login", None),
     ("POST", "/users/{tess}/activities", TEAM_MEMBERS, {}),  # a page: a POST is shown it, and does nothing
     ("GET", "/users/edit", SIGNED_IN, None),
     ("POST", "/users/edit", SIGNED_IN, {"email": "changed@example.org"}),
@@ -223,6 +225,7 @@ WEB = [
     # what happened there: who may open the namespace's page, and only what they may see
     ("GET", "/namespaces/{qa}/activities", QA_READERS, None),
     ("GET", "/namespaces/{pub}/activities", PUBLIC, None),
+    ("GET", "/namespaces/{retired}/activities", RETIRED_ADMINS, None),
     ("POST", "/namespaces/{qa}/activities", QA_READERS, {}),  # a page: a POST is shown it, and does nothing
     ("GET", "/namespaces/{qa}/change_visibility", SIGNED_IN_POST_ONLY, None),
     ("POST", "/namespaces/{qa}/change_visibility", QA_MANAGERS, {"visibility": "protected"}),
