@@ -131,7 +131,173 @@
     }
   }
 
+  /* Long names break only after a separator: a <wbr> after each / - . _ : @ of a long word (a user name,
+     a repository path, an email). Done here, once per page, so that every template gets it. */
+  var LONG_WORD = /[^\s]{12,}/g;
+  var SEPARATORS = /([\/\-._:@])(?=[^\s])/g;
+  var SKIP = "script, style, textarea, title, svg, .portus-nowbr";
+
+  function breakAfterSeparators(root) {
+    var walker = document.createTreeWalker(root, NodeFilter.SHOW_TEXT, {
+      acceptNode: function (node) {
+        if (!node.nodeValue || node.nodeValue.length < 12 || !/[\/\-._:@]/.test(node.nodeValue)) {
+          return NodeFilter.FILTER_REJECT;
+        }
+        var parent = node.parentElement;
+        return parent && !parent.closest(SKIP) ? NodeFilter.FILTER_ACCEPT : NodeFilter.FILTER_REJECT;
+      }
+    });
+    var nodes = [];
+    for (var node = walker.nextNode(); node; node = walker.nextNode()) {
+      nodes.push(node);
+    }
+    nodes.forEach(function (node) {
+      var text = node.nodeValue;
+      if (!LONG_WORD.test(text)) {
+        return;
+      }
+      LONG_WORD.lastIndex = 0;
+      var fragment = document.createDocumentFragment();
+      var last = 0;
+      text.replace(LONG_WORD, function (word, offset) {
+        fragment.appendChild(document.createTextNode(text.slice(last, offset)));
+        word.split(SEPARATORS).forEach(function (piece, index, pieces) {
+          fragment.appendChild(document.createTextNode(piece));
+          if (index % 2 === 1 && index < pieces.length - 1) {
+            fragment.appendChild(document.createElement("wbr"));
+          }
+        });
+        last = offset + word.length;
+        return word;
+      });
+      fragment.appendChild(document.createTextNode(text.slice(last)));
+      node.parentNode.replaceChild(fragment, node);
+    });
+  }
+
+  /* A text cut with an ellipsis shows its whole self on hover. */
+  function titleCutTexts() {
+    document.querySelectorAll(".portus-truncate, .text-truncate, .portus-breadcrumbs .breadcrumb-item").forEach(function (el) {
+      if (el.hasAttribute("title") && !el.hasAttribute("data-portus-title")) {
+        return;
+      }
+      if (el.scrollWidth > el.clientWidth + 1) {
+        el.setAttribute("title", el.textContent.replace(/\s+/g, " ").trim());
+        el.setAttribute("data-portus-title", "");
+      } else if (el.hasAttribute("data-portus-title")) {
+        el.removeAttribute("title");
+        el.removeAttribute("data-portus-title");
+      }
+    });
+  }
+
+  /* A table wider than its box: a cue above it, a faded edge where more is hidden, and focusable so that
+     the arrow keys scroll it. */
+  function markScrollBoxes() {
+    document.querySelectorAll(".table-responsive").forEach(function (box) {
+      var cue = box.previousElementSibling;
+      if (!cue || !cue.classList.contains("portus-scroll-cue")) {
+        cue = document.createElement("div");
+        cue.className = "portus-scroll-cue";
+        cue.setAttribute("aria-hidden", "true");
+        cue.textContent = "Scroll sideways for more \u2192";
+        box.parentNode.insertBefore(cue, box);
+        box.addEventListener("scroll", function () { edges(box); }, {passive: true});
+      }
+      var scrolls = box.scrollWidth > box.clientWidth + 1;
+      box.classList.toggle("portus-scrolls", scrolls);
+      cue.classList.toggle("portus-shown", scrolls);
+      if (scrolls) {
+        var table = box.querySelector("table");
+        var caption = table && table.querySelector("caption");
+        box.setAttribute("tabindex", "0");
+        box.setAttribute("role", "region");
+        box.setAttribute("aria-label", ((caption && caption.textContent.trim()) || "Table") + ", scrolls sideways");
+      } else if (box.getAttribute("role") === "region") {
+        box.removeAttribute("tabindex");
+        box.removeAttribute("role");
+        box.removeAttribute("aria-label");
+      }
+      edges(box);
+    });
+  }
+
+  /* Tables in a .table-responsive box become cards on a phone (portus.css): each cell learns its column's
+     name, and the elements keep their table roles, which a browser drops from a table drawn as blocks. */
+  function stackTables() {
+    document.querySelectorAll(".table-responsive > table").forEach(function (table) {
+      if (table.classList.contains("portus-stack") || table.classList.contains("portus-no-stack")) {
+        return;
+      }
+      var headers = [];
+      var head = table.tHead && table.tHead.rows[0];
+      if (head) {
+        Array.prototype.forEach.call(head.cells, function (cell) {
+          var text = cell.textContent.replace(/\s+/g, " ").trim();
+          for (var i = 0; i < (cell.colSpan || 1); i++) {
+            headers.push(text);
+          }
+          cell.setAttribute("role", "columnheader");
+        });
+        head.setAttribute("role", "row");
+        table.tHead.setAttribute("role", "rowgroup");
+      }
+      table.setAttribute("role", "table");
+      Array.prototype.forEach.call(table.tBodies, function (body) {
+        body.setAttribute("role", "rowgroup");
+        Array.prototype.forEach.call(body.rows, function (row) {
+          row.setAttribute("role", "row");
+          var column = 0;
+          Array.prototype.forEach.call(row.cells, function (cell) {
+            cell.setAttribute("role", cell.tagName === "TH" ? "rowheader" : "cell");
+            if (!cell.hasAttribute("data-label")) {
+              cell.setAttribute("data-label", headers[column] || "");
+            }
+            column += cell.colSpan || 1;
+          });
+        });
+      });
+      table.classList.add("portus-stack");
+    });
+  }
+
+  /* A <pre> too wide for its box scrolls: focusable, so that the keyboard scrolls it too. */
+  function focusableScrollers() {
+    document.querySelectorAll("pre").forEach(function (pre) {
+      var scrolls = pre.scrollWidth > pre.clientWidth + 1 || pre.scrollHeight > pre.clientHeight + 1;
+      if (scrolls && !pre.hasAttribute("tabindex")) {
+        pre.setAttribute("tabindex", "0");
+        pre.setAttribute("data-portus-tabindex", "");
+      } else if (!scrolls && pre.hasAttribute("data-portus-tabindex")) {
+        pre.removeAttribute("tabindex");
+        pre.removeAttribute("data-portus-tabindex");
+      }
+    });
+  }
+
+  function edges(box) {
+    var scrolls = box.classList.contains("portus-scrolls");
+    var left = Math.abs(box.scrollLeft);
+    box.classList.toggle("portus-more-right", scrolls && left + box.clientWidth < box.scrollWidth - 1);
+    box.classList.toggle("portus-more-left", scrolls && left > 1);
+  }
+
+  function layout() {
+    markScrollBoxes();
+    focusableScrollers();
+    titleCutTexts();
+  }
+
+  var resizing = null;
+  window.addEventListener("resize", function () {
+    window.clearTimeout(resizing);
+    resizing = window.setTimeout(layout, 100);
+  });
+
   document.addEventListener("DOMContentLoaded", function () {
     applyTheme(storedTheme());
+    breakAfterSeparators(document.body);
+    stackTables();
+    layout();
   });
 })();
