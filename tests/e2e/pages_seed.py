@@ -131,15 +131,16 @@ print("SEED" + json.dumps({{
 AFTER_PUSH_SCRIPT = r"""
 import json
 from accounts.models import User
-from namespaces.models import Comment, Repository, Star, Tag
+from namespaces.models import Repository, Tag
+from namespaces.social import comment_create, star_toggle
 from retention.rules import rule_save
 
 long_user = User.objects.get(username={long_user!r})
 repository = Repository.objects.get(namespace__name={long_user!r}, name={name!r})
 rule_save(scope="repository", repository=repository, by=long_user, values={{"keep_latest": 3, "enabled": False}})
-Comment.objects.create(repository=repository, author=long_user,
-                       body="Pinned `" + {long_tag!r} + "` for the release: see https://example.org/" + "r" * 80)
-Star.objects.get_or_create(repository=repository, user=long_user)
+comment_create(repository=repository, author=long_user,
+               body="Pinned `" + {long_tag!r} + "` for the release: see https://example.org/" + "r" * 80)
+star_toggle(repository=repository, user=long_user)
 tag = Tag.objects.get(repository=repository, name={long_tag!r})
 print("SEED" + json.dumps({{"repository": repository.pk, "tag": tag.pk}}))
 """

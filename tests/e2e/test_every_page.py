@@ -21,7 +21,7 @@ from urllib.parse import urlparse
 
 import pytest
 
-from tests.e2e.browser import CHROMIUM, CHROMIUM_ARGS, SCREENSHOTS
+from tests.e2e.browser import CHROMIUM, CHROMIUM_ARGS, OVERFLOW_JS, SCREENSHOTS
 from tests.e2e.conftest import ROOT, _running_stack
 from tests.e2e.pages_seed import (
     AFTER_PUSH_SCRIPT,
@@ -42,6 +42,7 @@ WIDTHS = {1280: {"width": 1280, "height": 900}, 375: {"width": 375, "height": 81
 THEMES = ("light", "dark")
 AXE_REPORT = ROOT / "test-artifacts" / "axe-pages.json"
 BLOCKING_IMPACTS = ("serious", "critical")
+NAVBAR_HEIGHT = 72  # one line of links at 1280 px (57 px), with room for a taller control
 
 
 # --- which pages -----------------------------------------------------------------------------------------
@@ -255,6 +256,8 @@ LAYOUT_JS = r"""(width) => {
   const out = {outside: [], spilling: [], broken: [], untitled: []};
   const doc = document.documentElement;
   out.scrollWidth = doc.scrollWidth; out.clientWidth = doc.clientWidth;
+  const bar = document.querySelector('header .navbar');
+  out.navbarHeight = bar ? Math.round(bar.getBoundingClientRect().height) : 0;
   for (const el of document.querySelectorAll(KEY)) {
     if (!visible(el) || el.matches('.portus-skip-link')) continue;
     const r = el.getBoundingClientRect();
@@ -401,8 +404,11 @@ def test_every_page_fits_with_the_longest_names_and_axe_finds_nothing_serious(se
                 spent["layout"] += time.monotonic() - mark
                 mark = time.monotonic()
                 if layout["scrollWidth"] > layout["clientWidth"]:
+                    culprits = page.evaluate(OVERFLOW_JS, viewport["width"])["culprits"]
                     problems.append(f"{label}: the page scrolls sideways ({layout['scrollWidth']} > "
-                                    f"{layout['clientWidth']})")
+                                    f"{layout['clientWidth']}); too wide: {culprits}")
+                if width >= 992 and layout["navbarHeight"] > NAVBAR_HEIGHT:
+                    problems.append(f"{label}: the navigation takes {layout['navbarHeight']} px, more than one line")
                 for kind in ("outside", "spilling", "broken", "untitled"):
                     if layout[kind]:
                         problems.append(f"{label}: {kind}: " + "; ".join(layout[kind][:6]))

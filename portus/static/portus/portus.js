@@ -132,7 +132,8 @@
   }
 
   /* Long names break only after a separator: a <wbr> after each / - . _ : @ of a long word (a user name,
-     a repository path, an email). Done here, once per page, so that every template gets it. */
+     a repository path, an email), except in text kept on one line. Done here, once per page, so that
+     every template gets it. */
   var LONG_WORD = /[^\s]{12,}/g;
   var SEPARATORS = /([\/\-._:@])(?=[^\s])/g;
   var SKIP = "script, style, textarea, title, svg, .portus-nowbr";
@@ -144,7 +145,12 @@
           return NodeFilter.FILTER_REJECT;
         }
         var parent = node.parentElement;
-        return parent && !parent.closest(SKIP) ? NodeFilter.FILTER_ACCEPT : NodeFilter.FILTER_REJECT;
+        if (!parent || parent.closest(SKIP)) {
+          return NodeFilter.FILTER_REJECT;
+        }
+        /* Chrome breaks at a <wbr> even in white-space: nowrap, which would undo an ellipsis. */
+        var space = window.getComputedStyle(parent).whiteSpace;
+        return space === "nowrap" || space === "pre" ? NodeFilter.FILTER_REJECT : NodeFilter.FILTER_ACCEPT;
       }
     });
     var nodes = [];
