@@ -26,6 +26,7 @@ from urllib.parse import quote, urljoin, urlsplit
 import requests
 
 from portus.options import option, registry_tls_verify
+from registries import transport
 from registries.challenge import Challenge, parse_challenge
 from registries.manifests import MANIFEST_ACCEPT, ImageDetails, Manifest, image_size, is_attestation, size_of
 from registries.models import Registry, canonical_host
@@ -313,13 +314,25 @@ class RegistryClient:
                 raise OffOriginLink(f"{method} {url[:200]}: not on the registry's own origin "
                                     f"{self.registry.base_url}; its token is not sent there")
             headers["Authorization"] = f"Bearer {token}"
+        timeout = (option("registry.timeout.value"), option("registry.read_timeout.value"))
+        proxies = proxies_for(url)
+        if method in ("GET", "HEAD") and not proxies and not kwargs.keys() - {"stream"}:
+            # The sync's hot path, on http.client (registries/transport.py says why). A redirect is asked
+            # again below, through requests.
+            try:
+                response = transport.send(method, url, headers=headers, timeout=timeout,
+                                          verify=registry_tls_verify())
+            except transport.TransportError as exc:
+                raise RegistryUnavailable(f"{method} {url}: {exc}") from exc
+            if response.status_code not in transport.REDIRECTS:
+                return response  # type: ignore[return-value]  # the part of a Response this module reads
+            response.close()
         try:
             # Redirects (GET/HEAD only: storage back ends) to another host lose the Authorization header:
             # requests strips it (Session.rebuild_auth); tests/webhooks/test_registry_client.py checks it.
             return session().request(
-                method, url, headers=headers, allow_redirects=method in ("GET", "HEAD"), proxies=proxies_for(url),
-                timeout=(option("registry.timeout.value"), option("registry.read_timeout.value")),
-                verify=registry_tls_verify(), **kwargs,
+                method, url, headers=headers, allow_redirects=method in ("GET", "HEAD"), proxies=proxies,
+                timeout=timeout, verify=registry_tls_verify(), **kwargs,
             )
         except requests.RequestException as exc:
             raise RegistryUnavailable(f"{method} {url}: {exc.__class__.__name__}: {exc}") from exc
