@@ -9,7 +9,9 @@ covers a batch of repositories, with the same rules as `tag_sync_set` (namespace
   (`latest_events`, asked under the locks), nor is a tag row written since, nor one already pointing
   at the digest;
 - a write carries no event time and leaves no tombstone; every applied write records its activity
-  (`sync: true`) and sends `tag_pushed` once the transaction commits.
+  (`sync: true`) and sends `tag_pushed` once the transaction commits. What hears it (image details
+  queueing each digest) runs for the whole batch in one transaction, each tag in a savepoint of its own:
+  one commit per batch instead of two per tag, which on a busy disk was most of a first sync's writing.
 Should the batch meet a conflict that the locks cannot exclude (a row inserted outside them), the caller
 writes the batch again tag by tag.
 """
@@ -17,6 +19,7 @@ writes the batch again tag by tag.
 from __future__ import annotations
 
 import hashlib
+import logging
 from collections.abc import Callable
 from datetime import datetime
 from typing import Any, Protocol
@@ -26,9 +29,11 @@ from django.utils import timezone
 
 from activities.services import activities_record_many, activity_build
 from namespaces.models import Namespace, Repository, Tag
-from namespaces.tags import ImageNameRefused, TagChange, _on_commit, namespace_for_image, tag_pushed
+from namespaces.tags import ImageNameRefused, TagChange, namespace_for_image, tag_pushed
 from portus.names import split_repository_name
 from registries.models import Registry
+
+log = logging.getLogger(__name__)
 
 
 class SyncWrite(Protocol):
@@ -151,6 +156,22 @@ def tags_sync_set_many(*, registry: Registry, writes: dict[str, list[SyncWrite]]
         recount_tags(recount)
     Repository.objects.bulk_update([r for r in targets.values() if r.pk in pushed], ["pushed_at"], batch_size=500)
     activities_record_many(activities)
-    for tag, repository, was_created in applied:
-        _on_commit(tag_pushed, tag=tag, repository=repository, created=was_created, author=None)
+    if applied:
+        transaction.on_commit(lambda: _announce(applied))
     return results
+
+
+def _announce(applied: list[tuple[Tag, Repository, bool]]) -> None:
+    """`tag_pushed` for every tag the batch wrote, after its commit, in one transaction of their own; a
+    receiver that fails loses only its own savepoint (and what it missed, the images sweep finds later)."""
+    try:
+        with transaction.atomic():
+            for tag, repository, was_created in applied:
+                try:
+                    with transaction.atomic():
+                        tag_pushed.send(sender=Tag, tag=tag, repository=repository, created=was_created,
+                                        author=None)
+                except Exception:  # noqa: BLE001 - the tag is written; only what hears of it missed it
+                    log.exception("sync: announcing %s:%s failed", repository.full_name, tag.name)
+    except Exception:  # noqa: BLE001 - the batch is committed; the announcements are best effort
+        log.exception("sync: announcing a batch of %d tags failed", len(applied))

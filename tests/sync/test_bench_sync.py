@@ -23,6 +23,7 @@ def test_the_bench_syncs_a_real_registry_and_cleans_up(internal_account, registr
     assert "seeded 3 repositories" in text
     assert "first sync (everything new):" in text and "3 added, 0 changed, 0 removed, outcome complete" in text
     assert "second sync (nothing changed):" in text and "0 added, 0 changed, 0 removed, outcome complete" in text
+    assert "CPU: this process" in text and "the registry alone" in text and "for 6 requests" in text
     assert list(Registry.objects.values_list("name", flat=True)) == ["main"]
     assert not Repository.objects.exists()
     assert Activity.objects.filter(key="repository.push", parameters__sync=True).count() == 3

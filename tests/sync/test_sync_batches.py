@@ -182,3 +182,26 @@ def test_the_sync_counts_tags_no_event_named(fake_registry, registry, namespace,
     registry.refresh_from_db()
     assert registry.last_sync_summary["unnotified"] == 1
     assert registry.last_sync_summary["changes_sample"] == [["add", "qa/quiet", "latest"], ["add", "qa/told", "latest"]]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_every_tag_a_batch_writes_is_queued_for_its_details(forty, registry, monkeypatch):
+    """What hears of the sync's tags (image details) runs after the batch's commit, and one that fails
+    for a tag does not stop the others."""
+    from images import fetch
+    from images.models import Manifest, ManifestLink
+
+    real = fetch.queue_tag
+
+    def failing_once(tag):
+        if tag.repository.name == "app07":
+            raise RuntimeError("boom")
+        return real(tag)
+
+    monkeypatch.setattr(fetch, "queue_tag", failing_once)
+    report = sync_registry(registry=registry, delete=True)
+    assert report.outcome == Outcome.COMPLETE and report.tags_added == 40
+    queued = set(Manifest.objects.filter(registry=registry).values_list("digest", flat=True))
+    assert queued == {image(f"m{i}").digest for i in range(40) if i != 7}
+    linked = set(ManifestLink.objects.values_list("repository__name", flat=True))
+    assert linked == {f"app{i:02}" for i in range(40) if i != 7}

@@ -7,16 +7,23 @@ it. It then adds the registry here, times a first sync (everything new: tags, HE
 manifest, every write) and a second one (nothing changed: what the background does every interval),
 prints the figures, and removes the registry and everything synced from it again (the activities the
 sync recorded stay: the audit trail is not rewritten).
+
+Each sync's line gives the CPU this process and the registry spent. Then the registry alone: the
+requests of an unchanged sync (a tag list and a HEAD per repository, one token per group, as many
+threads as the sync's readers on kept connections) without any of the sync's work, the ceiling no sync
+here can pass on this machine.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
+import os
 import shutil
 import socket
 import subprocess
 import tempfile
+import threading
 import time
 from pathlib import Path
 from typing import Any
@@ -27,7 +34,8 @@ from django.core.management.base import BaseCommand, CommandError
 from accounts.models import User
 from mirror import sync
 from portus.options import certificate_path, option
-from registries.client import forget_tokens
+from registries import transport
+from registries.client import RegistryClient, forget_tokens, pull_groups, repository_scope
 from registries.models import Registry
 
 REGISTRY_BINARY = "/usr/bin/docker-registry"
@@ -74,6 +82,46 @@ def seed_storage(root: Path, names: list[str]) -> None:
         _write(repository / "_manifests" / "revisions" / "sha256" / digest / "link", link)
         _write(repository / "_manifests" / "tags" / "latest" / "current" / "link", link)
         _write(repository / "_manifests" / "tags" / "latest" / "index" / "sha256" / digest / "link", link)
+
+
+def cpu_seconds(pid: int) -> float:
+    """User and system CPU of a process so far (Linux /proc), 0 where it cannot be read."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def own_cpu_seconds() -> float:
+    times = os.times()
+    return times.user + times.system
+
+
+def registry_alone(registry: Registry, names: list[str], threads: int) -> int:
+    """The requests of an unchanged sync and nothing else; returns how many were made."""
+    client = RegistryClient(registry)
+    groups = pull_groups(names, max_count=-(-len(names) // max(threads, 1)))
+    tokens = [(group, client.hold_pull_token(group)._token(repository_scope(group[0], "pull"))) for group in groups]
+    base = registry.base_url
+    timeout = (option("registry.timeout.value"), option("registry.read_timeout.value"))
+
+    def run(part: list[tuple[list[str], str]]) -> None:
+        for group, token in part:
+            headers = {"Authorization": f"Bearer {token}", "Accept": OCI_MANIFEST}
+            for name in group:
+                for method, path in (("GET", f"/v2/{name}/tags/list"), ("HEAD", f"/v2/{name}/manifests/latest")):
+                    response = transport.send(method, base + path, headers=headers, timeout=timeout, verify=False)
+                    b"".join(response.iter_content(65536))
+                    if response.status_code != 200:
+                        raise CommandError(f"{method} {path}: {response.status_code}")
+
+    workers = [threading.Thread(target=run, args=(tokens[i::threads],)) for i in range(min(threads, len(tokens)))]
+    for worker in workers:
+        worker.start()
+    for worker in workers:
+        worker.join()
+    return 2 * len(names)
 
 
 def registry_config(*, port: int, storage: Path) -> dict[str, Any]:
@@ -125,19 +173,29 @@ class Command(BaseCommand):
             registry = Registry.objects.create(name=f"bench-sync-{port}", hostname=f"127.0.0.1:{port}",
                                                use_ssl=False)
             forget_tokens()
+            readers = int(option("background.sync.concurrency"))
             for label in ("first sync (everything new)", "second sync (nothing changed)"):
-                started = time.monotonic()
+                started, own, theirs = time.monotonic(), own_cpu_seconds(), cpu_seconds(process.pid)
                 plan = sync.sync_plan(registry=registry, delete=True)
                 read = time.monotonic() - started
                 report = sync.sync_apply(plan=plan, record=False)
                 total = time.monotonic() - started
                 self.stdout.write(
                     f"{label}: {total:.1f} s for {count} repositories ({count / total:.0f}/s; reading "
-                    f"{read:.1f} s, writing {total - read:.1f} s, {option('background.sync.concurrency')} "
-                    f"readers): {report.tags_added} added, {report.tags_updated} changed, "
+                    f"{read:.1f} s, writing {total - read:.1f} s, {readers} readers; CPU: this process "
+                    f"{own_cpu_seconds() - own:.1f} s, the registry {cpu_seconds(process.pid) - theirs:.1f} s): "
+                    f"{report.tags_added} added, {report.tags_updated} changed, "
                     f"{report.tags_removed} removed, outcome {report.outcome}")
                 if report.outcome != sync.Outcome.COMPLETE:
                     raise CommandError(f"the sync did not complete: {report.errors[:3]}")
+            started, own, theirs = time.monotonic(), own_cpu_seconds(), cpu_seconds(process.pid)
+            made = registry_alone(registry, names, readers)
+            took, theirs = time.monotonic() - started, cpu_seconds(process.pid) - theirs
+            self.stdout.write(
+                f"the registry alone (its requests of an unchanged sync, nothing else; {readers} threads): "
+                f"{took:.1f} s for {made} requests ({made / took:.0f}/s; CPU: this process "
+                f"{own_cpu_seconds() - own:.1f} s, the registry {theirs:.1f} s, "
+                f"{theirs / made * 1000:.2f} ms per request)")
         finally:
             if registry is not None:
                 registry.delete()
