@@ -84,15 +84,17 @@ def test_the_status_page_shows_pushed_events_received_and_processed(stack, image
             assert handled, f"the events of {len(PUSHED)} pushes were not all processed within 60 s: {now}"
             assert now["totals"]["received"] >= before["totals"].get("received", 0) + len(PUSHED)
             assert now["totals"]["received"] >= now["totals"]["processed"] > 0
-            assert now["totals"]["failed"] == 0, now
+            # none of these pushes failed (what other tests of the shared stack did is theirs)
+            assert now["totals"]["failed"] == before["totals"].get("failed", 0), now
+            assert now["counters"]["Failed"] == before["counters"].get("Failed", 0), now
             assert now["heights"]["received"] > 0 and now["heights"]["processed"] > 0  # the lines rise
-            assert now["heights"]["failed"] == 0
-            assert now["counters"]["Done"] >= len(PUSHED) and now["counters"]["Failed"] == 0
+            assert now["counters"]["Done"] >= len(PUSHED)
             assert re.search(rf"\b{now['totals']['received']} received, {now['totals']['processed']} processed, "
-                             r"0 failed\b", now["title"]), now["title"]
+                             rf"{now['totals']['failed']} failed\b", now["title"]), now["title"]
             main = page.locator("main").inner_text()
             assert "No registry event in the last hour." not in main
-            assert "No event needs attention." in main
+            if not now["counters"]["Failed"] and not now["counters"].get("Flagged"):
+                assert "No event needs attention." in main
             assert "reachable" in main and "running" in main
             sync_line = page.locator("div.small", has_text="Last sync:").first.inner_text()
             assert "complete" in sync_line and "Error:" not in sync_line, sync_line
