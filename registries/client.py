@@ -19,66 +19,43 @@ import logging
 import os
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from typing import Any
 from urllib.parse import quote, urljoin, urlsplit
 
 import requests
 
 from portus.options import option, registry_tls_verify
-from registries import transport
+from registries import tokens, transport
 from registries.challenge import Challenge, parse_challenge
+
+# What a call can fail with, and the internal account's tokens (re-exported: callers import them here).
+from registries.errors import (  # noqa: F401
+    DeleteNotAllowed,
+    DigestMismatch,
+    ManifestUnknown,
+    OffOriginLink,
+    RegistryAuthError,
+    RegistryError,
+    RegistryUnavailable,
+    ResponseTooLarge,
+)
 from registries.manifests import MANIFEST_ACCEPT, ImageDetails, Manifest, image_size, is_attestation, size_of
 from registries.models import Registry, canonical_host
+from registries.tokens import (  # noqa: F401
+    MAX_SHARED_SCOPE_BYTES,
+    MAX_SHARED_SCOPES,
+    TokenMinter,
+    forget_tokens,
+    pull_groups,
+    repository_scope,
+    use_token_minter,
+)
 
 log = logging.getLogger(__name__)
 
 API_VERSION_HEADER = "Docker-Distribution-Api-Version"
 CATALOG_SCOPE = "registry:catalog:*"
-_TOKEN_MARGIN_SECONDS = 30
-
-
-class RegistryError(Exception):
-    """A registry call that did not give what was asked; `retryable` says whether trying later may help."""
-
-    retryable = True
-
-
-class RegistryUnavailable(RegistryError):
-    """Not reachable, timed out, or answered 5xx/429."""
-
-
-class RegistryAuthError(RegistryError):
-    """The registry refused the internal account's token (issuer, certificate or service mismatch), or
-    asked for a token for another service."""
-
-
-class OffOriginLink(RegistryError):
-    """A URL off the registry's own origin (a paging link elsewhere): not followed, the token stays home."""
-
-    retryable = False
-
-
-class ManifestUnknown(RegistryError):
-    """404: the manifest (or repository) is not in the registry (any more)."""
-
-    retryable = False
-
-
-class DigestMismatch(RegistryError):
-    """The manifest's bytes do not hash to the digest they were asked by."""
-
-
-class ResponseTooLarge(RegistryError):
-    """The registry answered with more bytes than any manifest or page of names can hold."""
-
-    retryable = False
-
-
-class DeleteNotAllowed(RegistryError):
-    """405: the registry has deletes turned off (`storage.delete.enabled`)."""
-
-    retryable = False
 
 
 # --- one session per process (and thread) -----------------------------------------------------------
@@ -118,61 +95,6 @@ def proxies_for(url: str) -> dict[str, str]:
 
 def forget_proxies() -> None:
     _proxies.clear()
-
-
-# token cache: (registry id, its host name, scope) → (token, monotonic expiry). Scopes come from this
-# module's own methods (one per repository read), and expired entries are swept on insertion.
-_tokens: dict[tuple[int, str, str], tuple[str, float]] = {}
-_tokens_lock = threading.Lock()
-_MAX_CACHED_TOKENS = 1000
-
-
-# The internal account's tokens come from the realm, which plugs its minter in when Django starts
-# (realm/apps.py): this client sits below the realm and never imports it.
-TokenMinter = Callable[[Registry, str], tuple[str, int]]  # (registry, exact scope) → (JWT, lifetime in s)
-_minter: TokenMinter | None = None
-
-
-def use_token_minter(minter: TokenMinter | None) -> None:
-    global _minter
-    _minter = minter
-
-
-def forget_tokens() -> None:
-    with _tokens_lock:
-        _tokens.clear()
-
-
-def repository_scope(name: str, actions: str) -> str:
-    return f"repository:{name}:{actions}"
-
-
-# One token may carry many repositories' pull scopes (Distribution reads every entry of `access`), so a
-# sync mints one per group instead of one per repository. A group is bounded twice: by the realm's own
-# limit on resources per token, and by the scopes' length, so that the token (its x5c certificate takes
-# ~2 KB, each entry ~1.4 times its JSON) stays under 8 KB: what a proxy in front of the registry accepts
-# in one header line by default (nginx's large_client_header_buffers).
-MAX_SHARED_SCOPES = 64
-MAX_SHARED_SCOPE_BYTES = 3200
-
-
-def pull_groups(names: list[str], *, max_count: int = MAX_SHARED_SCOPES) -> list[list[str]]:
-    """`names` cut, in order, into groups that one pull token can cover (see MAX_SHARED_SCOPE_BYTES),
-    of at most `max_count` names."""
-    max_count = max(1, min(max_count, MAX_SHARED_SCOPES))
-    groups: list[list[str]] = []
-    current: list[str] = []
-    size = 0
-    for name in names:
-        cost = len(name) + 45  # {"type":"repository","name":"…","actions":["pull"]},
-        if current and (len(current) >= max_count or size + cost > MAX_SHARED_SCOPE_BYTES):
-            groups.append(current)
-            current, size = [], 0
-        current.append(name)
-        size += cost
-    if current:
-        groups.append(current)
-    return groups
 
 
 def verify_digest(digest: str, body: bytes) -> None:
@@ -249,11 +171,7 @@ class RegistryClient:
         holder = RegistryClient(self.registry)
         if not scopes:
             return holder
-        if _minter is None:
-            raise RegistryAuthError("nothing mints the internal account's tokens: the realm app is not installed")
-        token, lifetime = _minter(self.registry, " ".join(scopes))
-        expiry = time.monotonic() + max(lifetime - _TOKEN_MARGIN_SECONDS, 10)
-        holder._held = dict.fromkeys(scopes, (token, expiry))
+        holder._held = dict.fromkeys(scopes, tokens.mint(self.registry, " ".join(scopes)))
         return holder
 
     # plumbing
@@ -268,24 +186,14 @@ class RegistryClient:
         return _origin(url) == _origin(self.registry.base_url)
 
     def _mint(self, scope: str) -> str:
-        if _minter is None:
-            raise RegistryAuthError("nothing mints the internal account's tokens: the realm app is not installed")
-        service = self.registry.hostname
-        token, lifetime = _minter(self.registry, scope)
-        now = time.monotonic()
-        expiry = now + max(lifetime - _TOKEN_MARGIN_SECONDS, 10)
-        with _tokens_lock:
-            if len(_tokens) >= _MAX_CACHED_TOKENS:
-                for key in [key for key, (_, until) in _tokens.items() if until <= now] or list(_tokens):
-                    del _tokens[key]
-            _tokens[(self.registry.pk, service, scope)] = (token, expiry)
+        token, expiry = tokens.mint(self.registry, scope)
+        tokens.remember(self.registry, scope, token, expiry)
         return token
 
     def _token(self, scope: str, *, fresh: bool = False) -> str:
         """The internal account's token for exactly `scope` at this registry (cached until near expiry), or
         the one this client holds for it with others. A fresh one is always minted for `scope` alone."""
-        hit = None if fresh else (self._held.get(scope)
-                                  or _tokens.get((self.registry.pk, self.registry.hostname, scope)))
+        hit = None if fresh else (self._held.get(scope) or tokens.remembered(self.registry, scope))
         if hit is None or hit[1] <= time.monotonic():
             return self._mint(scope)
         return hit[0]

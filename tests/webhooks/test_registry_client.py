@@ -310,13 +310,13 @@ def test_a_redirect_to_storage_does_not_carry_the_token(fake_registry, registry,
 
 @pytest.mark.django_db
 def test_cached_tokens_are_bounded(fake_registry, registry, monkeypatch):
-    from registries import client as client_module
+    from registries import tokens
 
-    monkeypatch.setattr(client_module, "_MAX_CACHED_TOKENS", 50)
+    monkeypatch.setattr(tokens, "_MAX_CACHED_TOKENS", 50)
     client = RegistryClient(registry)
     for i in range(200):
         client._token(f"repository:qa/app{i}:pull")
-    assert len(client_module._tokens) <= 50
+    assert len(tokens._tokens) <= 50
 
 
 # --- what the registry answers is bounded ----------------------------------------------------------
