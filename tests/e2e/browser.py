@@ -60,6 +60,16 @@ OVERFLOW_JS = """(width) => {
 }"""
 
 
+def submit_sign_in(page, base_url: str, username: str, password: str) -> str:
+    """Fills the sign-in form and sends it; the path the browser lands on ("/" when signed in)."""
+    page.goto(f"{base_url}/users/sign_in")
+    page.fill("#id_username", username)
+    page.fill("#id_password", password)
+    page.get_by_role("button", name="Sign in", exact=True).click()
+    page.wait_for_load_state()
+    return urlparse(page.url).path
+
+
 @dataclass
 class Browser:
     """The browser, its pages by name, what the steps learnt, and what went wrong on the way."""
@@ -162,9 +172,5 @@ class Browser:
         return page.evaluate(OVERFLOW_JS, page.viewport_size["width"])
 
     def sign_in(self, page, who: dict) -> None:
-        page.goto(f"{self.url}/users/sign_in")
-        page.fill("#id_username", who["username"])
-        page.fill("#id_password", who["password"])
-        page.get_by_role("button", name="Sign in", exact=True).click()
-        page.wait_for_load_state()
-        assert urlparse(page.url).path == "/", f"signing in as {who['username']} ended on {page.url}"
+        landed = submit_sign_in(page, self.url, who["username"], who["password"])
+        assert landed == "/", f"signing in as {who['username']} ended on {page.url}"

@@ -7,11 +7,10 @@ from __future__ import annotations
 import json
 import re
 from pathlib import Path
-from urllib.parse import urlparse
 
 import pytest
 
-from tests.e2e.browser import CHROMIUM, CHROMIUM_ARGS, DESKTOP, OVERFLOW_JS, PHONE, SCREENSHOTS
+from tests.e2e.browser import CHROMIUM, CHROMIUM_ARGS, DESKTOP, OVERFLOW_JS, PHONE, SCREENSHOTS, submit_sign_in
 from tests.e2e.conftest import PASSWORD
 from tests.e2e.support.containers import skopeo
 from tests.e2e.test_image_details import push, wait
@@ -75,12 +74,7 @@ def test_repository_chart_and_dashboard_timeline(stack, images):
         try:
             context = browser.new_context(viewport=DESKTOP)
             page = context.new_page()
-            page.goto(f"{stack.web_url}/users/sign_in")
-            page.fill("#id_username", "olivia")
-            page.fill("#id_password", PASSWORD)
-            page.get_by_role("button", name="Sign in", exact=True).click()
-            page.wait_for_load_state()
-            assert urlparse(page.url).path == "/"
+            assert submit_sign_in(page, stack.web_url, "olivia", PASSWORD) == "/"
             state = context.storage_state()
             pages = {"repository": f"/repositories/{repository['id']}", "dashboard": "/",
                      "namespace": f"/namespaces/{repository['namespace']['id']}/activities"}

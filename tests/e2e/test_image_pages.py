@@ -5,11 +5,10 @@ dark: nothing scrolls sideways. Screenshots under test-artifacts/screenshots/ima
 from __future__ import annotations
 
 from pathlib import Path
-from urllib.parse import urlparse
 
 import pytest
 
-from tests.e2e.browser import CHROMIUM, CHROMIUM_ARGS, DESKTOP, OVERFLOW_JS, PHONE, SCREENSHOTS
+from tests.e2e.browser import CHROMIUM, CHROMIUM_ARGS, DESKTOP, OVERFLOW_JS, PHONE, SCREENSHOTS, submit_sign_in
 from tests.e2e.conftest import PASSWORD
 from tests.e2e.support import artifacts as art
 from tests.e2e.test_image_details import details, push
@@ -48,12 +47,7 @@ def test_image_pages_fit_at_both_widths_in_both_themes(stack, images):
         try:
             context = browser.new_context(viewport=DESKTOP)
             page = context.new_page()
-            page.goto(f"{stack.web_url}/users/sign_in")
-            page.fill("#id_username", "admin")
-            page.fill("#id_password", PASSWORD)
-            page.get_by_role("button", name="Sign in", exact=True).click()
-            page.wait_for_load_state()
-            assert urlparse(page.url).path == "/"
+            assert submit_sign_in(page, stack.web_url, "admin", PASSWORD) == "/"
             state = context.storage_state()
             for label, viewport, mobile in (("desktop", DESKTOP, False), ("phone", PHONE, True)):
                 for theme in ("light", "dark"):

@@ -7,11 +7,10 @@ from __future__ import annotations
 import re
 import time
 from pathlib import Path
-from urllib.parse import urlparse
 
 import pytest
 
-from tests.e2e.browser import CHROMIUM, CHROMIUM_ARGS, DESKTOP, SCREENSHOTS
+from tests.e2e.browser import CHROMIUM, CHROMIUM_ARGS, DESKTOP, SCREENSHOTS, submit_sign_in
 from tests.e2e.conftest import PASSWORD
 from tests.e2e.test_image_details import push
 
@@ -51,12 +50,7 @@ def test_the_status_page_shows_pushed_events_received_and_processed(stack, image
         try:
             context = browser.new_context(viewport=DESKTOP)
             page = context.new_page()
-            page.goto(f"{stack.web_url}/users/sign_in")
-            page.fill("#id_username", "admin")
-            page.fill("#id_password", PASSWORD)
-            page.get_by_role("button", name="Sign in", exact=True).click()
-            page.wait_for_load_state()
-            assert urlparse(page.url).path == "/"
+            assert submit_sign_in(page, stack.web_url, "admin", PASSWORD) == "/"
             assert page.goto(f"{stack.web_url}/admin").status == 200
             before = chart(page)  # the stack is shared: other tests may have pushed already
 

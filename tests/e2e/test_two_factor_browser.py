@@ -22,7 +22,7 @@ import pyotp
 import pytest
 import requests
 
-from tests.e2e.browser import CHROMIUM, CHROMIUM_ARGS, SCREENSHOTS, Browser
+from tests.e2e.browser import CHROMIUM, CHROMIUM_ARGS, SCREENSHOTS, Browser, submit_sign_in
 from tests.e2e.conftest import PASSWORD
 
 pytestmark = pytest.mark.skipif(not Path(CHROMIUM).exists(), reason=f"{CHROMIUM} is not installed")
@@ -56,11 +56,7 @@ def _path(page) -> str:
 
 
 def _sign_in_with_password(ui, page, username: str) -> None:
-    page.goto(f"{ui.facts['url']}/users/sign_in")
-    page.fill("#id_username", username)
-    page.fill("#id_password", PASSWORD)
-    page.get_by_role("button", name="Sign in", exact=True).click()
-    page.wait_for_load_state()
+    submit_sign_in(page, ui.facts["url"], username, PASSWORD)
 
 
 def _sign_out(page, username: str) -> None:

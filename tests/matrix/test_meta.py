@@ -9,12 +9,13 @@ from __future__ import annotations
 import re
 
 import pytest
-from django.urls import URLPattern, URLResolver, get_resolver, resolve
+from django.urls import resolve
 
 from tests.matrix.actors import ACTORS
 from tests.matrix.api_table import API
 from tests.matrix.token_table import LOGINS, SCOPES
 from tests.matrix.web_table import WEB
+from tests.urlmap import walk
 
 METHODS = ("get", "post", "put", "patch", "delete")
 # Doors that no actor of the matrix uses: the registry's notifications (its own secret, tests/webhooks),
@@ -23,21 +24,13 @@ METHODS = ("get", "post", "put", "patch", "delete")
 NOT_ACTOR_DOORS = {"v2/webhooks/events", "metrics", "v2/token", "api/^.*$"}
 
 
-def _walk(patterns, prefix: str = ""):
-    for pattern in patterns:
-        if isinstance(pattern, URLResolver):
-            yield from _walk(pattern.url_patterns, prefix + str(pattern.pattern))
-        elif isinstance(pattern, URLPattern):
-            yield prefix + str(pattern.pattern), pattern.callback
-
-
 def _routes() -> dict[str, object]:
     """route → view, without the API's trailing-slash twins (the same view under `route/`)."""
     routes = {}
-    for route, callback in _walk(get_resolver().url_patterns):
+    for route, pattern in walk():
         if route.endswith("/") and route[:-1] in routes and route.startswith("api/"):
             continue
-        routes.setdefault(route, callback)
+        routes.setdefault(route, pattern.callback)
     return routes
 
 
