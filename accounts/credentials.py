@@ -29,12 +29,14 @@ import contextlib
 import enum
 import hmac
 import threading
+import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
 from django.contrib.auth.hashers import check_password, make_password
 from django.core.cache import cache
+from django.utils import timezone
 
 from accounts.models import ApplicationToken, User, record_failed_login, record_successful_login
 from ldapauth import login as ldap_login
@@ -87,6 +89,9 @@ class Verified:
     via_token: ApplicationToken | None = None
     retry_after: int = 0  # seconds, with RATE_LIMITED
     detail: str = ""  # the reason a password_door_check gave, with PASSWORD_REFUSED
+    # How long this success may be remembered by a caller that also follows every change to what it read
+    # (the token endpoint, realm/decisions.py): 0 for what must be checked afresh each time.
+    remember_for: float = 0.0
 
     @property
     def ok(self) -> bool:
@@ -112,6 +117,8 @@ LOGIN_PLUGINS: list[Callable[..., Verified | None]] = []
 REFUSAL_HINTS: list[Callable[[], str]] = []
 
 _DUMMY_HASH: str | None = None
+# An application token's success is remembered (realm/decisions.py) at most this long, or until it expires.
+TOKEN_REMEMBER_SECONDS = 3600.0
 
 # The user a password login names, with what the door checks read: compiled once (portus/prepared.py).
 _USER_NAMED = OneRow(lambda username: User.objects.filter(username=username).annotate(**user_annotations),
@@ -144,13 +151,20 @@ def _token_login(username: str, secret: str, client_address: str | None) -> Veri
         return Verified(user, Failure.DISABLED)
     # Not a reset of the password failures: a CI's token logins must not wipe an attacker's count.
     token.touch(address=client_address)
-    return Verified(user, via_token=token)
+    left = (token.expires_at - timezone.now()).total_seconds() if token.expires_at else TOKEN_REMEMBER_SECONDS
+    return Verified(user, via_token=token, remember_for=max(0.0, min(left, TOKEN_REMEMBER_SECONDS)))
 
 
-def _remembered(user: User, username: str, secret: str) -> bool:
-    if not option("credential_cache.seconds") or not user.enabled or user.is_locked():
-        return False
-    return cache.get(_cache_key(username, secret)) == (user.pk, user.password_fingerprint())
+def _remembered(user: User, username: str, secret: str) -> float | None:
+    """The seconds left of a remembered success (0 when its age is unknown), or None: not remembered."""
+    ttl = option("credential_cache.seconds")
+    if not ttl or not user.enabled or user.is_locked():
+        return None
+    entry = cache.get(_cache_key(username, secret))
+    if not isinstance(entry, tuple) or entry[:2] != (user.pk, user.password_fingerprint()):
+        return None
+    checked_at = entry[2] if len(entry) > 2 and isinstance(entry[2], float) else None
+    return max(0.0, checked_at + ttl - time.time()) if checked_at is not None else 0.0
 
 
 _inflight: dict[str, list] = {}  # credential key → [lock, holders and waiters]
@@ -195,8 +209,8 @@ def _check_password(user: User | None, secret: str) -> Verified:
     record_successful_login(user)
     if ttl := option("credential_cache.seconds"):
         # check_password may have upgraded the hash: fingerprint the stored one.
-        cache.set(_cache_key(user.username, secret), (user.pk, user.password_fingerprint()), ttl)
-    return Verified(user)
+        cache.set(_cache_key(user.username, secret), (user.pk, user.password_fingerprint(), time.time()), ttl)
+    return Verified(user, remember_for=float(ttl or 0))
 
 
 def _password_door(result: Verified, interactive: bool) -> Verified:
@@ -228,8 +242,8 @@ def verify(username: str, secret: str, *, allow_tokens: bool = True, address: st
     well_formed = (bool(username and secret) and len(username) <= 150 and len(secret) <= 1024
                    and "\x00" not in username)
     user = _USER_NAMED.get(username=username) if well_formed else None
-    if user is not None and _remembered(user, username, secret):
-        return _password_door(Verified(user), interactive)
+    if user is not None and (left := _remembered(user, username, secret)) is not None:
+        return _password_door(Verified(user, remember_for=left), interactive)
     if well_formed and (directory := ldap_login.verify(user, username, secret, address=address)) is not None:
         # An LDAP account, or a new name, with ldap.enabled (ldapauth/login.py).
         return _password_door(directory, interactive)
@@ -242,8 +256,8 @@ def verify(username: str, secret: str, *, allow_tokens: bool = True, address: st
     else:
         with _one_at_a_time(_cache_key(username, secret)):
             # The check this one waited for may have succeeded: then it is remembered now.
-            if _remembered(user, username, secret):
-                return _password_door(Verified(user), interactive)
+            if (left := _remembered(user, username, secret)) is not None:
+                return _password_door(Verified(user, remember_for=left), interactive)
             result = _check_password(user, secret)
     if not result.ok and address is not None:
         failure_record(address=address)

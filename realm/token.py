@@ -19,7 +19,9 @@ from namespaces import policy
 from portus import metrics
 from portus.options import certificate_path, key_path, option
 from ratelimits.addresses import address_key
+from realm import decisions as remembered
 from realm.authorization import decide
+from realm.generation import current as authorization_generation
 from realm.jwt_tokens import build_claims, lifetime_seconds, token_response
 from realm.keys import SigningKey
 from realm.scopes import ResourceScope, TooManyScopes, parse_scopes
@@ -33,6 +35,8 @@ log = logging.getLogger(__name__)
 # a request far beyond that is an attack on the workers' time and the JWT's size (realm/scopes.py).
 MAX_BODY_BYTES = 32 * 1024
 MAX_QUERY_BYTES = 32 * 1024
+# A decision is remembered at most this long (and never past a change: realm/decisions.py).
+DECISION_SECONDS = 3600.0
 
 
 class TokenError(Exception):
@@ -76,11 +80,19 @@ def issue_token(*, user: User | None, registry: Registry, service: str, scopes: 
 
 
 def _issue(*, user: User | None, registry: Registry, service: str, scopes: list[ResourceScope],
-           refresh_token: str | None = None) -> tuple[dict, dict]:
-    """(the response body, the token's claims)."""
+           refresh_token: str | None = None, generation: int | None = None) -> tuple[dict, dict]:
+    """(the response body, the token's claims). With `generation` (read at the start of the request,
+    realm/generation.py) the decision may come from, and goes to, realm/decisions.py."""
     via_token = getattr(user, "authenticated_with_token", None)
-    access = decide(user=user, registry=registry, scopes=scopes,
-                    token_actions=via_token.registry_actions if via_token is not None else None)
+    token_actions = via_token.registry_actions if via_token is not None else None
+    access = None
+    if generation is not None:
+        key = remembered.decision_key(user, token_actions, registry.pk, scopes)
+        access = remembered.decisions.get(key, generation)
+    if access is None:
+        access = decide(user=user, registry=registry, scopes=scopes, token_actions=token_actions)
+        if generation is not None:
+            remembered.decisions.put(key, generation, time.time() + DECISION_SECONDS, access)
     lifetime = lifetime_seconds(access, minutes=option("registry.jwt_expiration_time.value"),
                                 push_minutes=option("registry.jwt_expiration_time_push.value"))
     now = time.time()
@@ -124,7 +136,15 @@ def _basic_credentials(request: HttpRequest) -> tuple[str, str] | None:
     return username, password
 
 
-def _authenticate(request: HttpRequest, username: str, password: str) -> User:
+def _authenticate(request: HttpRequest, username: str, password: str, *, generation: int | None = None) -> User:
+    if generation is not None:
+        key = remembered.credential_key(username, password)
+        hit = remembered.credentials.get(key, generation)
+        if hit is not None:
+            user, via_token = hit
+            if via_token is not None:
+                via_token.touch(address=credentials.client_address(request))  # once a minute, as a check would
+            return user
     result = credentials.verify(username, password, address=address_key(request),
                                 client_address=credentials.client_address(request))
     if result.failure is credentials.Failure.RATE_LIMITED:
@@ -138,6 +158,9 @@ def _authenticate(request: HttpRequest, username: str, password: str) -> User:
     # Like Django's `user.backend`: which credential this request presented (a refresh token binds to it,
     # and the token's scopes limit what is granted).
     result.user.authenticated_with_token = result.via_token
+    if generation is not None and result.remember_for > 0:
+        remembered.credentials.put(key, generation, time.time() + result.remember_for,
+                                   (result.user, result.via_token))
     return result.user
 
 
@@ -183,14 +206,17 @@ def _params(request: HttpRequest):
 
 def _handle(request: HttpRequest) -> dict:
     params = _params(request)
+    # Read before anything is looked up, so that nothing remembered is older than what this request sees.
+    generation = authorization_generation()
     if request.method == "GET":
         creds = _basic_credentials(request)
-        user = _authenticate(request, *creds) if creds else None
+        user = _authenticate(request, *creds, generation=generation) if creds else None
         offline = _is_true(params.get("offline_token"))
     else:
         grant = params.get("grant_type", "")
         if grant == "password":
-            user = _authenticate(request, params.get("username", ""), params.get("password", ""))
+            user = _authenticate(request, params.get("username", ""), params.get("password", ""),
+                                 generation=generation)
             offline = params.get("access_type") == "offline"
         elif grant == "refresh_token":
             user = _user_from_refresh_token(params.get("refresh_token", ""), service=params.get("service", ""))
@@ -209,7 +235,8 @@ def _handle(request: HttpRequest) -> dict:
     if offline and user is not None and not getattr(user, "keyless_login", False):  # no secret minted
         refresh = refresh_token_create(user=user, registry=registry, client_id=params.get("client_id", ""),
                                        application_token=user.authenticated_with_token)
-    body, claims = _issue(user=user, registry=registry, service=service, scopes=scopes, refresh_token=refresh)
+    body, claims = _issue(user=user, registry=registry, service=service, scopes=scopes, refresh_token=refresh,
+                          generation=generation)
     _log_issued(claims, registry)
     return body
 
