@@ -262,3 +262,81 @@ def test_what_a_token_request_reads_is_all_watched(owner, contributor, viewer, o
     assert read - tables <= unwatched, read - tables
     assert {"accounts_user", "accounts_applicationtoken", "namespaces_namespace", "teams_teammember",
             "grants_repositorygrant"} <= read
+
+
+# --- any sequence of changes: the remembered answer is the fresh one -----------------------------------
+
+STEPS = st.lists(st.tuples(st.sampled_from(["role", "remove", "add", "visibility", "grant", "ungrant", "disable",
+                                            "enable", "revoke", "password"]),
+                           st.sampled_from(["carl", "vera", "oscar"]),
+                           st.sampled_from([Role.VIEWER, Role.CONTRIBUTOR, Role.OWNER])),
+                 min_size=1, max_size=6)
+SCOPES = ["repository:qa/app:pull,push", "repository:qa/other:pull", "repository:qa/app:*"]
+
+
+def _step(kind: str, name: str, role: str, team, namespace, owner) -> None:
+    user = User.objects.get(username=name)
+    member = TeamMember.objects.filter(team=team, user=user).first()
+    if kind == "role" and member:
+        TeamMember.objects.filter(pk=member.pk).update(role=role)
+    elif kind == "remove" and member:
+        member.delete()
+    elif kind == "add" and not member:
+        TeamMember.objects.create(team=team, user=user, role=role)
+    elif kind == "visibility":
+        Namespace.objects.filter(pk=namespace.pk).update(
+            visibility={Role.VIEWER: Visibility.PRIVATE, Role.CONTRIBUTOR: Visibility.PROTECTED}.get(
+                role, Visibility.PUBLIC))
+    elif kind == "grant":
+        user.repository_grants.all().delete()
+        grant_create(namespace=namespace, pattern="app", permission={Role.VIEWER: "pull"}.get(role, "push"),
+                     user=user, by=owner)
+    elif kind == "ungrant":
+        from grants.models import RepositoryGrant
+
+        RepositoryGrant.objects.filter(user=user).delete()
+    elif kind in ("disable", "enable"):
+        User.objects.filter(pk=user.pk).update(enabled=kind == "enable")
+    elif kind == "revoke":
+        ApplicationToken.objects.filter(user=user).update(revoked_at=timezone.now())
+    elif kind == "password":
+        User.objects.filter(pk=user.pk).update(password=make_password(PASSWORD if role == Role.OWNER else "x" * 20))
+
+
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(steps=STEPS)
+def test_after_any_changes_a_remembered_answer_is_the_fresh_one(owner, contributor, viewer, outsider, team,
+                                                                namespace, signing_files, options, steps):
+    from django.db import transaction
+
+    # The comparison asks every question twice: wrong passwords must not lock or limit between the two.
+    options.set("rate_limit.enabled", False)
+    options.set("lockout.max_attempts", 10**6)
+
+    start = transaction.savepoint()  # each example from the fixtures' world
+    try:
+        _check_steps(steps, owner, (contributor, viewer, outsider), team, namespace, signing_files)
+    finally:
+        transaction.savepoint_rollback(start)
+
+
+def _check_steps(steps, owner, users, team, namespace, signing_files) -> None:
+    client = WsgiClient()
+    secrets = {u.username: [PASSWORD, application_token_create(user=u, application="ci", by=u)[1]] for u in users}
+
+    def answers() -> list:
+        out = []
+        for name, credentials in secrets.items():
+            for secret in credentials:
+                for scope in SCOPES:
+                    response = get_token(client, user=User(username=name), password=secret, scope=scope)
+                    out.append((name, scope, response.status_code,
+                                access_of(response, signing_files) if response.status_code == 200 else None))
+        return out
+
+    answers()  # everything remembered
+    for kind, name, role in steps:
+        _step(kind, name, role, team, namespace, owner)
+        remembered = answers()
+        decisions.forget_all()
+        assert remembered == answers(), (kind, name, role)
