@@ -297,15 +297,19 @@ class RefreshTokenQuerySet(TokenQuerySet):
 
         now = timezone.now()
         idle_since = now - timedelta(days=option("refresh_tokens.idle_days"))
-        recent = Q(last_used_at__gt=idle_since) | Q(last_used_at__isnull=True, created_at__gt=idle_since)
         max_days = option("refresh_tokens.max_lifetime_days")
-        if max_days:
-            recent &= Q(created_at__gt=now - timedelta(days=max_days))
+        return self.usable_at(now, idle_since, now - timedelta(days=max_days) if max_days else None)
+
+    def usable_at(self, now, idle_since, created_after=None):
+        """`usable` with its moments given (the token endpoint's compiled `find`)."""
+        recent = Q(last_used_at__gt=idle_since) | Q(last_used_at__isnull=True, created_at__gt=idle_since)
+        if created_after is not None:
+            recent &= Q(created_at__gt=created_after)
         minted_ok = Q(application_token__isnull=True) | (
             Q(application_token__revoked_at__isnull=True)
             & (Q(application_token__expires_at__isnull=True) | Q(application_token__expires_at__gt=now))
         )
-        return super().usable().filter(recent, minted_ok)
+        return super().usable(now).filter(recent, minted_ok)
 
     def of_user(self, user: User):
         """One user's signed-in clients: exactly the tokens the token endpoint would still accept."""
@@ -375,6 +379,25 @@ class RefreshToken(SecretToken):
         max_days = option("refresh_tokens.max_lifetime_days")
         return min(end, self.created_at + timedelta(days=max_days)) if max_days else end
 
+    @classmethod
+    def find(cls, plain: str):
+        """As `SecretToken.find`, through the query compiled once for each shape of the options."""
+        from portus.options import option
+
+        if not plain or len(plain) > 200:
+            return None
+        digest = cls.hash_secret(plain)
+        now = timezone.now()
+        idle_since = now - timedelta(days=option("refresh_tokens.idle_days"))
+        if max_days := option("refresh_tokens.max_lifetime_days"):
+            token = _REFRESH_FIND_BOUNDED.get(digest=digest, now=now, idle_since=idle_since,
+                                              created_after=now - timedelta(days=max_days))
+        else:
+            token = _REFRESH_FIND.get(digest=digest, now=now, idle_since=idle_since)
+        if token is None or not hmac.compare_digest(token.digest, digest):
+            return None
+        return token
+
     def is_good_for(self, registry) -> bool:
         """May be exchanged for a registry token of `registry`; expiry, revocation and the application
         token are checked by the query that found it (`find`)."""
@@ -406,3 +429,13 @@ def record_successful_login(user: User) -> None:
     if user.failed_attempts:
         User.objects.filter(pk=user.pk).update(failed_attempts=0)
         user.failed_attempts = 0
+
+
+# Every refresh-token grant asks one of these (with and without a maximum lifetime): compiled once.
+_REFRESH_FIND = OneRow(
+    lambda digest, now, idle_since: RefreshToken.objects.usable_at(now, idle_since)
+    .select_related(*RefreshToken.FIND_RELATED).filter(digest=digest), digest=TEXT, now=MOMENT, idle_since=MOMENT)
+_REFRESH_FIND_BOUNDED = OneRow(
+    lambda digest, now, idle_since, created_after: RefreshToken.objects.usable_at(now, idle_since, created_after)
+    .select_related(*RefreshToken.FIND_RELATED).filter(digest=digest),
+    digest=TEXT, now=MOMENT, idle_since=MOMENT, created_after=MOMENT)
