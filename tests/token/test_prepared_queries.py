@@ -46,6 +46,34 @@ def test_expired_and_revoked_tokens_are_not_found_and_nothing_is_remembered(owne
     assert ApplicationToken.find("pat_" + "x" * 40) is None
 
 
+@pytest.mark.parametrize("max_days", [0, 30])
+def test_the_refresh_token_lookup_is_the_orms_in_every_state(owner, registry, options, max_days):
+    from accounts.models import RefreshToken
+    from accounts.services import application_token_revoke, refresh_token_create
+
+    options.set("refresh_tokens.max_lifetime_days", max_days)
+    app, app_plain = application_token_create(user=owner, application="ci", by=owner)
+    now = timezone.now()
+    states = {
+        "fresh": {}, "idle": {"last_used_at": now - timedelta(days=400)},
+        "old": {"created_at": now - timedelta(days=31), "last_used_at": now},
+        "revoked": {"revoked_at": now}, "expired": {"expires_at": now - timedelta(seconds=1)},
+    }
+    plains = {}
+    for name, changes in states.items():
+        plain = refresh_token_create(user=owner, registry=registry, client_id=name, application_token=None)
+        RefreshToken.objects.filter(client_id=name).update(**changes) if changes else None
+        plains[name] = plain
+    plains["by token"] = refresh_token_create(user=owner, registry=registry, client_id="t", application_token=app)
+    application_token_revoke(token=app, by=owner)
+    for name, plain in plains.items():
+        orm = RefreshToken.objects.usable().filter(digest=RefreshToken.hash_secret(plain)).first()
+        found = RefreshToken.find(plain)
+        assert (found and found.pk) == (orm and orm.pk), name
+    assert RefreshToken.find(plains["fresh"]) is not None and RefreshToken.find(plains["by token"]) is None
+    assert (RefreshToken.find(plains["old"]) is None) == bool(max_days)
+
+
 def test_the_user_lookup_carries_the_door_annotations(owner):
     found = credentials._USER_NAMED.get(username=owner.username)
     assert found.pk == owner.pk and found.password == owner.password
