@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+from urllib.parse import urlencode
 
 import jwt
 import pytest
@@ -43,6 +44,19 @@ def _granted(response, scope: str) -> str:
     return ",".join(sorted(actions)) or "-"
 
 
+def _refresh_token(row, actor, kind: str) -> str:
+    """A refresh token minted for the actor as the endpoint mints one: bound to its password, or to its
+    application token (found whatever its state, so that a revoked or expired one is tried too)."""
+    from accounts.models import ApplicationToken
+    from accounts.services import refresh_token_create
+
+    user = getattr(row, actor.user)
+    token = None
+    if kind == "refresh-token":
+        token = ApplicationToken.objects.get(digest=ApplicationToken.hash_secret(row.secrets[actor.secret]))
+    return refresh_token_create(user=user, registry=row.registry, client_id="matrix", application_token=token)
+
+
 @pytest.mark.parametrize(("actor_name", "kind", "scope", "expected"), ROWS,
                          ids=[f"{s} as {a} with {k} -> {e}" for a, k, s, e in ROWS])
 def test_token_scope(row, options, actor_name, kind, scope, expected):
@@ -60,7 +74,12 @@ def test_token_scope(row, options, actor_name, kind, scope, expected):
         options.set("ldap.hostname", "127.0.0.1")
         options.set("ldap.port", 9)
         options.set("ldap.timeout", 1)
-    response = client().get("/v2/token", {"service": SERVICE, "scope": scope}, **headers)
+    if kind.startswith("refresh"):
+        form = urlencode({"grant_type": "refresh_token", "service": SERVICE, "scope": scope, "client_id": "matrix",
+                          "refresh_token": _refresh_token(row, actor, kind)})
+        response = client().post("/v2/token", form, content_type="application/x-www-form-urlencoded")
+    else:
+        response = client().get("/v2/token", {"service": SERVICE, "scope": scope}, **headers)
     got = _granted(response, scope)
     report(f"token {scope}", f"{actor_name}/{kind}", got, expected, excerpt(response))
     assert got == expected, f"{scope} as {actor_name} with {kind}: {got} (expected {expected})"

@@ -57,4 +57,12 @@ LOGINS = [
     ("oidc", "password", "refused"),  # no password at all
     ("oidc", "token", "out"),
     ("anonymous", "none", "ano"),
+    # A refresh token (grant_type=refresh_token) answers as the credential that minted it: the password
+    # ("refresh") or an application token ("refresh-token"), with that token's scopes; it dies with them.
+    ("admin", "refresh", "adm"), ("owner", "refresh", "own"), ("contributor", "refresh", "con"),
+    ("grantee", "refresh", "gra"), ("outsider", "refresh", "out"), ("disabled", "refresh", "refused"),
+    ("owner", "refresh-token", "own"), ("viewer", "refresh-token", "vie"),
+    ("robot_namespace", "refresh-token", "rob"), ("token_pull_only", "refresh-token", "own&pull"),
+    ("token_revoked", "refresh-token", "refused"), ("token_expired", "refresh-token", "refused"),
+    ("disabled", "refresh-token", "refused"),
 ]
