@@ -183,12 +183,14 @@ def _running_stack(tmp_path_factory, label: str, *, populate: bool, workers: int
             which = ["--registry-addr", registry_addr]  # added later through the UI: the legacy shared secret
         stack.manage("registry_config", "--portus-url", stack.web_url, *which, "--listen", registry_addr,
                      "--storage", str(root / "storage"), "--timeout", "2s", "-o", str(root / "registry.yml"))
-        background = services.Process("portus-background", [sys.executable, "manage.py", "portus_background"],
-                                      log_path=root / "background.log", env=env, cwd=ROOT)
-        stack.processes.append(background)
         stack.start_web()
         stack.registry = services.start_registry(root / "registry.yml", log_path=root / "registry.log")
         stack.processes.append(stack.registry)
+        # Started once the registry answers, so that its first sync reads the registry rather than being
+        # aborted by a refused connection (nothing waits for it to boot).
+        background = services.Process("portus-background", [sys.executable, "manage.py", "portus_background"],
+                                      log_path=root / "background.log", env=env, cwd=ROOT)
+        stack.processes.append(background)
         if populate:
             out = stack.manage("shell", "-c", SETUP_SCRIPT.format(password=PASSWORD)).stdout
             stack.admin_token = json.loads(out.split("SETUP", 1)[1])["admin_token"]

@@ -174,9 +174,6 @@ def running_tls_stack(tmp_path_factory):
                                                               tls=certs["portus"]),
                                   log_path=root / "web-tls.log", env=env, cwd=ROOT)
         stack.processes.append(direct)
-        background = services.Process("portus-background", [sys.executable, "manage.py", "portus_background"],
-                                      log_path=root / "background.log", env=env, cwd=ROOT)
-        stack.processes.append(background)
         session = stack.session()
         for url, process in ((direct_url, direct), (f"http://127.0.0.1:{web_port}", web)):
             services.wait_for(lambda u=url: session.get(f"{u}/v2/token", timeout=2).status_code in (200, 401),
@@ -192,6 +189,10 @@ def running_tls_stack(tmp_path_factory):
             stack.processes.append(registry)
         stack.registry = stack.registries["alpha"]
         stack.processes.append(start_relay("::1", ports["alpha"], "127.0.0.1", log_path=root / "relay.log"))
+        # Started once the registries answer, so that its first sync reads them rather than being aborted.
+        background = services.Process("portus-background", [sys.executable, "manage.py", "portus_background"],
+                                      log_path=root / "background.log", env=env, cwd=ROOT)
+        stack.processes.append(background)
         out = stack.manage("shell", "-c", SETUP_SCRIPT.format(password=PASSWORD)).stdout
         stack.admin_token = json.loads(out.split("SETUP", 1)[1])["admin_token"]
         yield stack
