@@ -24,6 +24,28 @@ def _on_tag_pushed(sender, tag, repository, **kwargs) -> None:  # noqa: ARG001
         log.exception("image details: queueing %s failed (the sweep will find it)", tag)
 
 
+def _on_tags_pushed(sender, items, **kwargs) -> None:  # noqa: ARG001
+    """Many tags at once (the catalog sync's batches): queued together; should that fail, one by one,
+    each in a savepoint of its own, so that one tag that cannot be queued does not stop the others."""
+    from django.db import transaction
+
+    from images.bulk_queue import queue_tags
+
+    try:
+        with transaction.atomic():
+            queue_tags([tag for tag, _repository, _created in items])
+        return
+    except Exception:  # noqa: BLE001
+        log.exception("image details: queueing %d tags at once failed; queueing them one by one", len(items))
+    for tag, repository, _created in items:
+        try:
+            with transaction.atomic():
+                fetch.queue_tag(tag)
+                fetch.link_orphans(repository)
+        except Exception:  # noqa: BLE001
+            log.exception("image details: queueing %s failed (the sweep will find it)", tag)
+
+
 def _on_tag_deleted(sender, repository, tag_name, digest, **kwargs) -> None:  # noqa: ARG001
     from images.artifacts import forget
 
@@ -34,9 +56,11 @@ def _on_tag_deleted(sender, repository, tag_name, digest, **kwargs) -> None:  # 
 
 
 def connect() -> None:
+    from namespaces.sync_writes import tags_pushed
     from namespaces.tags import tag_deleted, tag_pushed
 
     tag_pushed.connect(_on_tag_pushed, dispatch_uid="images-tag-pushed")
+    tags_pushed.connect(_on_tags_pushed, dispatch_uid="images-tags-pushed")
     tag_deleted.connect(_on_tag_deleted, dispatch_uid="images-tag-deleted")
 
 

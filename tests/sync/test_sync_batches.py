@@ -185,12 +185,29 @@ def test_the_sync_counts_tags_no_event_named(fake_registry, registry, namespace,
 
 
 @pytest.mark.django_db(transaction=True)
-def test_every_tag_a_batch_writes_is_queued_for_its_details(forty, registry, monkeypatch):
-    """What hears of the sync's tags (image details) runs after the batch's commit, and one that fails
-    for a tag does not stop the others."""
-    from images import fetch
+def test_every_tag_a_batch_writes_is_queued_for_its_details(forty, registry):
+    """What hears of the sync's tags (image details) runs after the batch's commit, all at once."""
     from images.models import Manifest, ManifestLink
 
+    report = sync_registry(registry=registry, delete=True)
+    assert report.outcome == Outcome.COMPLETE and report.tags_added == 40
+    queued = set(Manifest.objects.filter(registry=registry).values_list("digest", flat=True))
+    assert queued == {image(f"m{i}").digest for i in range(40)}
+    assert set(ManifestLink.objects.values_list("repository__name", flat=True)) == {f"app{i:02}" for i in range(40)}
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_batch_that_cannot_be_queued_at_once_is_queued_tag_by_tag(forty, registry, monkeypatch):
+    """Should queueing a batch's tags at once fail, they are queued one by one, and one that fails
+    does not stop the others."""
+    from images import bulk_queue, fetch
+    from images.models import Manifest, ManifestLink
+
+    def failing(tags):
+        Manifest.objects.bulk_create([Manifest(registry=registry, digest="sha256:" + "0" * 64)])
+        raise RuntimeError("boom")  # after a write: its savepoint is rolled back
+
+    monkeypatch.setattr(bulk_queue, "queue_tags", failing)
     real = fetch.queue_tag
 
     def failing_once(tag):
