@@ -8,9 +8,13 @@ Strategies:
 Events remain the main way changes arrive; the sync repairs what events missed.
 
 A run is a plan, then its application (`sync_plan`, `sync_apply`; `manage.py sync_registry --dry-run`
-shows the plan only). Removals never happen by surprise (Portus forgot every repository after one 404,
-#663, and all images over a weekend, #1599): a run removes nothing when any read of it failed (a
-catalog page, a repository's tags, a manifest), nor when it would remove more than
+shows the plan only). The background's runs (`sync_registry`) write a plan's additions while it is still
+being read, a batch as soon as its reads are in (`StreamedWrites`): the writing then overlaps the
+registry's answering. Removals wait for the whole plan, as they depend on every read of it.
+
+Removals never happen by surprise (Portus forgot every repository after one 404, #663, and all images
+over a weekend, #1599): a run removes nothing when any read of it failed (a catalog page, a
+repository's tags, a manifest), nor when it would remove more than
 `background.sync.max_removal_share` of the tags or of the repositories known here (up to
 `background.sync.removal_floor` removals are always allowed). It then says why on the status page, and
 adds and repoints all the same. Each removal is recorded as an activity with `sync: true`.
@@ -171,8 +175,10 @@ def _judge_removals(plan: SyncPlan, *, max_share: float, floor: int) -> str:
 
 def sync_plan(*, registry: Registry, delete: bool, client: RegistryClient | None = None,
               max_removal_share: float | None = None, should_stop: Callable[[], bool] | None = None,
-              progress: Progress | None = None) -> SyncPlan:
-    """Reads the whole catalog and every listed repository; writes nothing."""
+              progress: Progress | None = None, on_read: Callable[[RepositoryRead], None] | None = None,
+              ) -> SyncPlan:
+    """Reads the whole catalog and every listed repository; writes nothing itself. `on_read` hears each
+    repository read, in this thread, as it comes in (StreamedWrites)."""
     client = client or RegistryClient(registry)
     plan = SyncPlan(registry=registry, delete=delete, catalog_read_at=timezone.now())
     known = _known(registry)
@@ -199,6 +205,8 @@ def sync_plan(*, registry: Registry, delete: bool, client: RegistryClient | None
             finished += 1
             if isinstance(outcome, RepositoryRead):
                 plan.repositories.append(outcome)
+                if on_read is not None:
+                    on_read(outcome)
             else:
                 plan.fail(f"{name}: {outcome.__class__.__name__}: {outcome}")
                 if isinstance(outcome, RegistryUnavailable):
@@ -289,6 +297,36 @@ def _write(registry: Registry, batch: list[RepositoryRead]) -> Written:
     return out
 
 
+class StreamedWrites:
+    """A plan's additions written while it is read: `add` (sync_plan's `on_read`) gathers the reads and
+    writes them a batch at a time, in the thread that reads the plan, while the readers go on; `flush`
+    writes the rest and returns every outcome, for `sync_apply(written=…)` to report and go on from (the
+    removals, judged on the whole plan). The writes and their rules are those of `sync_apply`."""
+
+    def __init__(self, registry: Registry) -> None:
+        self.registry = registry
+        self.written: Written = {}
+        self._pending: list[RepositoryRead] = []
+        self._size = 0
+
+    def add(self, read: RepositoryRead) -> None:
+        if not read.writes:
+            return
+        if self._pending and self._size + len(read.writes) > WRITE_BATCH:
+            self._write()
+        self._pending.append(read)
+        self._size += len(read.writes)
+
+    def flush(self) -> Written:
+        self._write()
+        return self.written
+
+    def _write(self) -> None:
+        if self._pending:
+            self.written.update(_write(self.registry, sorted(self._pending, key=lambda r: r.name)))
+            self._pending, self._size = [], 0
+
+
 def _count_unnotified(registry: Registry, report: SyncReport, applied: list[tuple[str, str, str]]) -> None:
     """Adds to the report the tags this batch wrote that no event of the registry named (one query)."""
     written = [(name, tag) for kind, name, tag in applied if kind in ("add", "change")]
@@ -301,20 +339,23 @@ def _count_unnotified(registry: Registry, report: SyncReport, applied: list[tupl
     report.unnotified_sample += missed[:_SAMPLE - len(report.unnotified_sample)]
 
 
-def sync_apply(*, plan: SyncPlan, progress: Progress | None = None, record: bool = True) -> SyncReport:
+def sync_apply(*, plan: SyncPlan, progress: Progress | None = None, record: bool = True,
+               written: Written | None = None, started: float | None = None) -> SyncReport:
     """Applies the plan (the removals only when it may), records the outcome on the registry. Writes go
-    in batches of repositories (namespaces/sync_writes.py), removals repository by repository."""
+    in batches of repositories (namespaces/sync_writes.py), removals repository by repository. `written`:
+    the outcomes of the plan's writes made already while it was read (StreamedWrites.flush), reported
+    here and not written again; `started`: when the run began (perf_counter), for its recorded seconds."""
     registry = plan.registry
     report = SyncReport(registry=registry.name, aborted=plan.aborted, withheld=plan.withheld,
                         errors=list(plan.failures))
     added_to: set[str] = set()
     done = 0
-    started = time.perf_counter()
+    started = time.perf_counter() if started is None else started
     for batch in _batches(plan.repositories):
-        written = _write(registry, batch)
+        outcomes_of = _write(registry, batch) if written is None else written
         applied_before = len(report.applied)
         for repository in batch:
-            outcomes = written.get(repository.name, {})
+            outcomes = outcomes_of.get(repository.name, {})
             for write in repository.writes:
                 change = outcomes.get(write.tag)
                 if isinstance(change, tag_services.ImageNameRefused):
@@ -361,9 +402,12 @@ def sync_apply(*, plan: SyncPlan, progress: Progress | None = None, record: bool
 
 def sync_registry(*, registry: Registry, delete: bool, client: RegistryClient | None = None,
                   should_stop: Callable[[], bool] | None = None) -> SyncReport:
-    """One run: plan, then apply (what the background does for each due registry)."""
+    """One run (what the background does for each due registry): the plan, its additions written while
+    it is read, then the removals it may make."""
     started = time.perf_counter()
-    report = sync_apply(plan=sync_plan(registry=registry, delete=delete, client=client, should_stop=should_stop))
+    streamed = StreamedWrites(registry)
+    plan = sync_plan(registry=registry, delete=delete, client=client, should_stop=should_stop, on_read=streamed.add)
+    report = sync_apply(plan=plan, written=streamed.flush(), started=started)
     metrics.sync_run(registry=registry.name, outcome=report.outcome, seconds=time.perf_counter() - started)
     return report
 

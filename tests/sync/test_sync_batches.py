@@ -222,3 +222,31 @@ def test_a_batch_that_cannot_be_queued_at_once_is_queued_tag_by_tag(forty, regis
     assert queued == {image(f"m{i}").digest for i in range(40) if i != 7}
     linked = set(ManifestLink.objects.values_list("repository__name", flat=True))
     assert linked == {f"app{i:02}" for i in range(40) if i != 7}
+
+
+def test_the_background_writes_batches_while_it_still_reads(forty, registry, options, monkeypatch):
+    """sync_registry writes each batch once its reads are in, before the last repository is read, and
+    reports what plan-then-apply reports, in the same order."""
+    from mirror import sync_read
+
+    options.set("background.sync.concurrency", 1)  # one reader: the order of reads and writes is fixed
+    seen: list[str] = []
+    real_read, real_write = sync_read.read_repository, sync._write
+
+    def reading(client, name, known):
+        seen.append(f"read {name}")
+        return real_read(client, name, known)
+
+    def writing(registry, batch):
+        seen.append(f"write {len(batch)}")
+        return real_write(registry, batch)
+
+    monkeypatch.setattr(sync_read, "read_repository", reading)
+    monkeypatch.setattr(sync, "_write", writing)
+    monkeypatch.setattr(sync, "WRITE_BATCH", 15)
+    report = sync_registry(registry=registry, delete=True)
+    assert report.outcome == Outcome.COMPLETE and report.tags_added == 40 and report.repositories_added == 40
+    assert seen.index("write 15") < seen.index("read qa/app39")
+    assert [entry for entry in seen if entry.startswith("write")] == ["write 15", "write 15", "write 10"]
+    assert report.applied == [("add", f"qa/app{i:02}", "latest") for i in range(40)]
+    assert Tag.objects.count() == 40 and Activity.objects.filter(parameters__sync=True).count() == 40
