@@ -99,6 +99,10 @@ class NamespaceView(NamespaceMixin, PortusAPIView):
         user = request.user
         if {"name", "description", "team"} & data.keys():
             self.allow(policy.can_manage_namespace(user, namespace))
+        if "name" in data and data["name"] != namespace.name:
+            # As the web UI's Edit page: the policy decides whether this namespace may be renamed at all (a
+            # personal or global one never is: 403); namespace_update says why an allowed one cannot be now (422).
+            self.allow(policy.can_rename_namespace(user, namespace))
         if data.get("visibility", namespace.visibility) != namespace.visibility:
             self.allow(policy.can_change_visibility(user, namespace))
         team = None

@@ -160,6 +160,24 @@ class TestUpdate:
         response = self.put(client_as("owner"), namespace, name="qa2")
         assert response.status_code == 422
 
+    @pytest.mark.parametrize("role", ["owner", "admin"])
+    def test_renaming_a_personal_namespace_is_refused_by_the_policy_403(self, client_as, owner, role):
+        personal = Namespace.objects.get(name="olivia")
+        response = self.put(client_as(role), personal, name="olivia2")
+        assert response.status_code == 403
+        personal.refresh_from_db()
+        assert personal.name == "olivia"
+
+    def test_personal_namespace_keeps_its_name_and_takes_a_description(self, client_as, owner):
+        personal = Namespace.objects.get(name="olivia")
+        response = self.put(client_as("owner"), personal, name="olivia", description="Mine.")
+        assert response.status_code == 200
+        assert response.json()["description"] == "Mine."
+
+    def test_rename_refused_by_the_policy_is_403_not_422(self, client_as, namespace, repository, contributor):
+        # Refused by the policy (a contributor does not manage the namespace) before any reason to refuse it.
+        assert self.put(client_as("contributor"), namespace, name="qa2").status_code == 403
+
     def test_move_to_another_team(self, client_as, namespace, owner):
         from teams.services import team_create
 

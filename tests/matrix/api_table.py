@@ -128,8 +128,9 @@ API = [
     ("PUT", "/api/v1/namespaces/{bare}", BARE_MANAGERS, {"namespace": {"name": "renamed"}}),
     ("PUT", "/api/v1/namespaces/{bare}", BARE_MANAGERS, {"namespace": {"team": "spare"}}),
     ("PUT", "/api/v1/namespaces/{bare}", "ok  403 403 403 404 404 404 404 401", {"namespace": {"team": "ops"}}),
-    # A personal namespace keeps its name: not even its owner or an admin renames it (422: refused as such).
-    ("PUT", "/api/v1/namespaces/{personal}", "422 422 404 404 404 404 404 404 401",
+    # A personal namespace keeps its name: not even its owner or an admin renames it (the policy's
+    # can_rename_namespace refuses it: 403, as for any refusal of the policy).
+    ("PUT", "/api/v1/namespaces/{personal}", "403 403 404 404 404 404 404 404 401",
      {"namespace": {"name": "olivia2"}}),
     ("GET", "/api/v1/namespaces/{qa}/signing_keys", QA_READERS, None),
     ("POST", "/api/v1/namespaces/{qa}/signing_keys", QA_MANAGERS, {"name": "second", "pem": "{pem}"}),
