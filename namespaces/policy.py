@@ -212,13 +212,15 @@ def granted_repositories_q(user, prefix: str = "") -> Q:
     if not is_active(user):
         return Q(pk__in=[])
     teams = TeamMember.objects.filter(user_id=user.pk).values("team_id")
-    grants = RepositoryGrant.objects.filter(Q(user_id=user.pk) | Q(team_id__in=teams),
-                                            namespace_id=OuterRef(f"{prefix}namespace_id"),
-                                            namespace__retired_at__isnull=True)
+    mine = RepositoryGrant.objects.filter(Q(user_id=user.pk) | Q(team_id__in=teams), namespace__retired_at__isnull=True)
     if getattr(user, "robot_namespace_id", None) is not None:
-        grants = grants.filter(namespace_id=user.robot_namespace_id)
-    grants = grants.filter(Like(OuterRef(f"{prefix}name"), F("like_pattern")))
-    return Q(Exists(grants))
+        mine = mine.filter(namespace_id=user.robot_namespace_id)
+    grants = mine.filter(Like(OuterRef(f"{prefix}name"), F("like_pattern")),
+                         namespace_id=OuterRef(f"{prefix}namespace_id"))
+    # The namespaces holding one of the user's grants: an uncorrelated subquery the planner runs once (hashed),
+    # so the per-row EXISTS runs only for repositories in those namespaces, not for every row a list counts or
+    # skips. The rows selected are the same: the EXISTS implies the namespace is among them.
+    return Q(**{f"{prefix}namespace_id__in": mine.values("namespace_id")}) & Q(Exists(grants))
 
 
 def visible_repositories_q(user, prefix: str = "") -> Q:
