@@ -25,6 +25,15 @@ def test_bench_pages_times_every_list_and_each_answers(settings):
     for page in ("/api/v1/repositories", "/api/v1/tags", "/admin/activities.csv", "/?before=<",
                  "/search?q=api", "/repositories/<most", "/api/v1/repositories/<most"):
         assert any(label.startswith(page) for label in labels), page
+    # Every API list the bench can reach in a seeded world (deliveries need a webhook; retention its own app).
+    for page in ("/api/v1/namespaces", "/api/v1/namespaces/retired", "/api/v1/namespaces/<fullest>/repositories",
+                 "/api/v1/namespaces/<fullest>/grants", "/api/v1/namespaces/<fullest>/webhooks", "/api/v1/teams",
+                 "/api/v1/teams/<largest>/members", "/api/v1/teams/<largest>/namespaces", "/api/v1/users",
+                 "/api/v1/users/<self>/application_tokens", "/api/v1/users/<self>/refresh_tokens",
+                 "/api/v1/registries", "/api/v1/robots", "/api/v1/tags?page=<last>",
+                 "/api/v1/repositories?page=<last>", "/api/v1/repositories/<most tags>/tags",
+                 "/api/v1/repositories/<most tags>/comments"):
+        assert any(line.startswith(page + " ") for line in out.getvalue().splitlines()), page
     for row in rows:
         status, queries = row[-5], row[-1]
         assert status in {"200", "401", "403"}, row

@@ -20,7 +20,7 @@ from django.utils import timezone
 
 from accounts.models import User
 from activities.models import Activity
-from namespaces.models import Namespace, Repository
+from namespaces.models import Namespace, Repository, Tag
 from portus.options import option
 from teams.models import Team, TeamMember
 
@@ -167,22 +167,36 @@ class Command(BaseCommand):
             ("/api/v1/teams", "/api/v1/teams"),
             ("/api/v1/users", "/api/v1/users"),
             ("/api/v1/tags", "/api/v1/tags"),
+            ("/api/v1/tags?page=<last>", "/api/v1/tags?page=<last tags>"),
+            ("/api/v1/namespaces/retired", "/api/v1/namespaces/retired"),
+            ("/api/v1/registries", "/api/v1/registries"),
+            ("/api/v1/robots", "/api/v1/robots"),
         ]
+        if user is not None:
+            pages += [("/api/v1/users/<self>/application_tokens", f"/api/v1/users/{user.pk}/application_tokens"),
+                      ("/api/v1/users/<self>/refresh_tokens", f"/api/v1/users/{user.pk}/refresh_tokens")]
         if repository:
             pages += [("/api/v1/repositories/<most tags>/tags", f"/api/v1/repositories/{repository.pk}/tags"),
+                      ("/api/v1/repositories/<most tags>/comments",
+                       f"/api/v1/repositories/{repository.pk}/comments"),
                       ("/api/v1/repositories/<most tags>/tags/grouped",
                        f"/api/v1/repositories/{repository.pk}/tags/grouped"),
                       ("/api/v1/repositories/<most tags>", f"/api/v1/repositories/{repository.pk}")]
         if namespace:
-            pages.append(("/api/v1/namespaces/<fullest>/repositories",
-                          f"/api/v1/namespaces/{namespace.pk}/repositories"))
+            pages += [("/api/v1/namespaces/<fullest>/repositories", f"/api/v1/namespaces/{namespace.pk}/repositories"),
+                      ("/api/v1/namespaces/<fullest>/grants", f"/api/v1/namespaces/{namespace.pk}/grants"),
+                      ("/api/v1/namespaces/<fullest>/webhooks", f"/api/v1/namespaces/{namespace.pk}/webhooks")]
         if team:
-            pages.append(("/api/v1/teams/<largest>/members", f"/api/v1/teams/{team.pk}/members"))
+            pages += [("/api/v1/teams/<largest>/members", f"/api/v1/teams/{team.pk}/members"),
+                      ("/api/v1/teams/<largest>/namespaces", f"/api/v1/teams/{team.pk}/namespaces")]
         from api.pagination import COUNT_CAP, DEFAULT_PER_PAGE
 
         listed = min(COUNT_CAP, Repository.objects.visible_to(user).order_by().values("pk")[: COUNT_CAP + 1].count())
         last = max(1, -(-listed // DEFAULT_PER_PAGE))  # the deepest page the API serves
-        return [(label, url.replace("<last>", str(last))) for label, url in pages]
+        tags = min(COUNT_CAP, Tag.objects.order_by().values("pk")[: COUNT_CAP + 1].count())
+        last_tags = max(1, -(-tags // DEFAULT_PER_PAGE))
+        return [(label, url.replace("<last tags>", str(last_tags)).replace("<last>", str(last)))
+                for label, url in pages]
 
     @staticmethod
     def _exists(url: str) -> bool:
