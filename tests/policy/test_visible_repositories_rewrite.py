@@ -69,7 +69,8 @@ def seeded(db, registry):
                                        created_by=admin)
     Namespace.objects.filter(pk__in=[ns.pk for ns in granting[5:8]]).update(retired_at=timezone.now())
     User.objects.filter(pk=people[-1].pk).update(enabled=False)
-    return [None, admin, *User.objects.filter(bot=False, admin=False), *User.objects.filter(pk__in=[r.pk for r in robots])]
+    robots = User.objects.filter(pk__in=[r.pk for r in robots])
+    return [None, admin, *User.objects.filter(bot=False, admin=False), *robots]
 
 
 def test_visible_repositories_are_the_same_rows_as_before(seeded):
