@@ -116,4 +116,5 @@ def events_view(request: HttpRequest) -> HttpResponse:
         for row in rows:
             log.info("event received: %s %s", row.action or "?", row.repository[:200],
                      extra={"fields": event_fields(row)})
-    return JsonResponse({"received": len(rows)}, status=202)
+    # JsonResponse's very bytes and headers, without its encoder's cost.
+    return HttpResponse(f'{{"received": {len(rows)}}}', content_type="application/json", status=202)

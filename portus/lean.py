@@ -42,15 +42,20 @@ RESPONSE_MIDDLEWARE = (
     "csp.middleware.CSPMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
 )
+# Served by its subclass that builds the (constant) policy once rather than on every answer.
+CSP_MIDDLEWARE = "csp.middleware.CSPMiddleware"
 
 
 def _wrapped(view: View) -> View:
     """The view inside the response-side middleware of MIDDLEWARE, outermost first."""
     from django.conf import settings
 
+    from portus.csp import ConstantPolicyCSPMiddleware
+
     handler = view
     for path in reversed([p for p in settings.MIDDLEWARE if p in RESPONSE_MIDDLEWARE]):
-        handler = import_string(path)(handler)
+        middleware = ConstantPolicyCSPMiddleware if path == CSP_MIDDLEWARE else import_string(path)
+        handler = middleware(handler)
     return handler
 
 
