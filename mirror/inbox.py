@@ -214,9 +214,10 @@ def _row(parsed: ParsedEvent, registry: Registry | None, now: datetime, status: 
 
 @functools.cache
 def _event_defaults() -> dict[str, Any] | None:
-    """Each field's default by attname, when every one is a constant (str, int, bool or None)."""
+    """Each field's default by attname, when every one is a constant (a str, int or bool, a choice of
+    them, or None)."""
     defaults = {f.attname: f.get_default() for f in Event._meta.concrete_fields}
-    constant = all(value is None or type(value) in (str, int, bool) for value in defaults.values())
+    constant = all(value is None or isinstance(value, (str, int)) for value in defaults.values())
     return defaults if constant else None
 
 

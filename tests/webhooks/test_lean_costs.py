@@ -153,6 +153,7 @@ def test_new_event_is_models_init(registry, with_registry):
                   timestamp=datetime(2026, 1, 1).astimezone(), raw="{}", status=Event.Status.PENDING,
                   received_at=datetime(2026, 1, 1).astimezone(), next_attempt_at=datetime(2026, 1, 1).astimezone())
     owner = registry if with_registry else None
+    assert inbox._event_defaults() is not None  # the short way is taken
     _same_event(inbox.new_event(registry=owner, **values), Event(registry=owner, **values))
     ours = inbox.new_event(registry=owner, **values)
     ours.save()
