@@ -4,7 +4,12 @@ processes on one database, and the time from each push's exit to its tag being v
 The registry notifies both web instances (two endpoints in its `notifications` section), so every event
 arrives twice and must be stored once; both background processes work the same inbox. Visibility is
 polled in the tags table that the API reads (one query every 20 ms for all pushes still waiting, so the
-poller adds no load worth speaking of), and the API is asked at the end for every tag. The scenario
+poller adds no load worth speaking of), and the API is asked at the end for every tag. The report says
+where each push's time went, on one clock (the machine's wall clock: skopeo's exit and the poller's
+sighting by time.time(), the event's `received_at` as the web instance stored it, the processing's start
+and end from the background's JSON log line for the event, which gives its end and its duration):
+delivery (exit → received), inbox (received → processing starts), work (the registry reads and the
+write), show (written → seen by the poller, at most one poll late). The scenario
 reports, besides the latencies, whatever went wrong: a push never visible, a duplicate row, an event
 lost or failed, a deadlock in a log. Used by `manage.py bench --only push` (200 pushes, 50 at once) and
 by tests/e2e/test_push_to_visible.py at a size CI affords.
@@ -20,6 +25,7 @@ import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
 
 import requests
@@ -39,6 +45,9 @@ print("PUSH-SETUP " + json.dumps({{"token": token}}))
 WAITING_SQL = ("SELECT n.name || '/' || r.name, t.name, t.digest FROM namespaces_tag t "
                "JOIN namespaces_repository r ON r.id = t.repository_id "
                "JOIN namespaces_namespace n ON n.id = r.namespace_id WHERE n.name = %s")
+RECEIVED_SQL = ("SELECT repository, tag, received_at FROM webhooks_event "
+                "WHERE action = 'push' AND tag <> '' AND repository LIKE %s")
+LEGS = ("delivery", "inbox", "work", "show")  # see the module's text
 
 
 @dataclass
@@ -50,10 +59,18 @@ class PushResult:
     problems: list[str] = field(default_factory=list)
     wall: float = 0.0
     rows: dict = field(default_factory=dict)
+    legs: dict[str, list[float]] = field(default_factory=dict)  # seconds per push, by leg (LEGS)
 
-    def percentile(self, q: float) -> float:
-        ordered = sorted(self.latencies)
+    def percentile(self, q: float, values: list[float] | None = None) -> float:
+        ordered = sorted(self.latencies if values is None else values)
         return ordered[min(len(ordered) - 1, int(q * len(ordered)))] if ordered else float("nan")
+
+    def breakdown(self) -> str:
+        parts = [f"{leg} p50 {statistics.median(self.legs[leg]) * 1000:.0f} / p99 "
+                 f"{self.percentile(0.99, self.legs[leg]) * 1000:.0f} ms"
+                 for leg in LEGS if self.legs.get(leg)]
+        counted = min((len(v) for v in self.legs.values()), default=0)
+        return f"where the time went ({counted} pushes): " + ", ".join(parts) if parts else "no breakdown"
 
     def summary(self) -> str:
         if not self.latencies:
@@ -61,7 +78,7 @@ class PushResult:
         return (f"{self.pushes} pushes, {self.concurrency} at once, in {self.wall:.1f} s: push→visible "
                 f"p50 {statistics.median(self.latencies) * 1000:.0f} ms, p99 {self.percentile(0.99) * 1000:.0f} ms, "
                 f"max {max(self.latencies) * 1000:.0f} ms; skopeo itself p50 "
-                f"{statistics.median(self.push_seconds):.2f} s")
+                f"{statistics.median(self.push_seconds):.2f} s\n  {self.breakdown()}")
 
 
 def _connect(database_url: str):
@@ -100,9 +117,10 @@ def run(root: Path, env: dict, *, pushes: int, concurrency: int, webs: int = 2, 
             args = [sys.executable, "-m", "gunicorn", "portus.wsgi:application", "-c", "portus/gunicorn.conf.py",
                     "--bind", f"127.0.0.1:{port}"]
             processes.append(services.Process(f"web{n}", args, log_path=root / f"web{n}.log", env=env, cwd=ROOT))
-        for n in range(backgrounds):
+        for n in range(backgrounds):  # JSON log lines: the breakdown reads each event's processing from them
             processes.append(services.Process(f"background{n}", [sys.executable, "manage.py", "portus_background"],
-                                              log_path=root / f"background{n}.log", env=env, cwd=ROOT))
+                                              log_path=root / f"background{n}.log",
+                                              env={**env, "PORTUS_LOGGING_JSON": "true"}, cwd=ROOT))
         for url, web in zip(web_urls, processes, strict=False):
             services.wait_for(lambda url=url: requests.get(f"{url}/v2/token", timeout=2).status_code in (200, 401),
                               timeout=60, what=url, alive=web.alive, logs=web.log_tail)
@@ -134,11 +152,11 @@ def run(root: Path, env: dict, *, pushes: int, concurrency: int, webs: int = 2, 
 
         def push(job) -> None:
             i, repository, tag = job
-            started = time.monotonic()
+            started = time.time()
             services.run(["skopeo", "copy", "--quiet", "--dest-tls-verify=false", "--dest-creds", f"{USER}:{token}",
                           f"oci:{layouts / str(i)}:{tag}", f"docker://{registry_addr}/{repository}:{tag}"],
                          env=services.client_env(), timeout=120)
-            now = time.monotonic()
+            now = time.time()
             with lock:
                 exited[(repository, tag)] = now
                 result.push_seconds.append(now - started)
@@ -150,14 +168,14 @@ def run(root: Path, env: dict, *, pushes: int, concurrency: int, webs: int = 2, 
                 while not done.is_set() or len(seen) < len(exited):
                     cursor = conn.cursor()
                     cursor.execute(sql, [USER])
-                    now = time.monotonic()
+                    now = time.time()
                     for repository, tag, digest in cursor.fetchall():
                         key = (repository, tag)
-                        with lock:
-                            if key in exited and key not in seen and expected.get(key) == digest:
+                        with lock:  # first sighting, even before skopeo's exit is noted (then leg < 0)
+                            if key not in seen and expected.get(key) == digest:
                                 seen[key] = now
                     cursor.close()
-                    if done.is_set() and time.monotonic() > deadline:
+                    if done.is_set() and time.time() > deadline:
                         break
                     time.sleep(0.02)
             finally:
@@ -166,21 +184,23 @@ def run(root: Path, env: dict, *, pushes: int, concurrency: int, webs: int = 2, 
         deadline = float("inf")
         watcher = threading.Thread(target=watch, daemon=True)
         watcher.start()
-        started = time.monotonic()
+        started = time.time()
         with ThreadPoolExecutor(concurrency) as pool:
             for failure in pool.map(lambda job: _capture(push, job), jobs):
                 if failure:
                     result.problems.append(failure)
-        deadline = time.monotonic() + timeout
+        deadline = time.time() + timeout
         done.set()
         watcher.join(timeout + 5)
-        result.wall = time.monotonic() - started
-        result.latencies = [seen[k] - exited[k] for k in seen]
+        result.wall = time.time() - started
+        result.latencies = [seen[k] - exited[k] for k in seen if k in exited]
         missing = sorted(set(exited) - set(seen))
         if missing:
             result.problems.append(f"{len(missing)} pushes never became visible within {timeout:.0f} s: {missing[:5]}")
         _check_api(web_urls[-1], token, expected, result)
         _check_rows(manage, expected, result)
+        result.legs = _legs(env["DATABASE_URL"], [p.log_path for p in processes if p.name.startswith("background")],
+                            exited, seen)
         for process in processes:
             text = process.log_path.read_text(errors="replace") if process.log_path.exists() else ""
             if "deadlock" in text.lower():
@@ -191,6 +211,63 @@ def run(root: Path, env: dict, *, pushes: int, concurrency: int, webs: int = 2, 
         for process in reversed(processes):
             process.stop()
     return result
+
+
+def _as_epoch(value) -> float:
+    """A database time (aware from PostgreSQL; naive UTC text from SQLite) in seconds since the epoch."""
+    if isinstance(value, str):
+        value = datetime.fromisoformat(value)
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=UTC)
+    return value.timestamp()
+
+
+def _processed(log_paths: list[Path]) -> dict[tuple[str, str], tuple[float, float]]:
+    """(start, end) of each tag push's processing, from the background's JSON line that ends it (its time
+    is the end, `seconds` its duration); the first such line of a push when there are several."""
+    found: dict[tuple[str, str], tuple[float, float]] = {}
+    for path in log_paths:
+        if not path.exists():
+            continue
+        for line in path.read_text(errors="replace").splitlines():
+            if not line.startswith("{") or '"mirror.processing"' not in line:
+                continue
+            try:
+                entry = json.loads(line)
+                if entry.get("action") != "push" or not entry.get("tag") or entry.get("status") != "done":
+                    continue
+                end = datetime.fromisoformat(entry["time"]).timestamp()
+                key = (entry["repository"], entry["tag"])
+                start = end - float(entry["seconds"])
+            except (ValueError, KeyError, TypeError):
+                continue
+            if key not in found or found[key][1] > end:
+                found[key] = (start, end)
+    return found
+
+
+def _legs(database_url: str, log_paths: list[Path], exited: dict, seen: dict) -> dict[str, list[float]]:
+    conn, mark = _connect(database_url)
+    try:
+        cursor = conn.cursor()
+        cursor.execute(RECEIVED_SQL.replace("%s", mark), [f"{USER}/%"])
+        received: dict[tuple[str, str], float] = {}
+        for repository, tag, at in cursor.fetchall():
+            key = (repository, tag)
+            received[key] = min(received.get(key, float("inf")), _as_epoch(at))
+        cursor.close()
+    finally:
+        conn.close()
+    processed = _processed(log_paths)
+    legs: dict[str, list[float]] = {leg: [] for leg in LEGS}
+    for key, exit_at in exited.items():
+        if key not in received or key not in processed or key not in seen:
+            continue
+        start, end = processed[key]
+        for leg, value in zip(LEGS, (received[key] - exit_at, start - received[key], end - start, seen[key] - end),
+                              strict=True):
+            legs[leg].append(value)
+    return legs
 
 
 def _capture(function, job) -> str:
