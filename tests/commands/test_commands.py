@@ -84,6 +84,7 @@ def test_registry_config_is_complete(options, signing_files, tmp_path):
     assert endpoint["url"] == "https://portus.example.org/v2/webhooks/events"
     assert endpoint["headers"]["Authorization"] == ["Bearer hook-secret"]
     assert endpoint["timeout"] and endpoint["threshold"] and endpoint["backoff"]
+    assert endpoint["ignoredmediatypes"] == ["application/octet-stream"]  # blob events: nothing to keep
     assert "tls" not in config["http"]
 
 

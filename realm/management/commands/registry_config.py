@@ -105,6 +105,10 @@ class Command(BaseCommand):
                     "timeout": opts["timeout"],
                     "threshold": 5,
                     "backoff": "1s",
+                    # Blob events (layers, configs, mounts: every blob is application/octet-stream) change
+                    # nothing Portus keeps, and the registry sends each endpoint its events one at a time:
+                    # not asking for them leaves a push's manifest event less to wait behind.
+                    "ignoredmediatypes": ["application/octet-stream"],
                 }]
             },
         }
