@@ -13,9 +13,9 @@ later counts, until someone lists it as harmless here.
 
 - PostgreSQL: constraint triggers, deferred to the commit, so that the single row is always the last
   thing a transaction locks (no lock-order deadlock with anything), taking the new number from a
-  sequence (never handed out twice, even to a transaction that rolled back). Inside an atomic block
-  (tests, an in-process caller) `current()` first makes the pending ones fire, so that it sees the
-  transaction's own changes.
+  sequence (never handed out twice, even to a transaction that rolled back), once per transaction.
+  Inside an atomic block (tests, an in-process caller) `current()` first makes the pending ones fire,
+  so that it sees the transaction's own changes, and lets the next change renew the number again.
 - SQLite: plain triggers that write a random 64-bit number.
 
 The triggers are (re)made after every `migrate` (a table rebuilt by a migration loses its triggers), and
@@ -51,8 +51,14 @@ CHECK_EVERY_SECONDS = 5.0
 _BUMP_POSTGRESQL = ("UPDATE realm_authorization_generation SET value = nextval('realm_authorization_generation_seq') "
                     "WHERE id = 1")
 _BUMP_SQLITE = "UPDATE realm_authorization_generation SET value = random() WHERE id = 1"
+# Once per transaction (a transaction-local flag): a commit that changed 20,000 watched rows would
+# otherwise write the one row 20,000 times, each write a new version of it to walk past.
 _FUNCTION_SQL = ("CREATE OR REPLACE FUNCTION portus_authz_bump() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN "
-                 + _BUMP_POSTGRESQL + "; RETURN NULL; END $$")
+                 "IF current_setting('portus.authz_bumped', true) IS DISTINCT FROM 'yes' THEN "
+                 "PERFORM set_config('portus.authz_bumped', 'yes', true); "
+                 + _BUMP_POSTGRESQL + "; END IF; RETURN NULL; END $$")
+# After a read inside a transaction, that transaction's next change must renew the number again.
+_REARM = "SELECT set_config('portus.authz_bumped', '', true)"
 _FIRST_ROW = ("INSERT INTO realm_authorization_generation (id, value) SELECT 1, 0 WHERE NOT EXISTS "
               "(SELECT 1 FROM realm_authorization_generation WHERE id = 1)")
 
@@ -249,7 +255,7 @@ def current(conn=None) -> int | None:
         if conn.vendor == "postgresql" and conn.in_atomic_block:
             # Make this transaction's own deferred changes count before reading.
             names = sorted(n for n in wanted_names(conn))
-            cursor.execute(f"SET CONSTRAINTS {', '.join(names)} IMMEDIATE")
+            cursor.execute(f"SET CONSTRAINTS {', '.join(names)} IMMEDIATE; {_REARM}")
         execute(cursor, _READ, [])
         row = cursor.fetchone()
     return None if row is None else int(row[0])

@@ -340,3 +340,34 @@ def _check_steps(steps, owner, users, team, namespace, signing_files) -> None:
         remembered = answers()
         decisions.forget_all()
         assert remembered == answers(), (kind, name, role)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_transaction_renews_the_number_once_however_many_rows_it_changes(registry):
+    """PostgreSQL: one new number per committed transaction, so a commit that changes many watched rows
+    does not write the one row as many times (each write a version of it for the next to walk past)."""
+    from django.db import transaction
+
+    from accounts.services import user_create
+
+    users = [user_create(username=f"bulk{n}", email=None, password=PASSWORD, check_password=False)
+             for n in range(5)]
+    postgresql = connection.vendor == "postgresql"
+
+    def last() -> int:
+        if not postgresql:  # SQLite writes a random number per row, in place: no versions pile up
+            return generation.current()
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT last_value FROM realm_authorization_generation_seq")
+            return cursor.fetchone()[0]
+
+    before = last()
+    with transaction.atomic():
+        for user in users:
+            User.objects.filter(pk=user.pk).update(admin=True)
+        User.objects.filter(pk__in=[u.pk for u in users]).update(enabled=False)
+    after = last()
+    assert after != before
+    if postgresql:
+        assert after == before + 1
+        assert generation.current() == after
