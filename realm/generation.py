@@ -42,7 +42,6 @@ from portus.prepared import execute
 
 log = logging.getLogger(__name__)
 
-TABLE = "realm_authorization_generation"
 SEQUENCE = "realm_authorization_generation_seq"
 PREFIX = "portus_authz_"
 FUNCTION = "portus_authz_bump"
@@ -254,8 +253,7 @@ def current(conn=None) -> int | None:
     with conn.cursor() as cursor:
         if conn.vendor == "postgresql" and conn.in_atomic_block:
             # Make this transaction's own deferred changes count before reading.
-            names = sorted(n for n in wanted_names(conn))
-            cursor.execute(f"SET CONSTRAINTS {', '.join(names)} IMMEDIATE; {_REARM}")
+            cursor.execute(f"SET CONSTRAINTS {', '.join(sorted(wanted_names(conn)))} IMMEDIATE; {_REARM}")
         execute(cursor, _READ, [])
         row = cursor.fetchone()
     return None if row is None else int(row[0])
