@@ -301,6 +301,27 @@ def read_image(client: RegistryClient, repository: str, digest: str, *, tag_hint
 def _store(manifest: Manifest, token: str, reading: Reading, children: list[Reading], now: datetime) -> bool:
     if not Manifest.objects.select_for_update().filter(_ours(manifest, token)).exists():
         return False  # the lease went to another worker, who writes the same
+    _write_all(manifest, reading, children, now)
+    return True
+
+
+def store_read(*, registry: Registry, digest: str, tag_hint: str, reading: Reading, children: list[Reading],
+               now: datetime | None = None) -> bool:
+    """Writes details that another piece of work read already (the mirror reads a pushed tag's manifest
+    anyway: images/hooks.py), in the caller's transaction, as the queue would have written them. Only a
+    row not read yet, and only when the read's cosign hint is the one the queue would use; otherwise the
+    queue reads it. Returns whether it wrote."""
+    now = now or timezone.now()
+    row = Manifest.objects.select_for_update().filter(registry=registry, digest=digest).first()
+    if row is None or row.status == Manifest.Status.DONE or _tag_hint(row) != tag_hint:
+        return False
+    row.registry = registry
+    _write_all(row, reading, children, now)
+    _settle(row, reading)
+    return True
+
+
+def _write_all(manifest: Manifest, reading: Reading, children: list[Reading], now: datetime) -> None:
     repositories = list(ManifestLink.objects.filter(manifest=manifest).values_list("repository_id", flat=True))
     for child in children:
         row, _ = Manifest.objects.get_or_create(registry_id=manifest.registry_id, digest=child.digest,
@@ -309,7 +330,6 @@ def _store(manifest: Manifest, token: str, reading: Reading, children: list[Read
         ManifestLink.objects.bulk_create([ManifestLink(manifest=row, repository_id=r) for r in repositories],
                                          ignore_conflicts=True)
     _write(manifest, reading, now)
-    return True
 
 
 def _write(row: Manifest, reading: Reading, now: datetime) -> None:
@@ -340,6 +360,13 @@ def process(manifest: Manifest, token: str, *, now: datetime | None = None) -> s
         return Manifest.Status.PENDING
     if not _store(manifest, token, reading, children, now):
         return Manifest.Status.PENDING
+    _settle(manifest, reading)
+    return Manifest.Status.DONE
+
+
+def _settle(manifest: Manifest, reading: Reading) -> None:
+    """What follows a manifest's details being written: the tag counts of an artifact, and a link to the
+    repository it was seen in."""
     if reading.fields.get("subject_digest"):
         # Known only now to be an artifact (an OCI 1.1 subject): its tags leave the repositories' counts.
         from images.artifacts import recount_tags
@@ -352,7 +379,6 @@ def process(manifest: Manifest, token: str, *, now: datetime | None = None) -> s
         repository = repository_find(registry=manifest.registry, repository_name=manifest.seen_in)
         if repository is not None:
             link(Manifest.objects.get(pk=manifest.pk), repository)
-    return Manifest.Status.DONE
 
 
 def process_batch(*, limit: int = 5, should_stop=None) -> int:

@@ -75,6 +75,50 @@ def digest_pushed(*, registry, repository_name: str, digest: str) -> None:
         log.exception("image details: queueing %s@%s failed", repository_name[:200], digest[:100])
 
 
+class PushedRead:
+    """A pushed tag's image details, read by the mirror before it writes the tag (see `read_pushed`)."""
+
+    def __init__(self, digest: str, tag_hint: str, reading: fetch.Reading, children: list[fetch.Reading]) -> None:
+        self.digest, self.tag_hint, self.reading, self.children = digest, tag_hint, reading, children
+
+
+def read_pushed(client, *, repository_name: str, digest: str, tag: str) -> PushedRead | None:
+    """The image details of a pushed tag, read with the client that has just read its manifest (and
+    remembers it: RegistryClient.remember_manifests), so that the registry is asked only for the config,
+    and the tag's details are there as soon as the tag is. Outside any transaction. None when the read
+    fails: the queue reads it later, with its retries."""
+    from images import parse
+
+    hint = tag if parse.cosign_tag(tag) is not None else ""
+    try:
+        reading, children = fetch.read_image(client, repository_name, digest, tag_hint=hint)
+    except Exception as exc:  # noqa: BLE001 - the queue's own read retries, or says why it cannot
+        log.info("image details of %s@%s left to the queue: %s: %s", repository_name[:200], digest[:100],
+                 exc.__class__.__name__, str(exc)[:300])
+        return None
+    return PushedRead(digest, hint, reading, children)
+
+
+def store_pushed(*, tag, read: PushedRead | None) -> bool:
+    """Writes what `read_pushed` read, inside the transaction that has just written `tag`: queues the
+    manifest as the tag's signal will after the commit (which then finds it read), and writes the
+    details. Never fails its caller; returns whether it wrote."""
+    from django.db import transaction
+
+    if read is None or tag is None or tag.digest != read.digest:
+        return False
+    try:
+        with transaction.atomic():
+            manifest = fetch.queue_tag(tag)
+            if manifest is None:
+                return False
+            return fetch.store_read(registry=tag.repository.namespace.registry, digest=read.digest,
+                                    tag_hint=read.tag_hint, reading=read.reading, children=read.children)
+    except Exception:  # noqa: BLE001
+        log.exception("image details of %s: writing the read failed (the queue reads it)", read.digest[:100])
+        return False
+
+
 def background_round(*, should_stop=None, limit: int = 5) -> int:
     """One round of the background's image work: a step of the sweep, up to `limit` manifests read,
     and the day's storage snapshot when due. Returns how many manifests were claimed."""

@@ -147,13 +147,16 @@ def _push(event: Event, token: str, registry: Registry, now: datetime) -> bool:
     if stale:
         # Decided without reading the registry: the manifest may well be gone already.
         return _finish(event, token, Event.Status.DONE, note=f"not applied: {stale}", now=now)
+    client = RegistryClient(registry).remember_manifests()
     try:
-        details = RegistryClient(registry).image_details(event.repository, event.digest)
+        details = client.image_details(event.repository, event.digest)
     except ManifestUnknown as exc:
         return _finish(event, token, Event.Status.IGNORED, note=f"{exc} (deleted since?)", now=now)
     if details.media_type and details.media_type not in MANIFEST_MEDIA_TYPES:
         return _finish(event, token, Event.Status.IGNORED, now=now,
                        note=f"not an image manifest: {details.media_type[:100]}")
+    # The image details too, from the manifests just read: one read of each, and the details with the tag.
+    pushed = image_hooks.read_pushed(client, repository_name=event.repository, digest=details.digest, tag=event.tag)
     author = _actor(event.actor)
 
     def apply() -> str:
@@ -161,6 +164,8 @@ def _push(event: Event, token: str, registry: Registry, now: datetime) -> bool:
             registry=registry, repository_name=event.repository, tag=event.tag, digest=details.digest,
             media_type=details.media_type or event.media_type, image_id=details.image_id, size=details.size,
             platforms=details.platforms, author=author, event_time=event.timestamp)
+        if change.applied:
+            image_hooks.store_pushed(tag=change.tag, read=pushed)
         event_processed.send(sender=Event, event=event, registry=registry, image=details)
         return f"not applied: {change.reason}" if not change.applied else ""
 

@@ -109,6 +109,12 @@ def verify_digest(digest: str, body: bytes) -> None:
 # Distribution refuses manifests over 4 MiB; a catalog or tag page of the largest `n` fits well within 8.
 MAX_MANIFEST_BYTES = 4 * 1024 * 1024
 MAX_PAGE_BYTES = 8 * 1024 * 1024
+# The platforms of an index read for a tag's details (as many as images/parse.py shows): a pushed index
+# naming thousands of manifests costs thousands of reads no more.
+MAX_INDEX_CHILDREN = 64
+# What `remember_manifests` keeps at most: an index and its platforms, in a bounded amount of memory.
+MAX_REMEMBERED_MANIFESTS = 1 + MAX_INDEX_CHILDREN
+MAX_REMEMBERED_BYTES = 16 * 1024 * 1024
 
 
 def read_bounded(response: requests.Response, limit: int, what: str) -> bytes:
@@ -162,6 +168,18 @@ class RegistryClient:
         self.registry = registry
         # scope → (token, monotonic expiry): a token this client holds for several scopes (hold_pull_token)
         self._held: dict[str, tuple[str, float]] = {}
+        # (repository, digest) → Manifest, verified against its digest: kept only while `remember_manifests`
+        # is on, so that one piece of work reading a manifest twice (a push's details, then its image
+        # details) asks the registry once.
+        self._manifests: dict[tuple[str, str], Manifest] | None = None
+
+    def remember_manifests(self) -> RegistryClient:
+        """Keeps the manifests read by digest from now on (at most MAX_REMEMBERED_MANIFESTS), for this
+        client's life; returns the client. A manifest by digest is immutable: what was verified once is
+        what the registry would send again."""
+        if self._manifests is None:
+            self._manifests = {}
+        return self
 
     def hold_pull_token(self, names: list[str]) -> RegistryClient:
         """A client of the same registry holding ONE internal-account token that pulls from every one of
@@ -281,6 +299,18 @@ class RegistryClient:
 
     def get_manifest(self, repository: str, reference: str) -> Manifest:
         """The manifest by digest (verified) or by tag; raises ManifestUnknown, DigestMismatch, …"""
+        remembered = self._manifests
+        if remembered is not None and _is_digest(reference):
+            hit = remembered.get((repository, reference))
+            if hit is None:
+                hit = self._read_manifest(repository, reference)
+                held = sum(len(m.body) for m in remembered.values())
+                if len(remembered) < MAX_REMEMBERED_MANIFESTS and held + len(hit.body) <= MAX_REMEMBERED_BYTES:
+                    remembered[(repository, reference)] = hit
+            return hit
+        return self._read_manifest(repository, reference)
+
+    def _read_manifest(self, repository: str, reference: str) -> Manifest:
         response = self.request(
             "GET", f"/v2/{repository}/manifests/{quote(reference, safe=':')}",
             scope=repository_scope(repository, "pull"), headers={"Accept": MANIFEST_ACCEPT}, stream=True,
@@ -336,6 +366,8 @@ class RegistryClient:
         for entry in entries:
             if not isinstance(entry, dict) or not isinstance(entry.get("digest"), str) or is_attestation(entry):
                 continue
+            if len(platforms) >= MAX_INDEX_CHILDREN:
+                break
             child = self.get_manifest(repository, entry["digest"])
             platform = entry.get("platform") if isinstance(entry.get("platform"), dict) else {}
             size = size_of(entry.get("size")) if child.is_index else image_size(child.data)

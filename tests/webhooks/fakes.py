@@ -109,6 +109,7 @@ class FakeRegistry:
     def __init__(self) -> None:
         self.repositories: dict[str, dict[str, str]] = {}  # name → tag → digest
         self.manifests: dict[tuple[str, str], Image] = {}  # (name, digest) → image
+        self.blobs: dict[tuple[str, str], bytes] = {}  # (name, digest) → bytes, served under /blobs/
         self.requests: list[dict] = []  # {"method", "path", "auth", "accept"} in arrival order
         self.down = False
         self.failing: dict[str, int] = {}  # a request whose path (and query) contains a key gets that status
@@ -235,6 +236,17 @@ class FakeRegistry:
                     if more and page[-1] in fake.links:
                         headers = {"Link": fake.links[page[-1]]}
                     self._json(200, {"repositories": page}, headers)
+                    return
+                blob_name, blob_sep, blob_digest = path[len("/v2/"):].rpartition("/blobs/")
+                if blob_sep and self.command in ("GET", "HEAD"):
+                    if not self._authorised(f"repository:{blob_name}", "pull"):
+                        return
+                    body = fake.blobs.get((blob_name, blob_digest))
+                    if body is None:
+                        self._json(404, {"errors": [{"code": "BLOB_UNKNOWN"}]})
+                        return
+                    self._send(200, body, {"Content-Type": "application/octet-stream",
+                                           "Docker-Content-Digest": blob_digest})
                     return
                 name, sep, rest = path[len("/v2/"):].rpartition("/manifests/")
                 if sep:
