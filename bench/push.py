@@ -128,10 +128,9 @@ def run(root: Path, env: dict, *, pushes: int, concurrency: int, webs: int = 2, 
         manage("registry_config", "--portus-url", web_urls[0], "--registry", "push", "--listen", registry_addr,
                "--storage", str(root / "storage"), "--timeout", "2s", "-o", str(config_path))
         config = yaml.safe_load(config_path.read_text())
-        first = config["notifications"]["endpoints"][0]
         config["notifications"]["endpoints"] = [
-            dict(first, name=f"portus{n}", url=first["url"].replace(web_urls[0], url))
-            for n, url in enumerate(web_urls)
+            dict(endpoint, name=f"{endpoint['name']}{n}", url=endpoint["url"].replace(web_urls[0], url))
+            for n, url in enumerate(web_urls) for endpoint in config["notifications"]["endpoints"]
         ]
         services.write_registry_config(config_path, config)
         processes.append(services.start_registry(config_path, log_path=root / "registry.log"))

@@ -80,11 +80,16 @@ def test_registry_config_is_complete(options, signing_files, tmp_path):
     assert bundle.read_bytes().strip() == signing_files[1].read_bytes().strip()
     assert config["storage"]["delete"]["enabled"] is True
     assert config["http"]["addr"] == ":5000"
-    endpoint = config["notifications"]["endpoints"][0]
-    assert endpoint["url"] == "https://portus.example.org/v2/webhooks/events"
-    assert endpoint["headers"]["Authorization"] == ["Bearer hook-secret"]
-    assert endpoint["timeout"] and endpoint["threshold"] and endpoint["backoff"]
-    assert endpoint["ignoredmediatypes"] == ["application/octet-stream"]  # blob events: nothing to keep
+    pushes, pulls = config["notifications"]["endpoints"]
+    for endpoint in (pushes, pulls):
+        assert endpoint["url"] == "https://portus.example.org/v2/webhooks/events"
+        assert endpoint["headers"]["Authorization"] == ["Bearer hook-secret"]
+        assert endpoint["timeout"] and endpoint["threshold"] and endpoint["backoff"]
+        assert endpoint["ignoredmediatypes"] == ["application/octet-stream"]  # blob events: nothing to keep
+    # Pulls on an endpoint of their own: a pull storm never holds up a push's event.
+    assert (pushes["name"], pushes["ignore"]) == ("portus", {"actions": ["pull"]})
+    assert (pulls["name"], pulls["ignore"]) == ("portus-pulls", {"actions": ["push", "delete", "mount"]})
+    assert "*id" not in text and "&id" not in text  # no YAML aliases
     assert "tls" not in config["http"]
 
 

@@ -20,6 +20,22 @@ from realm.key_rotation import KeyFiles, write_bundle
 from registries.models import Registry, canonical_host
 
 
+def notification_endpoints(url: str, secret: str, *, timeout: str) -> list[dict]:
+    """The registry's notification endpoints: one for pushes and deletes, one for pulls.
+
+    The registry sends each endpoint its events one at a time, so a push's event waits behind every event
+    queued before it on its endpoint. On an endpoint of their own, pulls (a CI fleet's thousands a minute,
+    and Portus's own reads of what was pushed) never hold up a push or a delete becoming visible. Blob
+    events (layers, configs, mounts: every blob is application/octet-stream) change nothing Portus keeps
+    and are not asked for. Both endpoints carry the registry's one notification secret."""
+    def endpoint(name: str, ignored_actions: list[str]) -> dict:  # fresh objects: no YAML aliases
+        return {"name": name, "url": url, "headers": {"Authorization": [f"Bearer {secret}"]}, "timeout": timeout,
+                "threshold": 5, "backoff": "1s", "ignoredmediatypes": ["application/octet-stream"],
+                "ignore": {"actions": ignored_actions}}
+
+    return [endpoint("portus", ["pull"]), endpoint("portus-pulls", ["push", "delete", "mount"])]
+
+
 class Command(BaseCommand):
     help = ("Print a complete Docker Distribution config.yml wired to this service: token realm, service, "
             "issuer, rootcertbundle, deletes enabled, and the notifications endpoint with its secret "
@@ -97,20 +113,8 @@ class Command(BaseCommand):
                     "rootcertbundle": str(bundle),
                 }
             },
-            "notifications": {
-                "endpoints": [{
-                    "name": "portus",
-                    "url": f"{portus_url}/v2/webhooks/events",
-                    "headers": {"Authorization": [f"Bearer {secret}"]},
-                    "timeout": opts["timeout"],
-                    "threshold": 5,
-                    "backoff": "1s",
-                    # Blob events (layers, configs, mounts: every blob is application/octet-stream) change
-                    # nothing Portus keeps, and the registry sends each endpoint its events one at a time:
-                    # not asking for them leaves a push's manifest event less to wait behind.
-                    "ignoredmediatypes": ["application/octet-stream"],
-                }]
-            },
+            "notifications": {"endpoints": notification_endpoints(f"{portus_url}/v2/webhooks/events", secret,
+                                                                  timeout=opts["timeout"])},
         }
         text = ("# Docker Distribution configuration for use with Portus.\n"
                 "# auth.token.service is the registry's host name in Portus; the notifications secret is\n"
