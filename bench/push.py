@@ -19,6 +19,8 @@ It drives real parts with the end-to-end tests' process helpers (tests/e2e/suppo
 from __future__ import annotations
 
 import json
+import os
+import resource
 import statistics
 import sys
 import threading
@@ -60,6 +62,7 @@ class PushResult:
     wall: float = 0.0
     rows: dict = field(default_factory=dict)
     legs: dict[str, list[float]] = field(default_factory=dict)  # seconds per push, by leg (LEGS)
+    cpu: dict[str, float] = field(default_factory=dict)  # cores busy on average while the pushes ran, by part
 
     def percentile(self, q: float, values: list[float] | None = None) -> float:
         ordered = sorted(self.latencies if values is None else values)
@@ -78,7 +81,13 @@ class PushResult:
         return (f"{self.pushes} pushes, {self.concurrency} at once, in {self.wall:.1f} s: push→visible "
                 f"p50 {statistics.median(self.latencies) * 1000:.0f} ms, p99 {self.percentile(0.99) * 1000:.0f} ms, "
                 f"max {max(self.latencies) * 1000:.0f} ms; skopeo itself p50 "
-                f"{statistics.median(self.push_seconds):.2f} s\n  {self.breakdown()}")
+                f"{statistics.median(self.push_seconds):.2f} s\n  {self.breakdown()}"
+                + (f"\n  {self.cpu_line()}" if self.cpu else ""))
+
+    def cpu_line(self) -> str:
+        parts = ", ".join(f"{name} {cores:.2f}" for name, cores in self.cpu.items() if name != "machine")
+        return (f"cores busy while the pushes ran: {self.cpu['machine']:.2f} of {os.cpu_count()} "
+                f"({parts})")
 
 
 def _connect(database_url: str):
@@ -184,10 +193,12 @@ def run(root: Path, env: dict, *, pushes: int, concurrency: int, webs: int = 2, 
         watcher = threading.Thread(target=watch, daemon=True)
         watcher.start()
         started = time.time()
+        cpu_before = _cpu_sample(processes)
         with ThreadPoolExecutor(concurrency) as pool:
             for failure in pool.map(lambda job: _capture(push, job), jobs):
                 if failure:
                     result.problems.append(failure)
+        result.cpu = _cpu_share(cpu_before, _cpu_sample(processes), time.time() - started)
         deadline = time.time() + timeout
         done.set()
         watcher.join(timeout + 5)
@@ -210,6 +221,45 @@ def run(root: Path, env: dict, *, pushes: int, concurrency: int, webs: int = 2, 
         for process in reversed(processes):
             process.stop()
     return result
+
+
+def _cpu_sample(processes: list[services.Process]) -> dict[str, float]:
+    """CPU seconds so far: the machine's busy time (/proc/stat, all cores), the skopeo runs (this process's
+    reaped children: nothing else is run and reaped while the pushes go on), and each kind of long-lived
+    process with its descendants (the web instances with their workers, the background processes, the
+    registry). What remains of the machine's is PostgreSQL's, the poller's and the rest."""
+    tick = os.sysconf("SC_CLK_TCK")
+    fields = Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]
+    values = [int(v) for v in fields]
+    sample = {"machine": (sum(values[:8]) - values[3] - values[4]) / tick,
+              "skopeo": (lambda r: r.ru_utime + r.ru_stime)(resource.getrusage(resource.RUSAGE_CHILDREN))}
+    stats: dict[int, tuple[int, float]] = {}  # pid → (parent, CPU seconds)
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            after = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        stats[int(entry.name)] = (int(after[1]), (int(after[11]) + int(after[12])) / tick)
+    children: dict[int, list[int]] = {}
+    for pid, (parent, _) in stats.items():
+        children.setdefault(parent, []).append(pid)
+
+    def tree(pid: int) -> float:
+        return stats.get(pid, (0, 0.0))[1] + sum(tree(child) for child in children.get(pid, []))
+
+    for process in processes:
+        kind = process.name.rstrip("0123456789")
+        sample[kind] = sample.get(kind, 0.0) + tree(process.pid)
+    return sample
+
+
+def _cpu_share(before: dict[str, float], after: dict[str, float], seconds: float) -> dict[str, float]:
+    """Cores busy on average over `seconds`, by part, with what no part accounts for as the rest."""
+    share = {name: (after[name] - before.get(name, 0.0)) / max(seconds, 1e-9) for name in after}
+    share["PostgreSQL and the rest"] = max(0.0, share["machine"] - sum(v for k, v in share.items() if k != "machine"))
+    return share
 
 
 def _as_epoch(value) -> float:

@@ -36,4 +36,7 @@ def test_concurrent_pushes_through_two_webs_and_two_backgrounds_are_each_visible
     assert not result.problems, "\n".join(result.problems)
     assert len(result.latencies) == 24, result.summary()
     assert result.rows["tags"] == 24 and result.rows["duplicate_tags"] == 0
+    # The CPU the pushes cost, by part: every part was seen working.
+    assert {"machine", "skopeo", "web", "background", "registry"} <= set(result.cpu), result.cpu
+    assert all(result.cpu[part] > 0 for part in ("machine", "skopeo", "web", "background", "registry")), result.cpu
     print(result.summary())

@@ -261,7 +261,7 @@ class Command(BaseCommand):
         self.rows.append({"scenario": "push to visible", "concurrency": concurrency, "rps": None,
                           "pushes": pushes, "p50_ms": result.percentile(0.5) * 1000,
                           "p99_ms": result.percentile(0.99) * 1000, "visible": len(result.latencies),
-                          "problems": result.problems})
+                          "problems": result.problems, "cores_busy": result.cpu})
 
     def _pages(self, size: int, runs: int) -> None:
         with own_database(self.workdir, f"pages{size}") as (url, _):
