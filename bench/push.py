@@ -47,9 +47,12 @@ print("PUSH-SETUP " + json.dumps({{"token": token}}))
 WAITING_SQL = ("SELECT n.name || '/' || r.name, t.name, t.digest FROM namespaces_tag t "
                "JOIN namespaces_repository r ON r.id = t.repository_id "
                "JOIN namespaces_namespace n ON n.id = r.namespace_id WHERE n.name = %s")
-RECEIVED_SQL = ("SELECT repository, tag, received_at FROM webhooks_event "
+RECEIVED_SQL = ("SELECT repository, tag, received_at, timestamp FROM webhooks_event "
                 "WHERE action = 'push' AND tag <> '' AND repository LIKE %s")
 LEGS = ("delivery", "inbox", "work", "show")  # see the module's text
+# Of the delivery: from the event's own time (the registry's clock, this machine's) to its arrival, the
+# time the event spent in the registry's queue for the endpoint and in the POST.
+QUEUED = "of which in the registry's queue"
 
 
 @dataclass
@@ -71,7 +74,7 @@ class PushResult:
     def breakdown(self) -> str:
         parts = [f"{leg} p50 {statistics.median(self.legs[leg]) * 1000:.0f} / p99 "
                  f"{self.percentile(0.99, self.legs[leg]) * 1000:.0f} ms"
-                 for leg in LEGS if self.legs.get(leg)]
+                 for leg in (*LEGS, QUEUED) if self.legs.get(leg)]
         counted = min((len(v) for v in self.legs.values()), default=0)
         return f"where the time went ({counted} pushes): " + ", ".join(parts) if parts else "no breakdown"
 
@@ -301,14 +304,16 @@ def _legs(database_url: str, log_paths: list[Path], exited: dict, seen: dict) ->
         cursor = conn.cursor()
         cursor.execute(RECEIVED_SQL.replace("%s", mark), [f"{USER}/%"])
         received: dict[tuple[str, str], float] = {}
-        for repository, tag, at in cursor.fetchall():
+        queued: dict[tuple[str, str], float] = {}
+        for repository, tag, at, stamp in cursor.fetchall():
             key = (repository, tag)
-            received[key] = min(received.get(key, float("inf")), _as_epoch(at))
+            if _as_epoch(at) < received.get(key, float("inf")):
+                received[key], queued[key] = _as_epoch(at), _as_epoch(at) - _as_epoch(stamp)
         cursor.close()
     finally:
         conn.close()
     processed = _processed(log_paths)
-    legs: dict[str, list[float]] = {leg: [] for leg in LEGS}
+    legs: dict[str, list[float]] = {leg: [] for leg in (*LEGS, QUEUED)}
     for key, exit_at in exited.items():
         if key not in received or key not in processed or key not in seen:
             continue
@@ -316,6 +321,7 @@ def _legs(database_url: str, log_paths: list[Path], exited: dict, seen: dict) ->
         for leg, value in zip(LEGS, (received[key] - exit_at, start - received[key], end - start, seen[key] - end),
                               strict=True):
             legs[leg].append(value)
+        legs[QUEUED].append(queued[key])
     return legs
 
 
