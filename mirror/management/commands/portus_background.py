@@ -21,6 +21,7 @@ from hooks import queue as hooks_queue
 from images import hooks as image_hooks
 from ldapauth import background as ldap_background
 from mirror import processing, services, sync
+from mirror.wake import InboxWake
 from portus.options import option
 from retention import background as retention_background
 
@@ -49,7 +50,8 @@ class Command(BaseCommand):
         parser.add_argument("--once", action="store_true",
                             help="process every due event (and a due sync), then exit")
         parser.add_argument("--interval", type=float, default=0.5,
-                            help="seconds to wait for new events when the inbox is empty (default 0.5)")
+                            help="seconds to wait for new events when the inbox is empty (default 0.5; on "
+                                 "PostgreSQL a new event ends the wait at once)")
         parser.add_argument("--batch", type=int, default=20, help="events claimed at a time (default 20)")
         parser.add_argument("--no-sync", action="store_true", help="never run the catalog sync")
         parser.add_argument("--metrics-port", type=int, default=0,
@@ -122,6 +124,15 @@ class Command(BaseCommand):
     # -- events --------------------------------------------------------------------------------------
 
     def _loop(self, *, batch: int, interval: float, events_on: bool) -> None:
+        wake = InboxWake(self.stopping)  # an event stored wakes the wait below (PostgreSQL)
+        if events_on:
+            wake.start()
+        try:
+            self._rounds(batch=batch, interval=interval, events_on=events_on, wake=wake)
+        finally:
+            wake.close()
+
+    def _rounds(self, *, batch: int, interval: float, events_on: bool, wake: InboxWake) -> None:
         next_beat = next_prune = 0.0
         while not self.stopping.is_set():
             claimed = 0
@@ -148,7 +159,10 @@ class Command(BaseCommand):
                 self.stopping.wait(min(5.0, interval * 10))
                 continue
             if not claimed:
-                self.stopping.wait(interval)
+                if events_on:
+                    wake.wait(interval)
+                else:
+                    self.stopping.wait(interval)
 
     def _once(self, *, batch: int, events_on: bool, sync_on: bool) -> None:
         processed = processing.drain(limit=batch) if events_on else 0
