@@ -15,6 +15,11 @@ row, read by verify anyway, and a cache read: what an application token costs. T
 at once when a bind for the account fails (in every process: a failed bind touches `updated_at`, which
 the stamp holds), when the account is disabled or locked, and replaced when another password succeeds
 (so a password changed in the directory ends the old one at its first use of the new one).
+
+The token realm remembers a login answered from this cache (realm/decisions.py) no longer than the
+entry's time left, and forgets it at the next request whenever the entry is dropped or replaced: a
+failed bind and another password's bind renew the authorization generation (realm/generation.py), as a
+change to the account, its LDAP link or its teams does through the tables' triggers.
 """
 
 from __future__ import annotations
@@ -22,6 +27,7 @@ from __future__ import annotations
 import hmac
 import logging
 import threading
+import time
 
 from django.core.cache import cache
 from django.core.exceptions import ValidationError
@@ -68,19 +74,28 @@ def _secret_digest(username: str, secret: str) -> str:
     return keyed_hash(f"{username}\x00{secret}", purpose="ldap-credential-cache")
 
 
-def _remembered(user: User, username: str, secret: str) -> bool:
-    if not option("ldap.credential_cache.seconds") or not user.enabled or user.is_locked():
-        return False
+def _remembered(user: User, username: str, secret: str) -> float | None:
+    """The seconds left of a remembered bind (0 when its age is unknown), or None: not remembered."""
+    ttl = option("ldap.credential_cache.seconds")
+    if not ttl or not user.enabled or user.is_locked():
+        return None
     entry = cache.get(_cache_key(user))
-    if not entry or entry[1] != _stamp(user):
-        return False
-    return hmac.compare_digest(entry[0], _secret_digest(username, secret))
+    if not isinstance(entry, tuple) or len(entry) < 2 or entry[1] != _stamp(user):
+        return None
+    if not hmac.compare_digest(entry[0], _secret_digest(username, secret)):
+        return None
+    bound_at = entry[2] if len(entry) > 2 and isinstance(entry[2], float) else None
+    return max(0.0, bound_at + ttl - time.time()) if bound_at is not None else 0.0
 
 
 def forget(user: User) -> None:
-    """Drops the account's remembered bind here, and in every other process (the stamp changes)."""
+    """Drops the account's remembered bind here, and in every other process (the stamp changes), and
+    what the token realm remembers of it (realm/generation.py: a new authorization generation)."""
+    from realm import generation
+
     cache.delete(_cache_key(user))
     User.objects.filter(pk=user.pk).update(updated_at=timezone.now())
+    generation.bump()
 
 
 def acceptable_name(username: str) -> bool:
@@ -128,8 +143,9 @@ def verify(user: User | None, username: str, secret: str, *, address: str | None
     if user is not None:
         if user.is_internal or user.bot:
             return None
-        if _remembered(user, username, secret):
-            return credentials.Verified(user)
+        if (left := _remembered(user, username, secret)) is not None:
+            # As long as the bind is remembered here, the realm may remember it too (realm/decisions.py).
+            return credentials.Verified(user, remember_for=left)
         if not LdapAccount.objects.filter(user=user).exists():
             return None
     Verified, Failure = credentials.Verified, credentials.Failure
@@ -174,8 +190,14 @@ def _directory_login(user: User | None, username: str, secret: str) -> tuple[cre
     bound.refresh_from_db()
     if ttl := option("ldap.credential_cache.seconds"):
         # Keyed by the name the client typed: the account's own may be spelled otherwise (case).
-        cache.set(_cache_key(bound), (_secret_digest(username, secret), _stamp(bound)), ttl)
-    return Verified(bound), True
+        digest, held = _secret_digest(username, secret), cache.get(_cache_key(bound))
+        cache.set(_cache_key(bound), (digest, _stamp(bound), time.time()), ttl)
+        if isinstance(held, tuple) and held and not hmac.compare_digest(held[0], digest):
+            # Another password bound: the one remembered before ends here, and in the realm's memory.
+            from realm import generation
+
+            generation.bump()
+    return Verified(bound, remember_for=float(ttl or 0)), True
 
 
 def validate_new_username(username: str) -> str | None:

@@ -64,3 +64,65 @@ def test_web_sign_in_of_an_ldap_user(client, directory):
     assert response.status_code == 302, response.content[:500]
     assert client.get("/").status_code == 200
     assert client.session.get("_auth_user_id")
+
+
+class TestRememberedByTheRealm:
+    """Through the product's WSGI application (the short way, with the realm's memory): a repeated LDAP
+    login is remembered while its bind is, and each way the directory's answer is dropped also drops
+    what the realm remembers, at the next request."""
+
+    PUSH = "repository:alice/app:pull,push"
+
+    @pytest.fixture
+    def wsgi(self):
+        from tests.wsgi_client import WsgiClient
+
+        return WsgiClient()
+
+    def _status(self, wsgi, password: str) -> int:
+        return token(wsgi, "alice", password, self.PUSH).status_code
+
+    def test_a_repeat_reads_only_the_generation(self, wsgi, directory):
+        from django.db import connection
+        from django.test.utils import CaptureQueriesContext
+
+        from tests.token.test_decision_cache import _tables
+
+        assert self._status(wsgi, "alice-pw") == 200  # the bind
+        assert self._status(wsgi, "alice-pw") == 200  # from the LDAP cache: remembered now
+        with CaptureQueriesContext(connection) as captured:
+            assert self._status(wsgi, "alice-pw") == 200
+        assert _tables([q["sql"] for q in captured.captured_queries]) == {"realm_authorization_generation"}
+
+    def test_a_failed_bind_ends_the_remembered_password_at_the_next_request(self, wsgi, directory):
+        assert self._status(wsgi, "alice-pw") == 200
+        assert self._status(wsgi, "alice-pw") == 200
+        directory.set_password("alice", "alice-changed-pw")
+        try:
+            assert self._status(wsgi, "alice-pw") == 200  # within the cache's time, as without the realm's memory
+            assert self._status(wsgi, "a-wrong-guess") == 401
+            assert self._status(wsgi, "alice-pw") == 401
+            assert self._status(wsgi, "alice-changed-pw") == 200
+        finally:
+            directory.set_password("alice", "alice-pw")
+
+    def test_a_new_password_ends_the_old_one(self, wsgi, directory):
+        assert self._status(wsgi, "alice-pw") == 200
+        assert self._status(wsgi, "alice-pw") == 200
+        directory.set_password("alice", "alice-second-pw")
+        try:
+            assert self._status(wsgi, "alice-second-pw") == 200  # a bind with the new one
+            assert self._status(wsgi, "alice-pw") == 401
+        finally:
+            directory.set_password("alice", "alice-pw")
+
+    def test_remembered_no_longer_than_the_bind(self, wsgi, directory, options):
+        import time
+
+        from realm import decisions
+
+        options.set("ldap.credential_cache.seconds", 60)
+        before = time.time()
+        assert self._status(wsgi, "alice-pw") == 200
+        _, until, (user, _) = decisions.credentials._entries[decisions.credential_key("alice", "alice-pw")]
+        assert user.username == "alice" and before < until <= time.time() + 60

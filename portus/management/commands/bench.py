@@ -8,6 +8,7 @@ and the ceiling — a bare WSGI app that parses the query and signs the same JWT
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import platform
@@ -29,6 +30,8 @@ from bench.runner import ROOT, PostgresCPU, Server, wrk
 
 SCRIPTS = ROOT / "bench" / "wrk"
 TOKEN_SCENARIOS = ("anonymous", "application token", "password, repeated", "refresh token")
+LDAP_SCENARIO = "LDAP password, repeated"
+LDAP_USER = "alice"  # a person of the test directory (tests/e2e/support/slapd.py), with a namespace of her own
 
 
 def _machine() -> str:
@@ -193,8 +196,12 @@ class Command(BaseCommand):
                                    "service": f["service"], "client_id": "bench",
                                    "scope": f"repository:{f['repository']}:pull,push"}))
         self._header()
-        with Server("ceiling", "bench.ceiling:application", self.env, self.workdir / "ceiling.log") as ceiling, \
-                Server("portus", "portus.wsgi:application", self.env, self.workdir / "portus.log") as portus:
+        with contextlib.ExitStack() as stack:
+            ceiling = stack.enter_context(Server("ceiling", "bench.ceiling:application", self.env,
+                                                 self.workdir / "ceiling.log"))
+            portus = stack.enter_context(Server("portus", "portus.wsgi:application", self.env,
+                                                self.workdir / "portus.log"))
+            ldap = self._ldap_server(stack)
             ceiling_url, portus_url = f"{ceiling.url}/v2/token?{query}", f"{portus.url}/v2/token?{query}"
             plans = {}
             for scenario in TOKEN_SCENARIOS:
@@ -214,10 +221,33 @@ class Command(BaseCommand):
             for url, kwargs in plans.values():
                 self._warm(url, headers=kwargs.get("headers"), script=kwargs.get("script"),
                            env=kwargs.get("script_env"))
+            if ldap is not None:
+                server, password = ldap
+                ldap_query = urlencode({"service": f["service"], "scope": f"repository:{LDAP_USER}/app:pull,push"})
+                ldap_url = f"{server.url}/v2/token?{ldap_query}"
+                ldap_headers = {"Authorization": "Basic " + b64encode(f"{LDAP_USER}:{password}".encode()).decode()}
+                self._warm(ldap_url, headers=ldap_headers)  # the first login binds and makes the account
             for level in self.levels:
                 top = self._measure("ceiling (bare sign)", ceiling, ceiling_url, level)
                 for scenario, (url, kwargs) in plans.items():
                     self._measure(scenario, portus, url, level, ceiling=top, **kwargs)
+                if ldap is not None:
+                    self._measure(LDAP_SCENARIO, ldap[0], ldap_url, level, ceiling=top, headers=ldap_headers)
+
+    def _ldap_server(self, stack: contextlib.ExitStack) -> tuple[Server, str] | None:
+        """Debian's slapd seeded with the test directory, and Portus served with LDAP on against it (the
+        directory's logins then go there first), or None without slapd: repeated LDAP logins are answered
+        from the LDAP credential cache after the first bind."""
+        from tests.e2e.support.slapd import SLAPD, USERS, start_slapd
+
+        if not Path(SLAPD).exists():
+            self.stdout.write(f"{LDAP_SCENARIO}: not measured ({SLAPD} is not installed)")
+            return None
+        directory = start_slapd(self.workdir / "slapd")
+        stack.callback(directory.process.stop)
+        server = stack.enter_context(Server("portus-ldap", "portus.wsgi:application",
+                                            dict(self.env, **directory.env()), self.workdir / "portus-ldap.log"))
+        return server, USERS[LDAP_USER][0]
 
     def _ingest(self) -> None:
         f = self.fixture
