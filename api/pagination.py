@@ -16,6 +16,7 @@ from django.db.models import QuerySet
 from rest_framework.exceptions import ValidationError
 
 from portus.options import option
+from portus.slicing import deep_slice
 
 DEFAULT_PER_PAGE = 15
 _TRUE = {"true", "1", "yes", "on"}
@@ -101,7 +102,8 @@ def paginate(request, queryset: QuerySet, *, sort_fields: dict[str, str] | None,
             queryset = queryset.order_by(f"{prefix}{field}", *tiebreak)
     if errors:
         raise ValidationError(errors)
-    return _cut(request, paging, *_bounded_count(queryset), lambda start, stop: list(queryset[start:stop]))
+    # Deep pages are read by their keys first (portus/slicing.py): the skipped rows cost no joins or annotations.
+    return _cut(request, paging, *_bounded_count(queryset), lambda start, stop: list(deep_slice(queryset, start, stop)))
 
 
 def _bounded_count(queryset: QuerySet) -> tuple[int, bool]:

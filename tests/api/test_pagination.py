@@ -82,7 +82,8 @@ def test_bad_sort_order_is_400(client_as, teams):
 
 @pytest.mark.parametrize("params, field", [
     ({"page": "0"}, "page"), ({"page": "two"}, "page"), ({"per_page": "-1"}, "per_page"),
-    ({"all": "perhaps"}, "all"), ({"page": str(10**12)}, "page"),
+    ({"all": "perhaps"}, "all"), ({"page": str(10**12)}, "page"), ({"page": "-1"}, "page"),
+    ({"page": str(10**30)}, "page"), ({"page": "abc"}, "page"), ({"page": "last"}, "page"),
 ])
 def test_bad_paging_values_are_400_naming_the_field(client_as, teams, params, field):
     response = client_as("owner").get("/api/v1/teams", params)

@@ -12,6 +12,7 @@ from django.http import Http404
 from django.utils.functional import cached_property
 
 from portus.options import option
+from portus.slicing import deep_slice
 from web.views import ui_login_required
 
 # Lists count at most this many rows; past it they say "10,000+" and stop at that page, so that a page of
@@ -70,6 +71,15 @@ class CappedPaginator(Paginator):
     @property
     def capped(self) -> bool:
         return self._counted > self.cap
+
+    def page(self, number):
+        """Django's page, its rows read by their keys first when it lies deep (portus/slicing.py)."""
+        number = self.validate_number(number)
+        bottom = (number - 1) * self.per_page
+        top = bottom + self.per_page
+        if top + self.orphans >= self.count:
+            top = self.count
+        return self._get_page(deep_slice(self.object_list, bottom, top), number, self)
 
 
 def page_url(request, param: str, number: int) -> str:

@@ -42,7 +42,9 @@ def listed(repositories):
 
 @ui_login_required
 def repository_list(request):
-    page = paginate(request, listed(Repository.objects.visible_to(request.user)))
+    # By namespace and name: the user's grants are read first, so that without any the list walks the
+    # namespaces' index (policy.listed_repositories_q).
+    page = paginate(request, listed(Repository.objects.filter(policy.listed_repositories_q(request.user))))
     return render(request, "repositories/index.html", {"page": page})
 
 

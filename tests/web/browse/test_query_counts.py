@@ -17,7 +17,8 @@ BUDGET = {
     "/namespaces/{public_namespace}": (9, 10, 7),
     "/teams": (7, 7, None),
     "/teams/{team}": (9, 9, None),
-    "/repositories": (4, 4, None),
+    # + the member's grants, read first (policy.listed_repositories_q: without any, the list walks an index)
+    "/repositories": (4, 5, None),
     # + the storage line (up to 4), what sits beside the images (signatures, SBOMs: up to 3) and the
     # pushes and pulls chart (1)
     "/repositories/{public_repository}": (17, 18, 14),
