@@ -207,6 +207,37 @@ def granted_repositories_q(user, prefix: str = "") -> Q:
     from django.db.models import Exists, F, OuterRef
 
     from grants.models import Like, RepositoryGrant
+    from teams.models import TeamMember
+
+    if not is_active(user):
+        return Q(pk__in=[])
+    teams = TeamMember.objects.filter(user_id=user.pk).values("team_id")
+    mine = RepositoryGrant.objects.filter(Q(user_id=user.pk) | Q(team_id__in=teams), namespace__retired_at__isnull=True)
+    if getattr(user, "robot_namespace_id", None) is not None:
+        mine = mine.filter(namespace_id=user.robot_namespace_id)
+    grants = mine.filter(Like(OuterRef(f"{prefix}name"), F("like_pattern")),
+                         namespace_id=OuterRef(f"{prefix}namespace_id"))
+    # The namespaces holding one of the user's grants: an uncorrelated subquery the planner runs once (hashed),
+    # so the per-row EXISTS runs only for repositories in those namespaces, not for every row a list counts or
+    # skips. The rows selected are the same: the EXISTS implies the namespace is among them.
+    return Q(**{f"{prefix}namespace_id__in": mine.values("namespace_id")}) & Q(Exists(grants))
+
+
+def visible_repositories_q(user, prefix: str = "") -> Q:
+    """Every repository the user may pull: through its namespace or through a grant."""
+    namespace_q = pullable_namespaces_q(user, prefix=f"{prefix}namespace__")
+    if is_anonymous(user) or not is_active(user) or (user.admin and getattr(user, "robot_namespace_id", None) is None):
+        return namespace_q
+    return namespace_q | granted_repositories_q(user, prefix)
+
+
+def _granted_ids_q(user, prefix: str = "") -> Q:
+    """`granted_repositories_q` as one uncorrelated subquery on the repository's id (the repositories of the
+    namespaces holding one of the user's grants, each matched against them): the planner runs it once and
+    probes its hash per row, instead of running an EXISTS for each row a list counts or skips."""
+    from django.db.models import Exists, F, OuterRef
+
+    from grants.models import Like, RepositoryGrant
     from namespaces.models import Repository
     from teams.models import TeamMember
 
@@ -217,37 +248,32 @@ def granted_repositories_q(user, prefix: str = "") -> Q:
     if getattr(user, "robot_namespace_id", None) is not None:
         mine = mine.filter(namespace_id=user.robot_namespace_id)
     grants = mine.filter(Like(OuterRef("name"), F("like_pattern")), namespace_id=OuterRef("namespace_id"))
-    # The granted repositories as one uncorrelated subquery (the repositories of the namespaces holding one of
-    # the user's grants, each matched against them): the planner runs it once and probes its hash per row, so
-    # a list walks its index in order and stops at its page instead of running an EXISTS for the rows it skips.
     granted = Repository.objects.filter(namespace_id__in=mine.values("namespace_id")).filter(Exists(grants))
     return Q(**{f"{prefix}pk__in": granted.values("pk")})
 
 
-def visible_repositories_q(user, prefix: str = "") -> Q:
-    """Every repository the user may pull: through its namespace or through a grant.
-
-    For a user whom grants may concern, both branches are subqueries on the repository's own columns (its
-    namespace among the pullable ones, or its id among the granted ones): one hashed lookup each per row, with
-    no join needed to filter, so a list ordered by an index of the repositories walks it and stops at its page.
-    """
+def walkable_repositories_q(user) -> Q:
+    """The rows of `visible_repositories_q`, written on the repository's own columns (its namespace among the
+    pullable ones, or its id among the granted ones: one hashed look-up each per row, no join to filter), for
+    a list ordered by an index of the repositories (the API's): it walks that index and stops at its page
+    instead of joining and sorting every repository the user may pull."""
     if is_anonymous(user) or not is_active(user) or (user.admin and getattr(user, "robot_namespace_id", None) is None):
-        return pullable_namespaces_q(user, prefix=f"{prefix}namespace__")
+        return visible_repositories_q(user)
     from namespaces.models import Namespace
 
     pullable = Namespace.objects.filter(pullable_namespaces_q(user)).values("pk")
-    return Q(**{f"{prefix}namespace_id__in": pullable}) | granted_repositories_q(user, prefix)
+    return Q(namespace_id__in=pullable) | _granted_ids_q(user)
 
 
 def listed_repositories_q(user) -> Q:
-    """`visible_repositories_q` for a list ordered by namespace: the user's grants are read first (one query,
-    kept for the request), and without any, the namespace branch alone, as a join, so that the list walks the
-    namespaces' index in order and stops at its page instead of sorting every repository it may pull."""
+    """The rows of `visible_repositories_q`, for a list ordered by namespace (the UI's): the user's grants are
+    read first (one query, kept for the request); without any, the namespace branch alone, as a join, so that
+    the list walks the namespaces' index in order and stops at its page instead of sorting every repository."""
     if is_anonymous(user) or not is_active(user) or (user.admin and getattr(user, "robot_namespace_id", None) is None):
         return visible_repositories_q(user)
     if not repository_grants(user):
         return pullable_namespaces_q(user, prefix="namespace__")
-    return visible_repositories_q(user)
+    return walkable_repositories_q(user)
 
 
 def visible_namespaces_q(user, prefix: str = "") -> Q:

@@ -68,7 +68,9 @@ class RepositoriesView(RepositoryMixin, PortusAPIView):
                    parameters=[*PAGING_PARAMETERS, *sorting(REPOSITORY_SORT_FIELDS)],
                    responses={200: RepositorySerializer(many=True), **authed(400)}, extensions={PAGINATED: True})
     def get(self, request):
-        repositories = repositories_queryset(Repository.objects.visible_to(request.user), request.user)
+        # Filtered on the repository's own columns, so that a deep page walks an index (policy).
+        visible = Repository.objects.filter(policy.walkable_repositories_q(request.user))
+        repositories = repositories_queryset(visible, request.user)
         return self.present_page(RepositorySerializer, repositories, sort_fields=REPOSITORY_SORT_FIELDS)
 
 

@@ -95,3 +95,15 @@ def test_through_a_prefix_too(seeded):
         after = set(Tag.objects.filter(policy.visible_repositories_q(user, "repository__"))
                     .values_list("pk", flat=True))
         assert after == before, user
+
+
+def test_the_list_forms_are_the_same_rows_too(seeded):
+    """walkable_repositories_q (the API's list) and listed_repositories_q (the UI's, which reads the grants
+    first) select exactly the rows of the former form, for every user of the seeded world."""
+    for user in seeded:
+        before = set(Repository.objects.filter(former_visible_q(user)).values_list("pk", flat=True))
+        for form in (policy.walkable_repositories_q, policy.listed_repositories_q):
+            if user is not None:
+                policy.forget_grants(user)
+            after = set(Repository.objects.filter(form(user)).values_list("pk", flat=True))
+            assert after == before, (form.__name__, user)
