@@ -276,6 +276,18 @@ def listed_repositories_q(user) -> Q:
     return walkable_repositories_q(user)
 
 
+def split_listed_repositories_q(user) -> tuple[Q, Q] | None:
+    """For a user holding grants, `listed_repositories_q` as two disjoint filters: the repositories of the
+    namespaces they may pull (a join a list ordered by namespace walks in order) and the granted ones beyond
+    those (few); None for everyone else (whose listed_repositories_q is the namespace branch alone, or all)."""
+    if is_anonymous(user) or not is_active(user) or user.admin or getattr(user, "robot_namespace_id", None):
+        return None
+    if not repository_grants(user):
+        return None
+    pullable = pullable_namespaces_q(user, prefix="namespace__")
+    return pullable, _granted_ids_q(user) & ~pullable
+
+
 def visible_namespaces_q(user, prefix: str = "") -> Q:
     """The namespaces the user may open: pullable ones, and those holding a repository granted to them."""
     from grants.models import RepositoryGrant

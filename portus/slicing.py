@@ -32,3 +32,28 @@ def deep_slice(queryset, start: int, stop: int):
         return queryset[start:stop]
     keys = queryset.values("pk")[start:stop]
     return queryset.filter(pk__in=Subquery(keys))
+
+
+# A part of `merged_slice` longer than this is not merged: its list is sliced as it is (deep_slice).
+FEW_AT_MOST = 500
+
+
+def merged_slice(queryset, walked, few, start: int, stop: int, *, shape=None) -> list:
+    """Rows [start:stop) of `queryset`, which selects exactly the rows of `walked` and of `few`: two disjoint
+    querysets of its model, in its order (a total one), `walked` long but cheap to read in order (an index
+    walk), `few` short. Three queries, whatever the depth: the keys of the first `stop` rows of `few`; the keys
+    of `walked` from `start - len(few keys)` to `stop`; and the rows of all those keys, in the queryset's
+    order, read through `shape` (the list's select_related, fields and order without its filter, the keys
+    being the filter). The i-th of those stands at `first + i` of the whole list (`first` being where the
+    `walked` keys start) from the first of `walked` on, and the page starts past every earlier row of `few`;
+    the database orders, so no collation is compared here. A `few` longer than FEW_AT_MOST rows is not
+    merged: the page is `deep_slice(queryset, start, stop)` then (one query fewer)."""
+    if stop <= start:
+        return []
+    few_keys = list(few.values_list("pk", flat=True)[: min(stop, FEW_AT_MOST + 1)])
+    if len(few_keys) > FEW_AT_MOST:
+        return list(deep_slice(queryset, start, stop))
+    first = max(0, start - len(few_keys))
+    keys = list(walked.values_list("pk", flat=True)[first:stop])
+    rows = list((queryset if shape is None else shape).filter(pk__in=keys + few_keys))
+    return rows[start - first : stop - first]

@@ -51,9 +51,10 @@ def visible_or_404(queryset, **lookup):
 class CappedPaginator(Paginator):
     """A paginator whose count stops at `cap` rows (a bounded COUNT over a LIMITed subquery)."""
 
-    def __init__(self, *args, cap: int = LIST_CAP, **kwargs) -> None:
+    def __init__(self, *args, cap: int = LIST_CAP, rows=None, **kwargs) -> None:
         super().__init__(*args, **kwargs)
         self.cap = cap
+        self.rows = rows or deep_slice
 
     @cached_property
     def _counted(self) -> int:
@@ -73,13 +74,14 @@ class CappedPaginator(Paginator):
         return self._counted > self.cap
 
     def page(self, number):
-        """Django's page, its rows read by their keys first when it lies deep (portus/slicing.py)."""
+        """Django's page, its rows read by `rows` (by default by their keys first when it lies deep:
+        portus/slicing.py)."""
         number = self.validate_number(number)
         bottom = (number - 1) * self.per_page
         top = bottom + self.per_page
         if top + self.orphans >= self.count:
             top = self.count
-        return self._get_page(deep_slice(self.object_list, bottom, top), number, self)
+        return self._get_page(self.rows(self.object_list, bottom, top), number, self)
 
 
 def page_url(request, param: str, number: int) -> str:
@@ -89,12 +91,14 @@ def page_url(request, param: str, number: int) -> str:
     return f"?{params.urlencode()}"
 
 
-def paginate(request, queryset, *, param: str = "page", per_page: int | None = None, cap: int = LIST_CAP):
-    """One numbered page of `queryset`, read from `?<param>=`: two queries, a bounded count and the rows.
+def paginate(request, queryset, *, param: str = "page", per_page: int | None = None, cap: int = LIST_CAP,
+             rows=None):
+    """One numbered page of `queryset`, read from `?<param>=`: two queries, a bounded count and the rows
+    (`rows(queryset, start, stop)` reads them, when given).
 
     The page carries what templates/_pagination.html shows (links, previous_url, next_url) and `capped`.
     """
-    paginator = CappedPaginator(queryset, per_page or option("pagination.per_page"), cap=cap)
+    paginator = CappedPaginator(queryset, per_page or option("pagination.per_page"), cap=cap, rows=rows)
     page = paginator.get_page(request.GET.get(param))
     page.capped = paginator.capped
     page.links = [

@@ -16,6 +16,7 @@ from namespaces.deletion import RegistryRefused, repository_destroy, tag_destroy
 from namespaces.models import Repository, Tag
 from namespaces.services import repository_update
 from namespaces.social import comment_create, comment_delete, is_starred, star_toggle
+from portus.slicing import merged_slice
 from web.forms_browse import CommentForm, RepositoryEditForm
 from web.views import ui_login_required
 from web.views.browse_common import browsable, flash_errors, form_errors_from, paginate, visible_or_404
@@ -42,9 +43,19 @@ def listed(repositories):
 
 @ui_login_required
 def repository_list(request):
-    # By namespace and name: the user's grants are read first, so that without any the list walks the
-    # namespaces' index (policy.listed_repositories_q).
-    page = paginate(request, listed(Repository.objects.filter(policy.listed_repositories_q(request.user))))
+    # By namespace and name: the user's grants are read first, so that the list walks the namespaces' index
+    # (policy.listed_repositories_q); a grantee's page merges that walk with their few granted repositories.
+    user = request.user
+    rows = None
+    split = policy.split_listed_repositories_q(user)
+    if split is not None:
+        walked, few = (listed(Repository.objects.filter(q)) for q in split)
+
+        def rows(queryset, start, stop):
+            # The rows are read by the keys the two parts gave (the parts filter): the list's shape alone.
+            return merged_slice(queryset, walked, few, start, stop, shape=listed(Repository.objects.all()))
+
+    page = paginate(request, listed(Repository.objects.filter(policy.listed_repositories_q(user))), rows=rows)
     return render(request, "repositories/index.html", {"page": page})
 
 

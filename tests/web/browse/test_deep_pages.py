@@ -141,3 +141,65 @@ def test_lists_that_cannot_be_found_by_their_keys_are_sliced_as_they_are(world):
     assert not slicing.deferrable(Repository.objects.order_by("name").distinct())
     assert not slicing.deferrable(Repository.objects.all().order_by())
     assert slicing.deferrable(Repository.objects.order_by("name"))
+
+
+def _merged(user):
+    from namespaces import policy
+
+    policy.forget_grants(user)
+    split = policy.split_listed_repositories_q(user)
+    assert split is not None
+    walked, few = (listed(Repository.objects.filter(q)) for q in split)
+    return listed(Repository.objects.filter(policy.listed_repositories_q(user))), walked, few
+
+
+def test_a_grantees_split_is_disjoint_and_whole(world):
+    queryset, walked, few = _merged(world["grantee"])
+    walked_pks = set(walked.values_list("pk", flat=True))
+    few_pks = set(few.values_list("pk", flat=True))
+    assert few_pks and not walked_pks & few_pks
+    assert walked_pks | few_pks == set(former(world["grantee"]).values_list("pk", flat=True))
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(start=st.integers(0, 320), size=st.integers(0, 40), wide=st.booleans())
+def test_merged_slice_is_the_plain_slice(world, start, size, wide):
+    """Also with grants covering whole namespaces, so that the granted part is longer than the page's end."""
+    grantee = world["grantee"]
+    if wide:
+        admin = world["admin"]
+        mine = TeamMember.objects.filter(user=grantee).values("team_id")
+        for namespace in Namespace.objects.filter(visibility="private", is_global=False).exclude(team_id__in=mine):
+            RepositoryGrant.objects.get_or_create(namespace=namespace, user=grantee, pattern="*",
+                                                  defaults={"like_pattern": "%", "permission": "pull",
+                                                            "created_by": admin})
+    queryset, walked, few = _merged(grantee)
+    plain = listed(former(grantee))
+    want = [r.pk for r in plain[start:start + size]]
+    assert [r.pk for r in slicing.merged_slice(queryset, walked, few, start, start + size)] == want
+    shape = listed(Repository.objects.all())
+    assert [r.pk for r in slicing.merged_slice(queryset, walked, few, start, start + size, shape=shape)] == want
+
+
+def test_a_long_granted_part_is_sliced_as_it_is(world, monkeypatch):
+    monkeypatch.setattr(slicing, "FEW_AT_MOST", 2)
+    queryset, walked, few = _merged(world["grantee"])
+    assert few.count() > 2
+    plain = listed(former(world["grantee"]))
+    for start in (0, 5, 60, 200):
+        assert ([r.pk for r in slicing.merged_slice(queryset, walked, few, start, start + 9)]
+                == [r.pk for r in plain[start:start + 9]])
+
+
+def test_a_grantees_list_runs_a_fixed_number_of_queries(world, options, client_of):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    client = client_of(world["grantee"])
+    counts = set()
+    for per_page, page in ((3, 1), (30, 1), (3, 40), (30, 5), (3, 10**6)):
+        options.set("pagination.per_page", per_page)
+        with CaptureQueriesContext(connection) as queries:
+            assert client.get("/repositories", {"page": page}).status_code == 200
+        counts.add(len(queries))
+    assert len(counts) == 1, counts
