@@ -9,8 +9,10 @@ the plain slice returns, in its order (the ordering is the queryset's own, insid
 
 from __future__ import annotations
 
-from django.db.models import QuerySet, Subquery
+from django.db.models import Field, QuerySet, Subquery
 from django.db.models.query import ModelIterable
+from django.db.models.sql.datastructures import Join
+from django.db.models.sql.where import WhereNode
 
 # Below this offset a page is read as it is: the rows skipped cost less than the second look-up.
 DEFERRED_FROM = 200
@@ -31,7 +33,19 @@ def deep_slice(queryset, start: int, stop: int):
     if start < DEFERRED_FROM or stop <= start or not deferrable(queryset):
         return queryset[start:stop]
     keys = queryset.values("pk")[start:stop]
-    return queryset.filter(pk__in=Subquery(keys))
+    return _by_keys(queryset).filter(pk__in=Subquery(keys))
+
+
+def _by_keys(queryset):
+    """The queryset without its filter when the keys alone select its rows: every join it holds follows a
+    foreign key forwards (one row at most per row, and each key found passed them all already), so the
+    database looks the page's keys up instead of filtering the whole table again around them."""
+    query = queryset.query
+    if any(isinstance(join, Join) and not isinstance(join.join_field, Field) for join in query.alias_map.values()):
+        return queryset
+    unfiltered = queryset.all()
+    unfiltered.query.where = WhereNode()
+    return unfiltered
 
 
 # A part of `merged_slice` longer than this is not merged: its list is sliced as it is (deep_slice).

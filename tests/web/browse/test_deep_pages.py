@@ -203,3 +203,19 @@ def test_a_grantees_list_runs_a_fixed_number_of_queries(world, options, client_o
             assert client.get("/repositories", {"page": page}).status_code == 200
         counts.add(len(queries))
     assert len(counts) == 1, counts
+
+
+def test_a_list_filtered_through_a_many_valued_join_keeps_its_filter(world):
+    """Repositories starred by someone: the join to the stars stays (and its filter with it)."""
+    from namespaces.models import Star
+
+    starrer = Star.objects.values_list("user_id", flat=True).first()
+    assert starrer is not None
+    queryset = Repository.objects.filter(stars__user_id=starrer).select_related("namespace").order_by("name", "pk")
+    assert slicing._by_keys(queryset) is queryset
+    count = queryset.count()
+    for start in (0, 1, count // 2, count):
+        assert ([r.pk for r in slicing.deep_slice(queryset, start, start + 3)]
+                == [r.pk for r in queryset[start:start + 3]])
+    plain = Repository.objects.visible_to(world["member"]).select_related("namespace").order_by("pk")
+    assert not slicing._by_keys(plain).query.where
