@@ -75,48 +75,82 @@ def digest_pushed(*, registry, repository_name: str, digest: str) -> None:
         log.exception("image details: queueing %s@%s failed", repository_name[:200], digest[:100])
 
 
-class PushedRead:
-    """A pushed tag's image details, read by the mirror before it writes the tag (see `read_pushed`)."""
-
-    def __init__(self, digest: str, tag_hint: str, reading: fetch.Reading, children: list[fetch.Reading]) -> None:
-        self.digest, self.tag_hint, self.reading, self.children = digest, tag_hint, reading, children
+# A pushed tag's manifest is held back from the image queue this long while the mirror reads its details
+# itself (`hold_pushed`, `read_held`); should the process die first, the queue reads it after that.
+HOLD_SECONDS = 60
 
 
-def read_pushed(client, *, repository_name: str, digest: str, tag: str) -> PushedRead | None:
-    """The image details of a pushed tag, read with the client that has just read its manifest (and
-    remembers it: RegistryClient.remember_manifests), so that the registry is asked only for the config,
-    and the tag's details are there as soon as the tag is. Outside any transaction. None when the read
-    fails: the queue reads it later, with its retries."""
-    from images import parse
+class HeldImage:
+    """A pushed tag's image whose details the mirror reads once the tags of its batch are written, with the
+    client that read the manifest (and remembers it: RegistryClient.remember_manifests)."""
 
-    hint = tag if parse.cosign_tag(tag) is not None else ""
-    try:
-        reading, children = fetch.read_image(client, repository_name, digest, tag_hint=hint)
-    except Exception as exc:  # noqa: BLE001 - the queue's own read retries, or says why it cannot
-        log.info("image details of %s@%s left to the queue: %s: %s", repository_name[:200], digest[:100],
-                 exc.__class__.__name__, str(exc)[:300])
-        return None
-    return PushedRead(digest, hint, reading, children)
+    def __init__(self, client, *, registry, repository_name: str, digest: str, tag: str, manifest_id: int) -> None:
+        self.client, self.registry, self.repository_name = client, registry, repository_name
+        self.digest, self.tag, self.manifest_id = digest, tag, manifest_id
 
 
-def store_pushed(*, tag, read: PushedRead | None) -> bool:
-    """Writes what `read_pushed` read, inside the transaction that has just written `tag`: queues the
-    manifest as the tag's signal will after the commit (which then finds it read), and writes the
-    details. Never fails its caller; returns whether it wrote."""
+def hold_pushed(*, tag, client) -> HeldImage | None:
+    """Inside the transaction that has just written `tag`: queues its manifest (as the tag's signal does
+    after the commit, which then finds it queued) and, when it is not read yet, holds it back from the
+    queue for HOLD_SECONDS, so that the mirror's own read (`read_held`) is the only one. Never fails its
+    caller."""
+    from datetime import timedelta
+
     from django.db import transaction
+    from django.utils import timezone
 
-    if read is None or tag is None or tag.digest != read.digest:
-        return False
+    from images.models import Manifest
+
     try:
         with transaction.atomic():
             manifest = fetch.queue_tag(tag)
-            if manifest is None:
-                return False
-            return fetch.store_read(registry=tag.repository.namespace.registry, digest=read.digest,
-                                    tag_hint=read.tag_hint, reading=read.reading, children=read.children)
+            if manifest is None or manifest.status == Manifest.Status.DONE:
+                return None
+            Manifest.objects.filter(pk=manifest.pk, status=Manifest.Status.PENDING).update(
+                next_attempt_at=timezone.now() + timedelta(seconds=HOLD_SECONDS))
     except Exception:  # noqa: BLE001
-        log.exception("image details of %s: writing the read failed (the queue reads it)", read.digest[:100])
-        return False
+        log.exception("image details: queueing %s failed (the sweep will find it)", tag)
+        return None
+    repository = tag.repository
+    return HeldImage(client, registry=repository.namespace.registry, repository_name=repository.full_name,
+                     digest=tag.digest, tag=tag.name, manifest_id=manifest.pk)
+
+
+def read_held(held: HeldImage) -> bool:
+    """Reads a held image's details (the registry is asked only for what the client does not remember: the
+    config) and writes them as the queue would, outside any transaction of the caller. When that cannot
+    be done, the manifest goes back to the queue at once, which reads it with its retries. Never fails
+    its caller; returns whether it wrote."""
+    from django.db import transaction
+
+    from images import parse
+
+    hint = held.tag if parse.cosign_tag(held.tag) is not None else ""
+    try:
+        reading, children = fetch.read_image(held.client, held.repository_name, held.digest, tag_hint=hint)
+        with transaction.atomic():
+            wrote = fetch.store_read(registry=held.registry, digest=held.digest, tag_hint=hint, reading=reading,
+                                     children=children)
+    except Exception as exc:  # noqa: BLE001 - the queue's own read retries, or says why it cannot
+        log.info("image details of %s@%s left to the queue: %s: %s", held.repository_name[:200],
+                 held.digest[:100], exc.__class__.__name__, str(exc)[:300])
+        wrote = False
+    if not wrote:
+        release_held(held)
+    return wrote
+
+
+def release_held(held: HeldImage) -> None:
+    """Hands a held manifest back to the queue now (one not read yet; nothing else is touched)."""
+    from django.utils import timezone
+
+    from images.models import Manifest
+
+    try:
+        Manifest.objects.filter(pk=held.manifest_id, status=Manifest.Status.PENDING).update(
+            next_attempt_at=timezone.now())
+    except Exception:  # noqa: BLE001 - then it waits out its hold
+        log.exception("image details of %s: handing it back to the queue failed", held.digest[:100])
 
 
 def background_round(*, should_stop=None, limit: int = 5) -> int:

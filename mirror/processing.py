@@ -141,7 +141,8 @@ def _registry(event: Event) -> Registry | None:
     return event.registry or Registry.for_host(event.request_host)
 
 
-def _push(event: Event, token: str, registry: Registry, now: datetime) -> bool:
+def _push(event: Event, token: str, registry: Registry, now: datetime,
+          held: list[image_hooks.HeldImage] | None) -> bool:
     stale = tag_services.push_is_stale(registry=registry, repository_name=event.repository, tag=event.tag,
                                        digest=event.digest, event_time=event.timestamp)
     if stale:
@@ -155,8 +156,6 @@ def _push(event: Event, token: str, registry: Registry, now: datetime) -> bool:
     if details.media_type and details.media_type not in MANIFEST_MEDIA_TYPES:
         return _finish(event, token, Event.Status.IGNORED, now=now,
                        note=f"not an image manifest: {details.media_type[:100]}")
-    # The image details too, from the manifests just read: one read of each, and the details with the tag.
-    pushed = image_hooks.read_pushed(client, repository_name=event.repository, digest=details.digest, tag=event.tag)
     author = _actor(event.actor)
 
     def apply() -> str:
@@ -164,8 +163,10 @@ def _push(event: Event, token: str, registry: Registry, now: datetime) -> bool:
             registry=registry, repository_name=event.repository, tag=event.tag, digest=details.digest,
             media_type=details.media_type or event.media_type, image_id=details.image_id, size=details.size,
             platforms=details.platforms, author=author, event_time=event.timestamp)
-        if change.applied:
-            image_hooks.store_pushed(tag=change.tag, read=pushed)
+        if change.applied and held is not None and (image := image_hooks.hold_pushed(tag=change.tag, client=client)):
+            # Its details are read once the batch's tags are written, with this client, which holds the
+            # manifests read above: one read of each (process_batch).
+            held.append(image)
         event_processed.send(sender=Event, event=event, registry=registry, image=details)
         return f"not applied: {change.reason}" if not change.applied else ""
 
@@ -244,13 +245,14 @@ def _pull(event: Event, token: str, registry: Registry, now: datetime) -> bool:
     return _finish(event, token, Event.Status.DONE, now=now, apply=apply)
 
 
-def process_event(event: Event, token: str, *, now: datetime | None = None) -> str:
+def process_event(event: Event, token: str, *, now: datetime | None = None,
+                  held: list[image_hooks.HeldImage] | None = None) -> str:
     """Processes one claimed event; returns its new status. Every line it logs carries the event's id and
     the registry's request id; the last one says how it ended."""
     fields = event_fields(event)
     started = time.perf_counter()
     with log_context(event_id=fields["event_id"], registry_request_id=fields["registry_request_id"]):
-        status = _process(event, token, now=now)
+        status = _process(event, token, now=now, held=held)
         seconds = time.perf_counter() - started
         final = status != Event.Status.PENDING
         lag = (timezone.now() - event.received_at).total_seconds() if final and event.received_at else None
@@ -261,7 +263,8 @@ def process_event(event: Event, token: str, *, now: datetime | None = None) -> s
     return status
 
 
-def _process(event: Event, token: str, *, now: datetime | None = None) -> str:
+def _process(event: Event, token: str, *, now: datetime | None = None,
+             held: list[image_hooks.HeldImage] | None = None) -> str:
     now = now or timezone.now()
     registry = _registry(event)
     if registry is None:
@@ -274,7 +277,7 @@ def _process(event: Event, token: str, *, now: datetime | None = None) -> str:
     try:
         if event.action == "push" and (event.media_type in MANIFEST_MEDIA_TYPES or not event.media_type):
             if event.tag:
-                _push(event, token, registry, now)
+                _push(event, token, registry, now, held)
             else:
                 image_hooks.digest_pushed(registry=registry, repository_name=event.repository, digest=event.digest)
                 _finish(event, token, Event.Status.IGNORED, note="manifest pushed by digest (no tag)", now=now)
@@ -299,19 +302,40 @@ def _process(event: Event, token: str, *, now: datetime | None = None) -> str:
 
 def process_batch(*, limit: int = 10, now: datetime | None = None, should_stop: Callable[[], bool] | None = None,
                   ) -> int:
-    """Claims and processes up to `limit` events; returns how many were claimed."""
+    """Claims and processes up to `limit` events; returns how many were claimed. The image details of the
+    tags pushed are read after the batch's tags are written (so a burst of pushes is visible first), or
+    sooner when the manifests they hold reach HELD_BYTES."""
     taken = claim(limit=limit, now=now)
-    for index, event in enumerate(taken.events):
-        if should_stop is not None and should_stop():
-            # Give the rest back at once rather than after the lease runs out.
-            rest = [e.pk for e in taken.events[index:]]
-            Event.objects.filter(pk__in=rest, claim_token=taken.token, status=Event.Status.PROCESSING).update(
-                status=Event.Status.PENDING, lease_until=None, attempts=F("attempts") - 1)
-            break
-        if index and not renew(event, taken.token):
-            continue
-        process_event(event, taken.token, now=now)
+    held: list[image_hooks.HeldImage] = []
+    try:
+        for index, event in enumerate(taken.events):
+            if should_stop is not None and should_stop():
+                # Give the rest back at once rather than after the lease runs out.
+                rest = [e.pk for e in taken.events[index:]]
+                Event.objects.filter(pk__in=rest, claim_token=taken.token, status=Event.Status.PROCESSING).update(
+                    status=Event.Status.PENDING, lease_until=None, attempts=F("attempts") - 1)
+                break
+            if index and not renew(event, taken.token):
+                continue
+            process_event(event, taken.token, now=now, held=held)
+            if sum(image.client.remembered_bytes() for image in held) >= HELD_BYTES:
+                _read_held(held, should_stop)
+    finally:
+        _read_held(held, should_stop)
     return len(taken.events)
+
+
+# The manifests a batch may hold for its images' details before they are read (memory, bounded).
+HELD_BYTES = 32 * 1024 * 1024
+
+
+def _read_held(held: list[image_hooks.HeldImage], should_stop: Callable[[], bool] | None) -> None:
+    while held:
+        image = held.pop(0)
+        if should_stop is not None and should_stop():
+            image_hooks.release_held(image)  # stopping: the queue reads it
+        else:
+            image_hooks.read_held(image)
 
 
 def drain(*, limit: int = 10, now: datetime | None = None, max_batches: int = 1000) -> int:

@@ -173,6 +173,10 @@ class RegistryClient:
         # details) asks the registry once.
         self._manifests: dict[tuple[str, str], Manifest] | None = None
 
+    def remembered_bytes(self) -> int:
+        """The bytes of the manifests this client remembers."""
+        return sum(len(m.body) for m in (self._manifests or {}).values())
+
     def remember_manifests(self) -> RegistryClient:
         """Keeps the manifests read by digest from now on (at most MAX_REMEMBERED_MANIFESTS), for this
         client's life; returns the client. A manifest by digest is immutable: what was verified once is

@@ -1,6 +1,8 @@
-"""A pushed tag's image details are read while the push is processed, from the manifest processing has just
-read: each manifest is asked of the registry once, the config once, and the details are there with the tag.
-When that read fails, or what it read cannot be written as the queue would, the queue reads it as before."""
+"""A pushed tag's image details are read by the mirror itself, from the manifest it has just read, once the
+tags of its batch are written: each manifest is asked of the registry once, the config once, and a burst of
+pushes is visible before its details are read. Meanwhile the manifest is held back from the image queue;
+when the read fails, cannot be written as the queue would, or the process stops or dies, the queue reads
+it as before."""
 
 from __future__ import annotations
 
@@ -236,3 +238,63 @@ def test_an_index_naming_hundreds_of_manifests_costs_a_bounded_number_of_reads(c
     assert len(tag.platforms) == client_module.MAX_INDEX_CHILDREN
     # The index, then each of the first platforms once: for the tag and for the details alike.
     assert len(reads(fake_registry, "/manifests/")) == 1 + client_module.MAX_INDEX_CHILDREN
+
+
+def _push_events(client, fake, count: int) -> list[Image]:
+    pushed = []
+    for n in range(count):
+        img = configured(fake, "qa/burst", f"burst {n}", tag=f"v{n}")
+        deliver(client, event("push", "qa/burst", digest=img.digest, tag=f"v{n}", media_type=OCI_MANIFEST))
+        pushed.append(img)
+    return pushed
+
+
+def test_a_burst_is_visible_before_its_details_are_read(client, fake_registry, namespace, monkeypatch):
+    from images import hooks as image_hooks
+
+    seen = []
+    real = image_hooks.read_held
+    monkeypatch.setattr(image_hooks, "read_held", lambda held: seen.append(Tag.objects.count()) or real(held))
+    pushed = _push_events(client, fake_registry, 3)
+    assert processing.process_batch(limit=10) == 3
+    assert seen == [3, 3, 3]  # every tag of the batch was written before the first details were read
+    assert all(Manifest.objects.get(digest=img.digest).status == Manifest.Status.DONE for img in pushed)
+
+
+def test_a_held_manifest_is_the_queues_once_its_hold_is_over(client, fake_registry, namespace, monkeypatch):
+    """A process that dies between the tag and its details: the queue reads them after the hold."""
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from images import hooks as image_hooks
+
+    monkeypatch.setattr(image_hooks, "read_held", lambda held: False)
+    (img,) = _push_events(client, fake_registry, 1)
+    processing.drain()
+    assert Manifest.objects.get(digest=img.digest).status == Manifest.Status.PENDING
+    assert fetch.claim(limit=5)[1] == []  # held: the mirror is reading it
+    later = timezone.now() + timedelta(seconds=image_hooks.HOLD_SECONDS + 1)
+    assert [m.digest for m in fetch.claim(limit=5, now=later)[1]] == [img.digest]
+
+
+def test_stopping_hands_the_held_manifests_to_the_queue(client, fake_registry, namespace):
+    pushed = _push_events(client, fake_registry, 2)
+    calls = iter([False, False])
+    assert processing.process_batch(limit=10, should_stop=lambda: next(calls, True)) == 2
+    assert {t.name for t in Tag.objects.all()} == {"v0", "v1"}
+    assert all(Manifest.objects.get(digest=img.digest).status == Manifest.Status.PENDING for img in pushed)
+    assert fetch.drain() == 2  # due at once
+    assert all(Manifest.objects.get(digest=img.digest).status == Manifest.Status.DONE for img in pushed)
+
+
+def test_held_manifests_are_read_sooner_past_their_memory_bound(client, fake_registry, namespace, monkeypatch):
+    from images import hooks as image_hooks
+
+    monkeypatch.setattr(processing, "HELD_BYTES", 1)  # every manifest is over it: read after its own event
+    seen = []
+    real = image_hooks.read_held
+    monkeypatch.setattr(image_hooks, "read_held", lambda held: seen.append(Tag.objects.count()) or real(held))
+    _push_events(client, fake_registry, 3)
+    assert processing.process_batch(limit=10) == 3
+    assert seen == [1, 2, 3]
