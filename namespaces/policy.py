@@ -201,20 +201,29 @@ def can_see_namespace(user, namespace) -> bool:
     return any(namespace_id == namespace.pk for namespace_id, _, _ in repository_grants(user))
 
 
+def _my_grants(user):
+    """The grants that reach the user (their own and their teams'), in namespaces not retired; a robot's only
+    in its own namespace."""
+    from grants.models import RepositoryGrant
+    from teams.models import TeamMember
+
+    teams = TeamMember.objects.filter(user_id=user.pk).values("team_id")
+    mine = RepositoryGrant.objects.filter(Q(user_id=user.pk) | Q(team_id__in=teams), namespace__retired_at__isnull=True)
+    if getattr(user, "robot_namespace_id", None) is not None:
+        mine = mine.filter(namespace_id=user.robot_namespace_id)
+    return mine
+
+
 def granted_repositories_q(user, prefix: str = "") -> Q:
     """A filter selecting the repositories (`prefix` leads to one) that grants let the user pull; with
     `pullable_namespaces_q(user, prefix + "namespace__")` it is exactly what `can_pull_repository` allows."""
     from django.db.models import Exists, F, OuterRef
 
-    from grants.models import Like, RepositoryGrant
-    from teams.models import TeamMember
+    from grants.models import Like
 
     if not is_active(user):
         return Q(pk__in=[])
-    teams = TeamMember.objects.filter(user_id=user.pk).values("team_id")
-    mine = RepositoryGrant.objects.filter(Q(user_id=user.pk) | Q(team_id__in=teams), namespace__retired_at__isnull=True)
-    if getattr(user, "robot_namespace_id", None) is not None:
-        mine = mine.filter(namespace_id=user.robot_namespace_id)
+    mine = _my_grants(user)
     grants = mine.filter(Like(OuterRef(f"{prefix}name"), F("like_pattern")),
                          namespace_id=OuterRef(f"{prefix}namespace_id"))
     # The namespaces holding one of the user's grants: an uncorrelated subquery the planner runs once (hashed),
@@ -237,16 +246,12 @@ def _granted_ids_q(user, prefix: str = "") -> Q:
     probes its hash per row, instead of running an EXISTS for each row a list counts or skips."""
     from django.db.models import Exists, F, OuterRef
 
-    from grants.models import Like, RepositoryGrant
+    from grants.models import Like
     from namespaces.models import Repository
-    from teams.models import TeamMember
 
     if not is_active(user):
         return Q(pk__in=[])
-    teams = TeamMember.objects.filter(user_id=user.pk).values("team_id")
-    mine = RepositoryGrant.objects.filter(Q(user_id=user.pk) | Q(team_id__in=teams), namespace__retired_at__isnull=True)
-    if getattr(user, "robot_namespace_id", None) is not None:
-        mine = mine.filter(namespace_id=user.robot_namespace_id)
+    mine = _my_grants(user)
     grants = mine.filter(Like(OuterRef("name"), F("like_pattern")), namespace_id=OuterRef("namespace_id"))
     granted = Repository.objects.filter(namespace_id__in=mine.values("namespace_id")).filter(Exists(grants))
     return Q(**{f"{prefix}pk__in": granted.values("pk")})
