@@ -14,8 +14,8 @@ from web.status import MINUTES, event_flow
 
 
 def make_event(n: int, status: str, *, received_ago: timedelta, processed_ago: timedelta | None = None,
-               registry=None) -> Event:
-    now = timezone.now()
+               registry=None, now=None) -> Event:
+    now = now or timezone.now()
     return Event.objects.create(
         event_id=f"flow-{n}", status=status, timestamp=now - received_ago, received_at=now - received_ago,
         next_attempt_at=now - received_ago, raw="{}", action="push", repository="qa/app", tag=f"v{n}",
@@ -23,13 +23,15 @@ def make_event(n: int, status: str, *, received_ago: timedelta, processed_ago: t
 
 
 def test_the_flow_counts_each_minute_of_the_last_hour(db):
-    now = timezone.now()
+    # Half way through a minute, so that "a second ago" and "a minute ago" fall in the minutes named below
+    # whenever the test runs.
+    now = timezone.now().replace(second=30, microsecond=0)
     for n in range(3):
-        make_event(n, "done", received_ago=timedelta(minutes=5), processed_ago=timedelta(minutes=4))
-    make_event(3, "failed", received_ago=timedelta(minutes=10), processed_ago=timedelta(minutes=2))
-    make_event(4, "ignored", received_ago=timedelta(minutes=1), processed_ago=timedelta(minutes=1))
-    make_event(5, "pending", received_ago=timedelta(seconds=1))
-    make_event(6, "done", received_ago=timedelta(hours=2), processed_ago=timedelta(hours=2))  # too old
+        make_event(n, "done", received_ago=timedelta(minutes=5), processed_ago=timedelta(minutes=4), now=now)
+    make_event(3, "failed", received_ago=timedelta(minutes=10), processed_ago=timedelta(minutes=2), now=now)
+    make_event(4, "ignored", received_ago=timedelta(minutes=1), processed_ago=timedelta(minutes=1), now=now)
+    make_event(5, "pending", received_ago=timedelta(seconds=1), now=now)
+    make_event(6, "done", received_ago=timedelta(hours=2), processed_ago=timedelta(hours=2), now=now)  # too old
     flow = event_flow(now=now)
     received, processed, failed = (s.counts for s in flow.series)
     assert len(received) == MINUTES and sum(received) == 6 and sum(processed) == 4 and sum(failed) == 1
