@@ -63,6 +63,21 @@ def registry_for_service(service: str) -> Registry | None:
     return Registry.for_host(service)
 
 
+_miss_generation: list[int | None] = [None]
+
+
+def _reread_on_miss(generation: int) -> bool:
+    """After a miss: whether the registries may have changed since this process last looked again (the
+    registries table is watched: realm/generation.py). Then its copy is read again, once per generation, so
+    that a registry added a moment ago in another process is found at once, and names that match nothing
+    cost no more than one re-read per change."""
+    if _miss_generation[0] == generation:
+        return False
+    _miss_generation[0] = generation
+    forget_directory()
+    return True
+
+
 def forget_registries(**_) -> None:
     """Drops this process's copy of the registries table (other processes re-read theirs within seconds)."""
     forget_directory()
@@ -225,6 +240,8 @@ def _handle(request: HttpRequest) -> dict:
             raise TokenError(404, "UNSUPPORTED", f"Unsupported grant_type {grant[:40]!r}.")
     service = params.get("service", "")
     registry = registry_for_service(service)
+    if registry is None and generation is not None and _reread_on_miss(generation):
+        registry = registry_for_service(service)  # a registry added since this process's copy was read
     if registry is None:
         raise TokenError(401, "UNAUTHORIZED", "Unknown service: no registry is configured with this name.")
     try:
