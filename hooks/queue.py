@@ -48,15 +48,18 @@ _EVENT_NAMESPACE = uuid.UUID("6f1c3a52-8c1e-4e0b-9a55-2d8f3f0b7e21")
 # --- queueing -------------------------------------------------------------------------------------
 
 
-def _namespace_of(registry, repository_name: str):
-    from namespaces.models import Namespace
+def _webhooks_of(registry, repository_name: str, action: str) -> list[Webhook]:
+    """The enabled webhooks wanting `action` of the namespace holding the repository, with their namespace,
+    in one query: none when there is no such namespace or it is retired (a retired namespace's webhooks are
+    nobody's any more: they stay silent)."""
     from portus.names import split_repository_name
 
     namespace_name, _ = split_repository_name(repository_name)
-    query = Namespace.objects.filter(registry=registry)
-    if namespace_name == "":
-        return query.filter(is_global=True).first()
-    return query.filter(name=namespace_name, is_global=False).first()
+    where = {"namespace__is_global": True} if namespace_name == "" else {
+        "namespace__name": namespace_name, "namespace__is_global": False}
+    return list(Webhook.objects.select_related("namespace").filter(
+        namespace__registry=registry, namespace__retired_at__isnull=True, enabled=True,
+        **{f"on_{action}": True}, **where).order_by("pk"))
 
 
 def on_event_processed(sender, *, event, registry, image=None, **kwargs) -> None:  # noqa: ARG001
@@ -70,12 +73,10 @@ def on_event_processed(sender, *, event, registry, image=None, **kwargs) -> None
         return  # this service's own reads
     try:
         with transaction.atomic():
-            namespace = _namespace_of(registry, event.repository)
-            if namespace is None or namespace.retired_at is not None:
-                return  # a retired namespace's webhooks are nobody's any more: they stay silent
-            webhooks = list(namespace.webhooks.filter(enabled=True, **{f"on_{event.action}": True}))
+            webhooks = _webhooks_of(registry, event.repository, event.action)
             if not webhooks:
                 return
+            namespace = webhooks[0].namespace
             payload = payloads.event_payload(
                 event_id=str(uuid.uuid5(_EVENT_NAMESPACE, f"{registry.pk}:{event.event_id}")),
                 event=event.action, time=event.timestamp.isoformat().replace("+00:00", "Z"),

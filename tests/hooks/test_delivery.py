@@ -93,6 +93,24 @@ def test_disabled_webhooks_and_other_namespaces_get_nothing(client, fake_registr
     assert Delivery.objects.count() == 0
 
 
+def test_the_global_namespace_gets_its_own_events_and_a_retired_one_none(client, fake_registry, namespace, owner,
+                                                                         receiver, private_allowed):
+    from namespaces.retirement import namespace_retire
+    from namespaces.services import global_namespace_ensure
+
+    top = make(global_namespace_ensure(registry=namespace.registry), receiver, owner, url=receiver.url("/top"))[0]
+    qa = make(namespace, receiver, owner)[0]
+    push(client, fake_registry, "busybox")  # a repository of the global namespace
+    push(client, fake_registry, "qa/app")
+    assert sorted(Delivery.objects.values_list("webhook_id", "payload__repository")) == [
+        (top.pk, "busybox"), (qa.pk, "qa/app")]
+    namespace_retire(namespace=namespace, by=owner, former_owner="qa")
+    push(client, fake_registry, "qa/app", tag="v2", seed="two")
+    push(client, fake_registry, "busybox", tag="v2", seed="two")
+    assert Delivery.objects.filter(webhook=qa).count() == 1  # retired: silent
+    assert Delivery.objects.filter(webhook=top).count() == 2
+
+
 def test_an_event_processed_twice_is_queued_once(client, fake_registry, namespace, owner, receiver,
                                                  private_allowed):
     from mirror.models import Event
