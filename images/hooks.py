@@ -18,7 +18,8 @@ _event_sweep = fetch.EventSweep()
 
 def _on_tag_pushed(sender, tag, repository, **kwargs) -> None:  # noqa: ARG001
     try:
-        fetch.queue_tag(tag)
+        if not getattr(tag, QUEUED, False):  # the mirror queued it already, in the tag's transaction
+            fetch.queue_tag(tag)
         fetch.link_orphans(repository)
     except Exception:  # noqa: BLE001
         log.exception("image details: queueing %s failed (the sweep will find it)", tag)
@@ -75,6 +76,10 @@ def digest_pushed(*, registry, repository_name: str, digest: str) -> None:
         log.exception("image details: queueing %s@%s failed", repository_name[:200], digest[:100])
 
 
+# Set on a Tag whose manifest was queued in the transaction that wrote it (hold_pushed): the tag's signal,
+# sent after that commit with the same object, then does not queue it again.
+QUEUED = "image_details_queued"
+
 # A pushed tag's manifest is held back from the image queue this long while the mirror reads its details
 # itself (`hold_pushed`, `read_held`); should the process die first, the queue reads it after that.
 HOLD_SECONDS = 60
@@ -90,10 +95,10 @@ class HeldImage:
 
 
 def hold_pushed(*, tag, client) -> HeldImage | None:
-    """Inside the transaction that has just written `tag`: queues its manifest (as the tag's signal does
-    after the commit, which then finds it queued) and, when it is not read yet, holds it back from the
-    queue for HOLD_SECONDS, so that the mirror's own read (`read_held`) is the only one. Never fails its
-    caller."""
+    """Inside the transaction that has just written `tag`: queues its manifest (as the tag's signal would
+    after the commit; the tag is marked, so the signal does not queue it again) and, when it is not read
+    yet, holds it back from the queue for HOLD_SECONDS, so that the mirror's own read (`read_held`) is the
+    only one. Never fails its caller."""
     from datetime import timedelta
 
     from django.db import transaction
@@ -104,12 +109,14 @@ def hold_pushed(*, tag, client) -> HeldImage | None:
     try:
         with transaction.atomic():
             manifest = fetch.queue_tag(tag)
-            if manifest is None or manifest.status == Manifest.Status.DONE:
-                return None
-            Manifest.objects.filter(pk=manifest.pk, status=Manifest.Status.PENDING).update(
-                next_attempt_at=timezone.now() + timedelta(seconds=HOLD_SECONDS))
+            if manifest is not None and manifest.status != Manifest.Status.DONE:
+                Manifest.objects.filter(pk=manifest.pk, status=Manifest.Status.PENDING).update(
+                    next_attempt_at=timezone.now() + timedelta(seconds=HOLD_SECONDS))
     except Exception:  # noqa: BLE001
         log.exception("image details: queueing %s failed (the sweep will find it)", tag)
+        return None
+    setattr(tag, QUEUED, True)
+    if manifest is None or manifest.status == Manifest.Status.DONE:
         return None
     repository = tag.repository
     return HeldImage(client, registry=repository.namespace.registry, repository_name=repository.full_name,

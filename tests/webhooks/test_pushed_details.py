@@ -298,3 +298,20 @@ def test_held_manifests_are_read_sooner_past_their_memory_bound(client, fake_reg
     _push_events(client, fake_registry, 3)
     assert processing.process_batch(limit=10) == 3
     assert seen == [1, 2, 3]
+
+
+def test_a_pushed_tag_is_queued_once_and_its_orphans_still_linked(client, fake_registry, namespace, monkeypatch,
+                                                                   django_capture_on_commit_callbacks):
+    queued, orphans = [], []
+    real_queue, real_orphans = fetch.queue_tag, fetch.link_orphans
+    monkeypatch.setattr(fetch, "queue_tag", lambda tag: queued.append(tag.name) or real_queue(tag))
+    monkeypatch.setattr(fetch, "link_orphans",
+                        lambda repository: orphans.append(repository.pk) or real_orphans(repository))
+    img = configured(fake_registry, "qa/app", "one", tag="v1")
+    deliver(client, event("push", "qa/app", digest=img.digest, tag="v1", media_type=OCI_MANIFEST))
+    with django_capture_on_commit_callbacks(execute=True) as callbacks:
+        processing.drain()
+    assert callbacks  # the tag's signal ran after the commit
+    assert queued == ["v1"]  # by the mirror, in the tag's transaction; not again by the signal
+    assert orphans == [tag_of("qa/app", "v1").repository_id]
+    assert Manifest.objects.get(digest=img.digest).status == Manifest.Status.DONE
