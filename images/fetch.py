@@ -111,7 +111,13 @@ class Sweep:
     def step(self, now: float) -> int:
         if now < self.resume_at:
             return 0
-        upper = self.cursor + SWEEP_IDS_PER_ROUND
+        # The window starts at the next tag there is: ids deleted long ago (a gap of millions after churn)
+        # cost no rounds.
+        first = Tag.objects.filter(id__gt=self.cursor).order_by("id").values_list("id", flat=True).first()
+        if first is None:
+            self.cursor, self.resume_at = 0, now + SWEEP_PAUSE_SECONDS
+            return 0
+        upper = first - 1 + SWEEP_IDS_PER_ROUND
         known = ManifestLink.objects.filter(repository_id=OuterRef("repository_id"),
                                             manifest__digest=OuterRef("digest"),
                                             manifest__registry_id=OuterRef("repository__namespace__registry_id"))

@@ -104,3 +104,14 @@ def test_the_sweep_queues_what_hooks_missed(namespace):
     sweep.step(0.0)
     assert Manifest.objects.filter(status="pending").count() == 5
     assert sweep.step(1.0) == 0  # paused after a full pass
+
+
+def test_the_sweep_steps_over_a_gap_of_deleted_ids_at_once(namespace):
+    repository = Repository.objects.create(namespace=namespace, name="churned")
+    far = (Tag.objects.order_by("-id").values_list("id", flat=True).first() or 0) + 10 * fetch.SWEEP_IDS_PER_ROUND
+    Tag.objects.bulk_create([Tag(id=far + i, repository=repository, name=f"v{i}", digest="sha256:" + f"{i:064x}")
+                             for i in range(3)])
+    sweep = fetch.Sweep()
+    assert sweep.step(0.0) == 3  # the first round reaches them, past ten windows of nothing
+    assert Manifest.objects.filter(status="pending").count() == 3
+    assert sweep.step(1.0) == 0
