@@ -257,12 +257,20 @@ def _granted_ids_q(user, prefix: str = "") -> Q:
     return Q(**{f"{prefix}pk__in": granted.values("pk")})
 
 
+def _sees_all_or_none(user) -> bool:
+    """Whether `visible_repositories_q` is a filter of its own kind for this user (nobody's, or an admin's:
+    every repository), with no grants to write otherwise."""
+    if is_anonymous(user) or not is_active(user):
+        return True
+    return user.admin and getattr(user, "robot_namespace_id", None) is None
+
+
 def walkable_repositories_q(user) -> Q:
     """The rows of `visible_repositories_q`, written on the repository's own columns (its namespace among the
     pullable ones, or its id among the granted ones: one hashed look-up each per row, no join to filter), for
     a list ordered by an index of the repositories (the API's): it walks that index and stops at its page
     instead of joining and sorting every repository the user may pull."""
-    if is_anonymous(user) or not is_active(user) or (user.admin and getattr(user, "robot_namespace_id", None) is None):
+    if _sees_all_or_none(user):
         return visible_repositories_q(user)
     from namespaces.models import Namespace
 
@@ -274,7 +282,7 @@ def listed_repositories_q(user) -> Q:
     """The rows of `visible_repositories_q`, for a list ordered by namespace (the UI's): the user's grants are
     read first (one query, kept for the request); without any, the namespace branch alone, as a join, so that
     the list walks the namespaces' index in order and stops at its page instead of sorting every repository."""
-    if is_anonymous(user) or not is_active(user) or (user.admin and getattr(user, "robot_namespace_id", None) is None):
+    if _sees_all_or_none(user):
         return visible_repositories_q(user)
     if not repository_grants(user):
         return pullable_namespaces_q(user, prefix="namespace__")
@@ -285,7 +293,7 @@ def split_listed_repositories_q(user) -> tuple[Q, Q] | None:
     """For a user holding grants, `listed_repositories_q` as two disjoint filters: the repositories of the
     namespaces they may pull (a join a list ordered by namespace walks in order) and the granted ones beyond
     those (few); None for everyone else (whose listed_repositories_q is the namespace branch alone, or all)."""
-    if is_anonymous(user) or not is_active(user) or user.admin or getattr(user, "robot_namespace_id", None):
+    if _sees_all_or_none(user) or getattr(user, "robot_namespace_id", None) is not None:
         return None
     if not repository_grants(user):
         return None

@@ -308,8 +308,8 @@ class RegistryClient:
             hit = remembered.get((repository, reference))
             if hit is None:
                 hit = self._read_manifest(repository, reference)
-                held = sum(len(m.body) for m in remembered.values())
-                if len(remembered) < MAX_REMEMBERED_MANIFESTS and held + len(hit.body) <= MAX_REMEMBERED_BYTES:
+                fits = self.remembered_bytes() + len(hit.body) <= MAX_REMEMBERED_BYTES
+                if len(remembered) < MAX_REMEMBERED_MANIFESTS and fits:
                     remembered[(repository, reference)] = hit
             return hit
         return self._read_manifest(repository, reference)
