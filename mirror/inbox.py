@@ -297,6 +297,38 @@ def store(rows: list[Event]) -> int:
     return len(rows)
 
 
+def store_if_holder(rows: list[Event], *, registry: Registry, digest: str, now: datetime | None = None) -> bool | None:
+    """On PostgreSQL, for a delivery of one event (the registry's way): stores it if, at this moment,
+    `registry` holds the notification secret of `digest` (current, or previous in its window), in ONE
+    statement that checks the secret and inserts: a round trip fewer than authenticating first. True: the
+    secret holds and the row is stored (or was already: deduplicated); False: it does not hold and
+    nothing is stored (the caller authenticates as usual: a secret rotated away is refused at once).
+    None where this does not apply (another database, no row or several): authenticate, then `store`."""
+    from registries.models import secret_holder_params
+
+    db = connections[DEFAULT_DB_ALIAS]
+    if db.vendor != "postgresql" or len(rows) != 1:
+        return None
+    params = [*secret_holder_params(registry, digest, now or timezone.now()), *_values(rows[0], db)]
+    with db.cursor() as cursor:
+        execute(cursor, _holder_insert_sql(), params)
+        return bool(cursor.fetchone()[0])
+
+
+@functools.cache
+def _holder_insert_sql() -> str:
+    from registries.models import secret_holder_sql
+
+    quote = connection.ops.quote_name
+    fields = _insert_fields()
+    table, columns = quote(Event._meta.db_table), ", ".join(quote(f.column) for f in fields)
+    key, values = quote(Event._meta.get_field("event_id").column), ", ".join(["%s"] * len(fields))
+    # A data-modifying WITH runs once, to completion, whether or not the SELECT reads it (PostgreSQL).
+    return (f"WITH holder AS ({secret_holder_sql()}), "  # noqa: S608 - names from meta; values are parameters
+            f"stored AS (INSERT INTO {table} ({columns}) SELECT {values} WHERE EXISTS (SELECT 1 FROM holder) "
+            f"ON CONFLICT ({key}) DO NOTHING RETURNING 1) SELECT EXISTS (SELECT 1 FROM holder)")
+
+
 # Deliveries of up to this many events run as prepared statements on PostgreSQL (portus/prepared.py).
 _PREPARED_ROWS = 16
 # SQLite before 3.32 allowed 999 parameters per statement.

@@ -120,9 +120,8 @@ class Registry(models.Model):
             return None
         now = now or timezone.now()
         digest = cls.hash_notification_secret(plain)
-        until_field = cls._meta.get_field("previous_notification_secret_until")
         with connection.cursor() as cursor:
-            execute(cursor, _SECRET_SQL(), [digest, digest, until_field.get_db_prep_value(now, connection)])
+            execute(cursor, _SECRET_SQL(), _secret_params(digest, now))
             rows = cursor.fetchall()
         for pk, current_digest, previous_digest in rows:
             # The statement matched the previous digest only inside its window.
@@ -130,19 +129,53 @@ class Registry(models.Model):
                 return directory().by_id.get(pk) or cls.objects.filter(pk=pk).first()
         return None
 
+    @classmethod
+    def presumed_for_notification_secret(cls, plain: str) -> tuple[Registry, str] | None:
+        """(the registry, the secret's digest) when this process's copy of the registries table has the
+        secret's digest as a registry's current or previous one; no query. Only a presumption, to be
+        checked against the table in the statement that acts on it (mirror/inbox.py `store_if_holder`):
+        the copy may be seconds old."""
+        if not plain or len(plain) > MAX_SECRET_LENGTH:
+            return None
+        digest = cls.hash_notification_secret(plain)
+        found = directory().by_secret.get(digest)
+        return None if found is None else (found, digest)
 
-def _secret_sql() -> str:
-    """SELECT of the rows holding a notification secret's digest, current or previous and in its window."""
+
+def _secret_columns() -> tuple[str, str, str, str, str]:
     meta = Registry._meta
     quote = connection.ops.quote_name
     pk, cur, prev, until = (quote(meta.get_field(name).column) for name in (
         "id", "notification_secret_digest", "previous_notification_secret_digest",
         "previous_notification_secret_until"))
+    return quote(meta.db_table), pk, cur, prev, until
+
+
+def _secret_sql() -> str:
+    """SELECT of the rows holding a notification secret's digest, current or previous and in its window."""
+    table, pk, cur, prev, until = _secret_columns()
     where = f"{cur} = %s OR ({prev} = %s AND {until} > %s)"
-    return f"SELECT {pk}, {cur}, {prev} FROM {quote(meta.db_table)} WHERE {where}"  # noqa: S608 - names from meta
+    return f"SELECT {pk}, {cur}, {prev} FROM {table} WHERE {where}"  # noqa: S608 - names from meta
 
 
 _SECRET_SQL = functools.cache(_secret_sql)
+
+
+@functools.cache
+def secret_holder_sql() -> str:
+    """SELECT 1 of the registry (parameters: its id, the digest twice, now) when it holds the notification
+    secret of that digest at this moment: current, or previous and in its window."""
+    table, pk, cur, prev, until = _secret_columns()
+    return f"SELECT 1 FROM {table} WHERE {pk} = %s AND ({cur} = %s OR ({prev} = %s AND {until} > %s))"  # noqa: S608
+
+
+def _secret_params(digest: str, now: datetime) -> list:
+    until_field = Registry._meta.get_field("previous_notification_secret_until")
+    return [digest, digest, until_field.get_db_prep_value(now, connection)]
+
+
+def secret_holder_params(registry: Registry, digest: str, now: datetime) -> list:
+    return [registry.pk, *_secret_params(digest, now)]
 
 
 @dataclass(frozen=True)
@@ -152,6 +185,8 @@ class RegistryDirectory:
     loaded_at: float
     by_host: dict[str, Registry] = field(default_factory=dict)
     by_id: dict[int, Registry] = field(default_factory=dict)
+    # notification secret digest (current or previous, whatever its window) → registry
+    by_secret: dict[str, Registry] = field(default_factory=dict)
     first: Registry | None = None  # the oldest one: the registry of a token request naming no service
 
 
@@ -178,8 +213,11 @@ def directory(*, max_age: float = DIRECTORY_TTL_SECONDS) -> RegistryDirectory:
                 by_host[canonical_host(registry.external_hostname)] = registry
         for registry in registries:
             by_host[canonical_host(registry.hostname)] = registry
+        by_secret = {digest: registry for registry in reversed(registries)
+                     for digest in (registry.previous_notification_secret_digest,
+                                    registry.notification_secret_digest) if digest}
         current = RegistryDirectory(loaded_at=now, by_host=by_host, by_id={r.pk: r for r in registries},
-                                    first=registries[0] if registries else None)
+                                    by_secret=by_secret, first=registries[0] if registries else None)
         _directory = current
         return current
 

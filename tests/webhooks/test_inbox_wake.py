@@ -43,6 +43,22 @@ def test_a_notification_sent_before_the_wait_is_kept(client, registry, wake):
 
 
 @postgres_only
+def test_an_event_stored_by_the_secret_checked_insert_ends_the_wait(client, registry, wake):
+    """A registry's own secret known to this process stores the event by one statement (a WITH … INSERT,
+    mirror/inbox.py store_if_holder): the trigger sees that insert too."""
+    from registries.models import directory
+    from registries.services import registry_notification_secret_rotate
+
+    secret = registry_notification_secret_rotate(registry=registry, by=None).plain
+    directory()
+    pushed = event("push", "qa/app", digest="sha256:" + "e" * 64, tag="v1")
+    response = client.post("/v2/webhooks/events", content_type="application/vnd.docker.distribution.events.v1+json",
+                           data=json.dumps({"events": [pushed]}), HTTP_AUTHORIZATION=f"Bearer {secret}")
+    assert response.status_code == 202
+    assert wake.wait(30) is True
+
+
+@postgres_only
 def test_events_with_nothing_to_do_wake_nobody(client, registry, wake):
     deliver(client, event("push", "qa/app", digest="sha256:" + "c" * 64, media_type="application/octet-stream"),
             event("pull", "qa/app", digest="sha256:" + "d" * 64))  # a blob, a pull by digest: ignored rows
