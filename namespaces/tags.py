@@ -36,6 +36,7 @@ from namespaces import policy
 from namespaces.models import Namespace, Repository, Tag, Tombstone, Visibility
 from namespaces.services import global_namespace_ensure, global_team_name, namespace_for_push
 from portus.names import is_valid_component, split_repository_name
+from portus.prepared import INTEGER, MOMENT, TEXT, OneRow
 from registries.models import Registry
 from teams.models import Team
 from traffic.services import traffic_count
@@ -111,13 +112,34 @@ def namespace_for_image(*, registry: Registry, namespace_name: str, actor=None) 
     return _hidden_namespace(registry, namespace_name)
 
 
+def _repositories(registry_id):
+    return Repository.objects.select_related("namespace", "namespace__registry").filter(
+        namespace__registry_id=registry_id)
+
+
+# The statements every registry event runs (several times each), compiled once per thread (portus/prepared.py):
+# the ORM's own querysets, without building and compiling them on every event.
+_GLOBAL_REPOSITORY = OneRow(lambda registry_id, name: _repositories(registry_id).filter(
+    name=name, namespace__is_global=True), registry_id=INTEGER, name=TEXT)
+_REPOSITORY = OneRow(lambda registry_id, namespace, name: _repositories(registry_id).filter(
+    name=name, namespace__name=namespace, namespace__is_global=False), registry_id=INTEGER, namespace=TEXT, name=TEXT)
+_TOMBSTONE = OneRow(lambda registry_id, repository, when, tag, digest: Tombstone.objects.filter(
+    registry_id=registry_id, repository=repository, event_time__gte=when).filter(
+    Q(kind=Tombstone.Kind.TAG, value=tag) | Q(kind=Tombstone.Kind.DIGEST, value=digest)).only("pk"),
+    registry_id=INTEGER, repository=TEXT, when=MOMENT, tag=TEXT, digest=TEXT)
+_NEWER_TAG = OneRow(lambda repository_id, name, when, digest: Tag.objects.filter(
+    repository_id=repository_id, name=name, event_time__isnull=False).filter(
+    Q(event_time__gt=when) | Q(event_time=when, digest__gte=digest)).only("pk"),
+    repository_id=INTEGER, name=TEXT, when=MOMENT, digest=TEXT)
+_TAG = OneRow(lambda repository_id, name: Tag.objects.filter(repository_id=repository_id, name=name),
+              repository_id=INTEGER, name=TEXT)
+
+
 def repository_find(*, registry: Registry, repository_name: str) -> Repository | None:
     namespace_name, name = split_repository_name(repository_name)
-    query = Repository.objects.select_related("namespace", "namespace__registry").filter(
-        namespace__registry=registry, name=name)
     if namespace_name == "":
-        return query.filter(namespace__is_global=True).first()
-    return query.filter(namespace__name=namespace_name, namespace__is_global=False).first()
+        return _GLOBAL_REPOSITORY.get(registry_id=registry.pk, name=name)
+    return _REPOSITORY.get(registry_id=registry.pk, namespace=namespace_name, name=name)
 
 
 def _repository_ensure(*, registry: Registry, repository_name: str, actor) -> tuple[Repository, bool]:
@@ -157,9 +179,8 @@ def _tombstone(registry: Registry, repository_name: str, kind: str, value: str, 
 
 def _buried(registry: Registry, repository_name: str, tag: str, digest: str, when: datetime) -> bool:
     """Was this tag or digest deleted at or after `when`?"""
-    return Tombstone.objects.filter(registry=registry, repository=repository_name, event_time__gte=when).filter(
-        Q(kind=Tombstone.Kind.TAG, value=tag[:128]) | Q(kind=Tombstone.Kind.DIGEST, value=digest[:128])
-    ).exists()
+    return _TOMBSTONE.get(registry_id=registry.pk, repository=repository_name, when=when, tag=tag[:128],
+                          digest=digest[:128]) is not None
 
 
 def push_is_stale(*, registry: Registry, repository_name: str, tag: str, digest: str,
@@ -171,8 +192,7 @@ def push_is_stale(*, registry: Registry, repository_name: str, tag: str, digest:
     repository = repository_find(registry=registry, repository_name=repository_name)
     if repository is None:
         return ""
-    newer = Tag.objects.filter(repository=repository, name=tag, event_time__isnull=False).filter(
-        Q(event_time__gt=event_time) | Q(event_time=event_time, digest__gte=digest)).exists()
+    newer = _NEWER_TAG.get(repository_id=repository.pk, name=tag, when=event_time, digest=digest) is not None
     return "a later push was applied already" if newer else ""
 
 
@@ -204,7 +224,7 @@ def tag_apply_push(
     if _buried(registry, repository_name, tag, digest, event_time):
         return TagChange(applied=False, reason="deleted by a later event")
     repository = repository_find(registry=registry, repository_name=repository_name)
-    existing = Tag.objects.filter(repository=repository, name=tag).first() if repository else None
+    existing = _TAG.get(repository_id=repository.pk, name=tag) if repository else None
     if existing is not None and existing.event_time is not None and (
         (existing.event_time, existing.digest) >= (event_time, digest)
     ):
