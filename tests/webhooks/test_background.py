@@ -6,11 +6,14 @@ import json
 import os
 import signal
 import threading
+import time
 from datetime import timedelta
 from io import StringIO
 
 import pytest
 from django.core.management import call_command
+from django.core.management.base import CommandError
+from django.db import connection
 from django.utils import timezone
 
 from mirror import processing, services
@@ -151,3 +154,47 @@ def test_retry_leaves_an_event_in_hand_alone(client, fake_registry, namespace):
     deliver(client, event("delete", "qa/app", tag="x", media_type=""))
     taken = processing.claim()
     assert services.event_retry(event=taken.events[0]).status == Event.Status.PROCESSING
+
+
+@pytest.mark.django_db(transaction=True)  # the loops' own connections see the events
+@pytest.mark.skipif("connection.vendor != 'postgresql'",
+                    reason="the test database on SQLite is shared-cache memory, whose table locks do not wait")
+def test_event_workers_take_events_side_by_side(client, fake_registry, namespace, monkeypatch):
+    images = [fake_registry.put("qa/app", image(f"w{n}"), tag=f"t{n}") for n in range(12)]
+    deliver(client, *[event("push", "qa/app", digest=img.digest, tag=f"t{n}") for n, img in enumerate(images)])
+    loops: list[str] = []
+    real_batch = processing.process_batch
+
+    def slow_batch(**kwargs):
+        claimed = real_batch(**kwargs)
+        if claimed:
+            loops.append(threading.current_thread().name)
+            time.sleep(0.05)  # an event's wait for the registry: the other loop takes the next one meanwhile
+        return claimed
+
+    monkeypatch.setattr(processing, "process_batch", slow_batch)
+    stopper = threading.Thread(target=lambda: _stop_when(lambda: Tag.objects.count() == 12, timeout=30))
+    stopper.start()
+    try:
+        call_command("portus_background", "--no-sync", "--interval", "0.05", "--batch", "1", "--event-workers", "2")
+    finally:
+        stopper.join()
+    assert Tag.objects.count() == 12
+    assert Event.objects.filter(status=Event.Status.DONE).count() == 12  # each once
+    assert set(loops) == {threading.main_thread().name, "portus-events-2"}
+
+
+def _stop_when(done, *, timeout: float) -> None:
+    deadline = time.monotonic() + timeout
+    try:
+        while not done() and time.monotonic() < deadline:
+            time.sleep(0.05)
+    finally:
+        connection.close()
+        os.kill(os.getpid(), signal.SIGTERM)
+
+
+def test_event_workers_are_bounded():
+    for bad in ("0", "17"):
+        with pytest.raises(CommandError, match="--event-workers must be 1 to 16"):
+            call_command("portus_background", "--no-sync", "--event-workers", bad)

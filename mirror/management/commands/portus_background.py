@@ -42,6 +42,9 @@ def _drop_connection() -> None:
         connection.close()
 
 
+MAX_EVENT_WORKERS = 16
+
+
 class Command(BaseCommand):
     help = ("Process the registry's notifications and reconcile with its catalog. Stops cleanly on SIGTERM "
             "or SIGINT, after the event in hand.")
@@ -53,6 +56,10 @@ class Command(BaseCommand):
                             help="seconds to wait for new events when the inbox is empty (default 0.5; on "
                                  "PostgreSQL a new event ends the wait at once)")
         parser.add_argument("--batch", type=int, default=20, help="events claimed at a time (default 20)")
+        parser.add_argument("--event-workers", type=int, default=None,
+                            help="loops processing events side by side in this process, 1 to 16 (default 2 on "
+                                 "PostgreSQL, 1 on SQLite): an event's work is mostly waiting for the registry "
+                                 "and the database, so a second loop takes the next event meanwhile")
         parser.add_argument("--no-sync", action="store_true", help="never run the catalog sync")
         parser.add_argument("--metrics-port", type=int, default=0,
                             help="serve this process's Prometheus metrics on this port (default: none; a "
@@ -64,6 +71,12 @@ class Command(BaseCommand):
     def handle(self, *args: Any, **opts: Any) -> None:
         if opts["interval"] <= 0 or opts["batch"] <= 0:
             raise CommandError("--interval and --batch must be positive")
+        workers = opts.get("event_workers")
+        if workers is None:
+            workers = 2 if connection.vendor == "postgresql" else 1
+        if not 1 <= workers <= MAX_EVENT_WORKERS:
+            raise CommandError(f"--event-workers must be 1 to {MAX_EVENT_WORKERS}")
+        self.stats_lock = threading.Lock()
         self.stopping = getattr(self, "stopping", None) or threading.Event()
         self.name = services.process_name()
         self.started_at = timezone.now()
@@ -84,10 +97,17 @@ class Command(BaseCommand):
         retention_thread = retention_background.start(self.stopping, self.name)
         deliverer = hooks_background.start(self.stopping)  # outbound webhooks, in a thread of their own
         ldap_background.start(stopping=self.stopping, holder=self.name)  # LDAP group sync, when on
+        # More loops for events alone (each claims its own batches: two workers never hold one event).
+        helpers = [threading.Thread(target=self._event_loop, args=(opts["batch"], opts["interval"]),
+                                    name=f"portus-events-{n}", daemon=True) for n in range(2, workers + 1)]
+        for helper in helpers if events_on else []:
+            helper.start()
         try:
             self._loop(batch=opts["batch"], interval=opts["interval"], events_on=events_on)
         finally:
             self.stopping.set()
+            for helper in helpers if events_on else []:
+                helper.join(timeout=30)
             if syncer is not None:
                 syncer.join(timeout=30)
             retention_thread.join(timeout=30)
@@ -139,10 +159,7 @@ class Command(BaseCommand):
             try:
                 _fresh_connection()
                 if events_on:
-                    claimed = processing.process_batch(limit=batch, should_stop=self.stopping.is_set)
-                    if claimed:
-                        self.stats["processed"] += claimed
-                        self.stats["last_event_at"] = timezone.now().isoformat()
+                    claimed = self._events(batch)
                 claimed += image_hooks.background_round(should_stop=self.stopping.is_set)
                 now = time.monotonic()
                 if now >= next_beat:
@@ -153,7 +170,8 @@ class Command(BaseCommand):
                     services.heartbeats_prune()
                     next_prune = now + PRUNE_EVERY_SECONDS
             except Exception:  # the database went away, say: keep the process, try again shortly
-                self.stats["errors"] += 1
+                with self.stats_lock:
+                    self.stats["errors"] += 1
                 log.exception("portus_background %s: loop error", self.name)
                 _drop_connection()
                 self.stopping.wait(min(5.0, interval * 10))
@@ -163,6 +181,37 @@ class Command(BaseCommand):
                     wake.wait(interval)
                 else:
                     self.stopping.wait(interval)
+
+    def _events(self, batch: int) -> int:
+        claimed = processing.process_batch(limit=batch, should_stop=self.stopping.is_set)
+        if claimed:
+            with self.stats_lock:
+                self.stats["processed"] += claimed
+                self.stats["last_event_at"] = timezone.now().isoformat()
+        return claimed
+
+    def _event_loop(self, batch: int, interval: float) -> None:
+        """A further loop of events only (the main loop also reads images, beats and prunes), with its
+        own database connection and its own wake."""
+        wake = InboxWake(self.stopping)
+        wake.start()
+        try:
+            while not self.stopping.is_set():
+                try:
+                    _fresh_connection()
+                    claimed = self._events(batch)
+                except Exception:  # as the main loop: keep going, try again shortly
+                    with self.stats_lock:
+                        self.stats["errors"] += 1
+                    log.exception("portus_background %s: event loop error", self.name)
+                    _drop_connection()
+                    self.stopping.wait(min(5.0, interval * 10))
+                    continue
+                if not claimed:
+                    wake.wait(interval)
+        finally:
+            wake.close()
+            connection.close()
 
     def _once(self, *, batch: int, events_on: bool, sync_on: bool) -> None:
         processed = processing.drain(limit=batch) if events_on else 0
