@@ -137,10 +137,11 @@ def claim(*, limit: int = 10, now: datetime | None = None) -> tuple[str, list[De
     with transaction.atomic():
         ids = list(Delivery.objects.select_for_update(skip_locked=True).filter(_claimable(now))
                    .order_by("next_attempt_at", "id").values_list("id", flat=True)[:limit])
-        if ids:
-            Delivery.objects.filter(pk__in=ids).filter(_claimable(now)).update(
-                status=Delivery.Status.DELIVERING, claim_token=token, lease_until=now + LEASE,
-                attempts=F("attempts") + 1)
+        if not ids:
+            return token, []  # nothing due: the idle loop's every round
+        Delivery.objects.filter(pk__in=ids).filter(_claimable(now)).update(
+            status=Delivery.Status.DELIVERING, claim_token=token, lease_until=now + LEASE,
+            attempts=F("attempts") + 1)
     taken = list(Delivery.objects.select_related("webhook", "webhook__namespace")
                  .filter(claim_token=token, status=Delivery.Status.DELIVERING).order_by("id"))
     return token, taken

@@ -190,9 +190,10 @@ def claim(*, limit: int, now: datetime | None = None) -> tuple[str, list[Manifes
     with transaction.atomic():
         ids = list(Manifest.objects.select_for_update(skip_locked=True).filter(_claimable(now))
                    .order_by("next_attempt_at", "id").values_list("id", flat=True)[:limit])
-        if ids:
-            Manifest.objects.filter(pk__in=ids).filter(_claimable(now)).update(
-                claim_token=token, lease_until=now + LEASE, attempts=F("attempts") + 1)
+        if not ids:
+            return token, []  # nothing due: the background's every round
+        Manifest.objects.filter(pk__in=ids).filter(_claimable(now)).update(
+            claim_token=token, lease_until=now + LEASE, attempts=F("attempts") + 1)
     rows = list(Manifest.objects.select_related("registry").filter(claim_token=token, status=Manifest.Status.PENDING,
                                                                     lease_until__gt=now))
     return token, rows

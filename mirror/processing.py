@@ -84,11 +84,12 @@ def claim(*, limit: int = 10, now: datetime | None = None, lease: timedelta = LE
             Event.objects.select_for_update(skip_locked=True).filter(_claimable(now))
             .order_by("next_attempt_at", "id").values_list("id", flat=True)[:limit]
         )
-        if ids:
-            Event.objects.filter(pk__in=ids).filter(_claimable(now)).update(
-                status=Event.Status.PROCESSING, claim_token=token, lease_until=now + lease,
-                attempts=F("attempts") + 1,
-            )
+        if not ids:
+            return Claim(token=token, events=[])  # nothing due: an idle loop's every round
+        Event.objects.filter(pk__in=ids).filter(_claimable(now)).update(
+            status=Event.Status.PROCESSING, claim_token=token, lease_until=now + lease,
+            attempts=F("attempts") + 1,
+        )
     events = list(Event.objects.select_related("registry").filter(claim_token=token,
                                                                   status=Event.Status.PROCESSING).order_by("id"))
     return Claim(token=token, events=events)
