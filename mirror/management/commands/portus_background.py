@@ -170,17 +170,21 @@ class Command(BaseCommand):
                     services.heartbeats_prune()
                     next_prune = now + PRUNE_EVERY_SECONDS
             except Exception:  # the database went away, say: keep the process, try again shortly
-                with self.stats_lock:
-                    self.stats["errors"] += 1
-                log.exception("portus_background %s: loop error", self.name)
-                _drop_connection()
-                self.stopping.wait(min(5.0, interval * 10))
+                self._failed("loop", interval)
                 continue
             if not claimed:
                 if events_on:
                     wake.wait(interval)
                 else:
                     self.stopping.wait(interval)
+
+    def _failed(self, loop: str, interval: float) -> None:
+        """A round that raised: counted, logged, its connection dropped, and a pause before the next."""
+        with self.stats_lock:
+            self.stats["errors"] += 1
+        log.exception("portus_background %s: %s error", self.name, loop)
+        _drop_connection()
+        self.stopping.wait(min(5.0, interval * 10))
 
     def _events(self, batch: int) -> int:
         claimed = processing.process_batch(limit=batch, should_stop=self.stopping.is_set)
@@ -201,11 +205,7 @@ class Command(BaseCommand):
                     _fresh_connection()
                     claimed = self._events(batch)
                 except Exception:  # as the main loop: keep going, try again shortly
-                    with self.stats_lock:
-                        self.stats["errors"] += 1
-                    log.exception("portus_background %s: event loop error", self.name)
-                    _drop_connection()
-                    self.stopping.wait(min(5.0, interval * 10))
+                    self._failed("event loop", interval)
                     continue
                 if not claimed:
                     wake.wait(interval)
