@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
+import statistics
 from pathlib import Path
+
+
+def _median(rows: list[dict] | None, key: str) -> float:
+    return statistics.median(r[key] for r in rows) if rows else 0
 
 
 def draw(rows: list[dict], machine: str, path: Path) -> None:
@@ -17,10 +22,14 @@ def draw(rows: list[dict], machine: str, path: Path) -> None:
     figure, (left, right) = plt.subplots(1, 2, figsize=(14, 6), dpi=100)
     width = 0.8 / max(1, len(levels))
     for i, level in enumerate(levels):
-        by_name = {r["scenario"]: r for r in timed if r["concurrency"] == level}
+        runs: dict[str, list[dict]] = {}
+        for r in timed:
+            if r["concurrency"] == level:
+                runs.setdefault(r["scenario"], []).append(r)
         xs = [j + i * width for j in range(len(scenarios))]
-        left.bar(xs, [by_name.get(s, {}).get("rps", 0) for s in scenarios], width, label=f"{level} connections")
-        right.bar(xs, [by_name.get(s, {}).get("p99_ms", 0) for s in scenarios], width, label=f"{level} connections")
+        # A scenario measured several times at a level (the ceiling, once beside each scenario): its median.
+        left.bar(xs, [_median(runs.get(s), "rps") for s in scenarios], width, label=f"{level} connections")
+        right.bar(xs, [_median(runs.get(s), "p99_ms") for s in scenarios], width, label=f"{level} connections")
     for axis, title in ((left, "requests (or events) per second"), (right, "p99 latency, ms")):
         axis.set_xticks([j + 0.4 - width / 2 for j in range(len(scenarios))])
         axis.set_xticklabels(scenarios, rotation=30, ha="right", fontsize=8)
