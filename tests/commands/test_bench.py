@@ -43,11 +43,14 @@ def test_a_quick_bench_measures_every_scenario_and_writes_its_report(tmp_path):
             assert row["web_cpu_ms"] > 0, row
             if scenario in (*expected[1:7], expected[-1]):  # compared with the ceiling measured beside it
                 assert 0 < row["ratio"], row
-    # Each token scenario is compared with the ceiling measured just before it, at its own level.
+    # Each scenario is compared with the ceiling it took turns with, at its own level: the row before it.
+    ceilings = {"ingest, 1 event/POST": "ingest ceiling, 1 event/POST",
+                "ingest, 10 events/POST": "ingest ceiling, 10 events/POST"}
     for index, row in enumerate(rows):
-        if row["scenario"] in (*expected[1:5], expected[-1]):
+        if row["scenario"] in (*expected[1:7], expected[-1]):
             before = rows[index - 1]
-            assert before["scenario"] == "ceiling (bare sign)" and before["concurrency"] == row["concurrency"]
+            assert before["scenario"] == ceilings.get(row["scenario"], "ceiling (bare sign)"), (before, row)
+            assert before["concurrency"] == row["concurrency"] and before["turns"] == row["turns"] >= 1
             assert row["ratio"] == pytest.approx(row["rps"] / before["rps"]), (before, row)
     report = json.loads(reports[0].read_text())
     assert 0 <= report["steal"] < 1 and "steal, /proc/stat" in result.stdout

@@ -14,6 +14,7 @@ import os
 import platform
 import re
 import shutil
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -30,6 +31,7 @@ from bench.runner import ROOT, PostgresCPU, Server, wrk
 
 SCRIPTS = ROOT / "bench" / "wrk"
 CEILING = "ceiling (bare sign)"
+SLICE_SECONDS = 2  # the length of a turn beside the ceiling (`_paired`)
 TOKEN_SCENARIOS = ("anonymous", "application token", "password, repeated", "refresh token")
 LDAP_SCENARIO = "LDAP password, repeated"
 LDAP_USER = "alice"  # a person of the test directory (tests/e2e/support/slapd.py), with a namespace of her own
@@ -165,25 +167,55 @@ class Command(BaseCommand):
 
     # --- measuring ------------------------------------------------------------------------------------
 
-    def _measure(self, scenario: str, server: Server, url: str, level: int, *, per_request: int = 1,
-                 headers: dict | None = None, script: Path | None = None, script_env: dict | None = None,
-                 ceiling: dict | None = None) -> dict:
+    def _sample(self, server: Server, url: str, level: int, seconds: int, load: dict) -> tuple:
+        """One wrk run against `server` and the CPU it cost: (Load, web CPU s, database CPU s or None)."""
         database = PostgresCPU(self._database_name()) if self.vendor == "postgresql" else None
         web_before, db_before = server.cpu_seconds(), database.seconds() if database else 0.0
-        load = wrk(url, connections=level, seconds=self.seconds, headers=headers, script=script, env=script_env)
-        web_cpu = server.cpu_seconds() - web_before
-        db_cpu = (database.seconds() - db_before) if database else None
-        if not load.requests:
-            self.failures.append(f"{scenario} at {level}: no request completed in {self.seconds:g} s")
-        if load.failed:
-            self.failures.append(f"{scenario} at {level}: {load.failed} of {load.requests} failed\n{load.output}")
-        done = max(1, load.requests)
+        result = wrk(url, connections=level, seconds=seconds, headers=load.get("headers"), script=load.get("script"),
+                     env=load.get("script_env"))
+        return result, server.cpu_seconds() - web_before, (database.seconds() - db_before) if database else None
+
+    def _paired(self, scenario: str, server: Server, url: str, level: int, *, against: tuple[str, Server, str],
+                per_request: int = 1, load: dict | None = None, ceiling_load: dict | None = None) -> None:
+        """`scenario` beside its ceiling (`against`: name, server, URL), in turns of about SLICE_SECONDS
+        each: ceiling, scenario, ceiling, scenario … for `--seconds` each in all. A shared machine's speed
+        moves from one second to the next (the ceiling alone ranged from 1,072 to 2,353 req/s within one
+        run here); taking turns, both see the same moments, and the ratio is of their totals."""
+        turns = max(1, round(self.seconds / SLICE_SECONDS))
+        length = max(1, int(self.seconds // turns))
+        name, ceiling_server, ceiling_url = against
+        samples: dict[str, list[tuple]] = {name: [], scenario: []}
+        for _ in range(turns):
+            samples[name].append(self._sample(ceiling_server, ceiling_url, level, length, ceiling_load or {}))
+            samples[scenario].append(self._sample(server, url, level, length, load or {}))
+        top = self._row(name, level, samples[name], per_request=per_request)
+        self._row(scenario, level, samples[scenario], per_request=per_request, ceiling=top)
+
+    def _row(self, scenario: str, level: int, samples: list[tuple], *, per_request: int,
+             ceiling: dict | None = None) -> dict:
+        """The row of a scenario's turns: the rate of their totals, CPU per request over all of them, the
+        median of their medians, and the worst of their 99th percentiles."""
+        loads = [sample[0] for sample in samples]
+        requests = sum(load.requests for load in loads)
+        failed = sum(load.failed for load in loads)
+        elapsed = sum(load.seconds for load in loads)
+        if not requests:
+            self.failures.append(f"{scenario} at {level}: no request completed in {elapsed:g} s")
+        if failed:
+            worst = max(loads, key=lambda load: load.failed)
+            self.failures.append(f"{scenario} at {level}: {failed} of {requests} failed\n{worst.output}")
+        done = max(1, requests)
+        rps = requests / elapsed * per_request if elapsed > 0 else 0.0
+        p99 = max(load.p99_ms for load in loads)
+        db = [sample[2] for sample in samples]
         row = {
-            "scenario": scenario, "concurrency": level, "rps": load.rps * per_request, "p50_ms": load.p50_ms,
-            "p99_ms": load.p99_ms, "requests": load.requests, "failed": load.failed,
-            "web_cpu_ms": web_cpu * 1000 / done, "db_cpu_ms": None if db_cpu is None else db_cpu * 1000 / done,
-            "ratio": (load.rps * per_request / ceiling["rps"]) if ceiling and ceiling["rps"] else None,
-            "p99_vs_ceiling": (load.p99_ms / ceiling["p99_ms"]) if ceiling and ceiling["p99_ms"] else None,
+            "scenario": scenario, "concurrency": level, "rps": rps, "turns": len(loads),
+            "p50_ms": statistics.median(load.p50_ms for load in loads), "p99_ms": p99,
+            "requests": requests, "failed": failed,
+            "web_cpu_ms": sum(sample[1] for sample in samples) * 1000 / done,
+            "db_cpu_ms": None if None in db else sum(db) * 1000 / done,
+            "ratio": (rps / ceiling["rps"]) if ceiling and ceiling["rps"] else None,
+            "p99_vs_ceiling": (p99 / ceiling["p99_ms"]) if ceiling and ceiling["p99_ms"] else None,
             "unit": "events/s" if per_request > 1 or scenario.startswith("ingest") else "req/s",
         }
         self.rows.append(row)
@@ -239,15 +271,15 @@ class Command(BaseCommand):
                 ldap_url = f"{server.url}/v2/token?{ldap_query}"
                 ldap_headers = {"Authorization": "Basic " + b64encode(f"{LDAP_USER}:{password}".encode()).decode()}
                 self._warm(ldap_url, headers=ldap_headers)  # the first login binds and makes the account
+            beside = (CEILING, ceiling, ceiling_url)
             for level in self.levels:
-                # The ceiling again right before each scenario, as for the inbox: a shared machine's speed
-                # drifts within a run, and a ratio is only as good as the ceiling measured beside it.
+                # Each scenario takes turns with the ceiling (`_paired`): a ratio is only as good as the
+                # ceiling measured beside it.
                 for scenario, (url, kwargs) in plans.items():
-                    top = self._measure(CEILING, ceiling, ceiling_url, level)
-                    self._measure(scenario, portus, url, level, ceiling=top, **kwargs)
+                    self._paired(scenario, portus, url, level, against=beside, load=kwargs)
                 if ldap is not None:
-                    top = self._measure(CEILING, ceiling, ceiling_url, level)
-                    self._measure(LDAP_SCENARIO, ldap[0], ldap_url, level, ceiling=top, headers=ldap_headers)
+                    self._paired(LDAP_SCENARIO, ldap[0], ldap_url, level, against=beside,
+                                 load={"headers": ldap_headers})
 
     def _ldap_server(self, stack: contextlib.ExitStack) -> tuple[Server, str] | None:
         """Debian's slapd seeded with the test directory, and Portus served with LDAP on against it (the
@@ -281,11 +313,10 @@ class Command(BaseCommand):
                 for target in (bare_url, url):
                     self._warm(target, headers=headers, script=SCRIPTS / "events.lua", env=script_env)
                 for level in self.levels:
-                    # The same durable, deduplicated insert with nothing around it, in the same run.
-                    top = self._measure(f"ingest ceiling, {events}", bare, bare_url, level, per_request=per_post,
-                                        headers=headers, script=SCRIPTS / "events.lua", script_env=script_env)
-                    self._measure(f"ingest, {events}", portus, url, level, ceiling=top, per_request=per_post,
-                                  headers=headers, script=SCRIPTS / "events.lua", script_env=script_env)
+                    # The same durable, deduplicated insert with nothing around it, taking turns with it.
+                    load = {"headers": headers, "script": SCRIPTS / "events.lua", "script_env": script_env}
+                    self._paired(f"ingest, {events}", portus, url, level, per_request=per_post, load=load,
+                                 against=(f"ingest ceiling, {events}", bare, bare_url), ceiling_load=load)
         stored = self._manage("shell", "-c", "from mirror.models import Event; print('EVENTS', Event.objects.count())")
         count = int(stored.split("EVENTS ", 1)[1].split()[0])
         sent = sum(r["requests"] * (10 if "10 events" in r["scenario"] else 1)
