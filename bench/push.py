@@ -33,6 +33,7 @@ from pathlib import Path
 import requests
 import yaml
 
+from bench.runner import machine_ticks
 from tests.e2e.support import images, services
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -232,9 +233,8 @@ def _cpu_sample(processes: list[services.Process]) -> dict[str, float]:
     process with its descendants (the web instances with their workers, the background processes, the
     registry). What remains of the machine's is PostgreSQL's, the poller's and the rest."""
     tick = os.sysconf("SC_CLK_TCK")
-    fields = Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]
-    values = [int(v) for v in fields]
-    sample = {"machine": (sum(values[:8]) - values[3] - values[4]) / tick,
+    ticks = machine_ticks()
+    sample = {"machine": (sum(ticks.values()) - ticks["idle"] - ticks["iowait"]) / tick,
               "skopeo": (lambda r: r.ru_utime + r.ru_stime)(resource.getrusage(resource.RUSAGE_CHILDREN))}
     stats: dict[int, tuple[int, float]] = {}  # pid → (parent, CPU seconds)
     for entry in Path("/proc").iterdir():

@@ -44,6 +44,20 @@ def process_cpu(pid: int, *, reaped_children: bool = False) -> float:
     return ticks / _TICKS
 
 
+# /proc/stat's fields for all cores, in its order; `steal` is the time a virtual machine's cores were ready
+# to run while the hypervisor ran someone else.
+MACHINE_FIELDS = ("user", "nice", "system", "idle", "iowait", "irq", "softirq", "steal")
+
+
+def machine_ticks() -> dict[str, int]:
+    """The machine's CPU ticks so far, by MACHINE_FIELDS (all zero where there is no /proc/stat)."""
+    try:
+        values = [int(v) for v in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:9]]
+    except (OSError, ValueError):
+        values = []
+    return dict(zip(MACHINE_FIELDS, values + [0] * (len(MACHINE_FIELDS) - len(values)), strict=True))
+
+
 def children(pid: int) -> list[int]:
     found = []
     for entry in os.listdir("/proc"):
@@ -155,7 +169,6 @@ def _ms(text: str) -> float:
 class Load:
     requests: int
     seconds: float
-    rps: float
     p50_ms: float
     p99_ms: float
     failed: int
@@ -164,7 +177,7 @@ class Load:
 
 def wrk(url: str, *, connections: int, seconds: float, headers: dict[str, str] | None = None,
         script: Path | None = None, env: dict | None = None) -> Load:
-    """One wrk run: requests, rate, median and 99th percentile latency, and the count of non-2xx answers
+    """One wrk run: requests and their time, median and 99th percentile latency, and the count of non-2xx answers
     and socket errors (which the caller decides about)."""
     command = ["wrk", "-t", str(min(2, connections)), "-c", str(connections), "-d", f"{seconds:g}s", "--latency",
                "--timeout", "30s"]
@@ -183,6 +196,6 @@ def wrk(url: str, *, connections: int, seconds: float, headers: dict[str, str] |
     done = re.search(r"(\d+) requests in ([\d.]+)(us|ms|s|m)", text)
     total, elapsed = int(done.group(1)), _ms(done.group(2) + done.group(3)) / 1000
     errors = sum(int(n) for n in re.findall(r"(?:connect|read|write|timeout) (\d+)", grab(r"Socket errors: (.*)", "")))
-    return Load(requests=total, seconds=elapsed, rps=float(grab(r"Requests/sec:\s+([\d.]+)")),
-                p50_ms=_ms(grab(r"50%\s+([\d.]+\w+)", "0ms")), p99_ms=_ms(grab(r"99%\s+([\d.]+\w+)", "0ms")),
+    return Load(requests=total, seconds=elapsed, p50_ms=_ms(grab(r"50%\s+([\d.]+\w+)", "0ms")),
+                p99_ms=_ms(grab(r"99%\s+([\d.]+\w+)", "0ms")),
                 failed=int(grab(r"Non-2xx or 3xx responses: (\d+)")) + errors, output=text)

@@ -21,13 +21,14 @@ import tempfile
 import time
 from base64 import b64encode
 from pathlib import Path
+from typing import NamedTuple
 from urllib.parse import urlencode
 
 from django.core.management.base import BaseCommand, CommandError
 
 from bench import chart
 from bench.database import own_database, server_version
-from bench.runner import ROOT, PostgresCPU, Server, wrk
+from bench.runner import ROOT, Load, PostgresCPU, Server, machine_ticks, wrk
 
 SCRIPTS = ROOT / "bench" / "wrk"
 CEILING = "ceiling (bare sign)"
@@ -35,16 +36,6 @@ SLICE_SECONDS = 2  # the length of a turn beside the ceiling (`_paired`)
 TOKEN_SCENARIOS = ("anonymous", "application token", "password, repeated", "refresh token")
 LDAP_SCENARIO = "LDAP password, repeated"
 LDAP_USER = "alice"  # a person of the test directory (tests/e2e/support/slapd.py), with a namespace of her own
-
-
-def _cpu_ticks() -> tuple[int, int]:
-    """(all, stolen) CPU ticks of the machine so far (/proc/stat's first line; zeros where there is none):
-    `steal` is the time a virtual machine's cores were ready to run but the hypervisor ran someone else."""
-    try:
-        values = [int(v) for v in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:9]]
-    except (OSError, ValueError):
-        return 0, 0
-    return sum(values), values[7] if len(values) > 7 else 0
 
 
 def _machine() -> str:
@@ -65,6 +56,14 @@ def _levels(text: str) -> list[int]:
     if not levels or any(n < 1 or n > 1024 for n in levels):
         raise CommandError("concurrency levels are 1 to 1024")
     return levels
+
+
+class Sample(NamedTuple):
+    """One wrk run and the CPU seconds it cost the server (web) and PostgreSQL (None on SQLite)."""
+
+    load: Load
+    web: float
+    db: float | None
 
 
 class Command(BaseCommand):
@@ -98,7 +97,7 @@ class Command(BaseCommand):
         self.rows: list[dict] = []
         self.failures: list[str] = []
         self.workdir = Path(tempfile.mkdtemp(prefix="portus-bench-"))
-        self.ticks = _cpu_ticks()
+        self.ticks = machine_ticks()
         try:
             with own_database(self.workdir, "token") as (url, vendor):
                 self.vendor = vendor
@@ -167,13 +166,13 @@ class Command(BaseCommand):
 
     # --- measuring ------------------------------------------------------------------------------------
 
-    def _sample(self, server: Server, url: str, level: int, seconds: int, load: dict) -> tuple:
-        """One wrk run against `server` and the CPU it cost: (Load, web CPU s, database CPU s or None)."""
+    def _sample(self, server: Server, url: str, level: int, seconds: int, load: dict) -> Sample:
+        """One wrk run against `server` and the CPU it cost."""
         database = PostgresCPU(self._database_name()) if self.vendor == "postgresql" else None
         web_before, db_before = server.cpu_seconds(), database.seconds() if database else 0.0
         result = wrk(url, connections=level, seconds=seconds, headers=load.get("headers"), script=load.get("script"),
                      env=load.get("script_env"))
-        return result, server.cpu_seconds() - web_before, (database.seconds() - db_before) if database else None
+        return Sample(result, server.cpu_seconds() - web_before, (database.seconds() - db_before) if database else None)
 
     def _paired(self, scenario: str, server: Server, url: str, level: int, *, against: tuple[str, Server, str],
                 per_request: int = 1, load: dict | None = None, ceiling_load: dict | None = None) -> None:
@@ -184,18 +183,18 @@ class Command(BaseCommand):
         turns = max(1, round(self.seconds / SLICE_SECONDS))
         length = max(1, int(self.seconds // turns))
         name, ceiling_server, ceiling_url = against
-        samples: dict[str, list[tuple]] = {name: [], scenario: []}
+        samples: dict[str, list[Sample]] = {name: [], scenario: []}
         for _ in range(turns):
             samples[name].append(self._sample(ceiling_server, ceiling_url, level, length, ceiling_load or {}))
             samples[scenario].append(self._sample(server, url, level, length, load or {}))
         top = self._row(name, level, samples[name], per_request=per_request)
         self._row(scenario, level, samples[scenario], per_request=per_request, ceiling=top)
 
-    def _row(self, scenario: str, level: int, samples: list[tuple], *, per_request: int,
+    def _row(self, scenario: str, level: int, samples: list[Sample], *, per_request: int,
              ceiling: dict | None = None) -> dict:
         """The row of a scenario's turns: the rate of their totals, CPU per request over all of them, the
         median of their medians, and the worst of their 99th percentiles."""
-        loads = [sample[0] for sample in samples]
+        loads = [sample.load for sample in samples]
         requests = sum(load.requests for load in loads)
         failed = sum(load.failed for load in loads)
         elapsed = sum(load.seconds for load in loads)
@@ -207,12 +206,12 @@ class Command(BaseCommand):
         done = max(1, requests)
         rps = requests / elapsed * per_request if elapsed > 0 else 0.0
         p99 = max(load.p99_ms for load in loads)
-        db = [sample[2] for sample in samples]
+        db = [sample.db for sample in samples]
         row = {
             "scenario": scenario, "concurrency": level, "rps": rps, "turns": len(loads),
             "p50_ms": statistics.median(load.p50_ms for load in loads), "p99_ms": p99,
             "requests": requests, "failed": failed,
-            "web_cpu_ms": sum(sample[1] for sample in samples) * 1000 / done,
+            "web_cpu_ms": sum(sample.web for sample in samples) * 1000 / done,
             "db_cpu_ms": None if None in db else sum(db) * 1000 / done,
             "ratio": (rps / ceiling["rps"]) if ceiling and ceiling["rps"] else None,
             "p99_vs_ceiling": (p99 / ceiling["p99_ms"]) if ceiling and ceiling["p99_ms"] else None,
@@ -388,8 +387,9 @@ class Command(BaseCommand):
         out = out if out.is_absolute() else Path.cwd() / out
         out.mkdir(parents=True, exist_ok=True)
         stamp = time.strftime("%Y%m%d-%H%M%S")
-        total, stolen = (now - then for now, then in zip(_cpu_ticks(), self.ticks, strict=True))
-        steal = stolen / total if total > 0 else 0.0
+        ticks = machine_ticks()
+        total = sum(ticks.values()) - sum(self.ticks.values())
+        steal = (ticks["steal"] - self.ticks["steal"]) / total if total > 0 else 0.0
         self.stdout.write(f"\nCPU time the hypervisor gave to others while the bench ran (steal, /proc/stat): "
                           f"{steal:.1%}. The rates move with it and with the machine's neighbours, the ceiling's "
                           f"too: compare each ratio, measured beside its own ceiling.")
