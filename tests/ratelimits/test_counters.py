@@ -1,4 +1,4 @@
-"""The failure counters: a fixed window per address, atomic, shared by every process, bounded."""
+"""The failure counters: a sliding window per address, atomic, shared by every process, bounded."""
 
 from __future__ import annotations
 
@@ -9,9 +9,11 @@ import sys
 from pathlib import Path
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from ratelimits.models import FailureCounter
-from ratelimits.services import failure_record, failure_wait
+from ratelimits.services import _clear_at, _weighted, failure_record, failure_wait
 
 ROOT = Path(__file__).resolve().parents[2]
 pytestmark = pytest.mark.django_db
@@ -24,14 +26,91 @@ def _budget(options):
     options.set("rate_limit.window_seconds", 600)
 
 
-def test_the_budget_is_let_through_and_then_the_address_waits_for_the_window_to_end():
+def test_the_budget_is_let_through_and_then_the_address_waits_until_it_has_slid_back_under():
     for _ in range(3):
         assert failure_wait(address="192.0.2.1", now=NOW) == 0
         failure_record(address="192.0.2.1", now=NOW)
-    assert failure_wait(address="192.0.2.1", now=NOW) == 400
+    # 200 s into its window: the three count in full until it ends, then two thirds of them
+    # (rounded up: 3, then 2) until 200 s into the next.
+    assert failure_wait(address="192.0.2.1", now=NOW) == 600
     assert failure_wait(address="192.0.2.2", now=NOW) == 0
-    assert failure_wait(address="192.0.2.1", now=NOW + 400) == 0
+    assert failure_wait(address="192.0.2.1", now=NOW + 400) == 200  # the next window has begun
+    assert failure_wait(address="192.0.2.1", now=NOW + 599) == 1
+    assert failure_wait(address="192.0.2.1", now=NOW + 600) == 0
     assert FailureCounter.objects.get(address="192.0.2.1").count == 3
+
+
+END = 1_699_999_800 + 600  # the turn of a window
+
+
+def test_a_windows_turn_does_not_renew_the_budget():
+    """A fixed window would let 3 guesses through in its last second and 3 more in the next one's first."""
+    for _ in range(3):
+        failure_record(address="192.0.2.1", now=END - 0.5)
+    assert failure_wait(address="192.0.2.1", now=END) > 0
+    assert failure_wait(address="192.0.2.1", now=END + 1) > 0
+
+
+def test_failures_either_side_of_a_turn_add_up():
+    failure_record(address="192.0.2.1", now=END - 0.001)
+    for _ in range(2):
+        assert failure_wait(address="192.0.2.1", now=END + 0.004) == 0
+        failure_record(address="192.0.2.1", now=END + 0.004)
+    assert failure_wait(address="192.0.2.1", now=END + 0.01) > 0
+
+
+def test_the_previous_windows_failures_fade_as_it_slides_out():
+    for _ in range(3):
+        failure_record(address="192.0.2.1", now=END - 600)
+    assert failure_wait(address="192.0.2.1", now=END) > 0  # all three still inside the last 600 s
+    assert failure_wait(address="192.0.2.1", now=END + 200) == 0  # ceil(3 × 400/600) = 2
+    failure_record(address="192.0.2.1", now=END + 200)
+    assert failure_wait(address="192.0.2.1", now=END + 200) == 200  # 1 + ceil(3 × (600 − e)/600) < 3 from e = 400
+
+
+def _weighted_at(previous: int, current: int, *, start: int, length: int, at: float) -> int:
+    """The weighted count at `at` (in the current window or a later one) if nothing more is failed."""
+    if at < start + length:
+        return _weighted(previous, current, elapsed=at - start, length=length)
+    if at < start + 2 * length:
+        return _weighted(current, 0, elapsed=at - start - length, length=length)
+    return 0
+
+
+@settings(max_examples=500, deadline=None)
+@given(previous=st.integers(0, 1000), current=st.integers(0, 1000), elapsed=st.floats(0, 599.999),
+       budget=st.integers(1, 200))
+def test_the_wait_is_exact(previous, current, elapsed, budget):
+    """Refused now, the address is let in at the time the wait names and not a second earlier."""
+    start, length = 1_699_999_800, 600
+    if _weighted(previous, current, elapsed=elapsed, length=length) < budget:
+        return
+    clear = _clear_at(previous, current, start=start, length=length, budget=budget)
+    assert clear > start + elapsed
+    assert clear <= start + 2 * length
+    assert _weighted_at(previous, current, start=start, length=length, at=clear + 1e-6) < budget
+    assert _weighted_at(previous, current, start=start, length=length, at=clear - 0.01) >= budget
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(gaps=st.lists(st.floats(0, 400), min_size=1, max_size=40))
+def test_a_guesser_at_any_pace_gets_fewer_than_twice_the_budget_in_any_window(gaps):
+    """Whatever the times of its attempts, an address never has 2 × N failures let through in L seconds,
+    never N + 1 within a second, and every 429's wait is honest."""
+    FailureCounter.objects.all().delete()
+    now, allowed = NOW, []
+    for gap in gaps:
+        now += gap
+        wait = failure_wait(address="192.0.2.7", now=now)
+        if wait:
+            assert failure_wait(address="192.0.2.7", now=now + wait) == 0
+            continue
+        failure_record(address="192.0.2.7", now=now)
+        allowed.append(now)
+    for i, first in enumerate(allowed):
+        inside = [t for t in allowed[i:] if t < first + 600]
+        assert len(inside) < 6
+        assert len([t for t in inside if t < first + 1]) <= 3
 
 
 def test_disabled_limits_neither_count_nor_refuse(options):
@@ -42,14 +121,15 @@ def test_disabled_limits_neither_count_nor_refuse(options):
     assert not FailureCounter.objects.exists()
 
 
-def test_rotating_addresses_leaves_about_one_window_of_rows():
+def test_rotating_addresses_leaves_about_two_windows_of_rows():
     """An attacker who changes address every time cannot grow the table window after window."""
     for window in range(5):
         for i in range(60):
             failure_record(address=f"2001:db8:{window}:{i}::/64", now=NOW + window * 600)
-    # Each new row deletes up to 100 expired ones: only the last window's rows are left.
-    assert FailureCounter.objects.count() == 60
-    assert set(FailureCounter.objects.values_list("window_start", flat=True)) == {1_699_999_800 + 4 * 600}
+    # Each new row deletes up to 100 older than the previous window: the last two windows' rows are left.
+    assert FailureCounter.objects.count() == 120
+    assert set(FailureCounter.objects.values_list("window_start", flat=True)) == {1_699_999_800 + 3 * 600,
+                                                                                  1_699_999_800 + 4 * 600}
 
 
 WORKER = """

@@ -99,7 +99,7 @@ def assert_too_many(response):
     assert response["Content-Type"] == "application/json"
     assert response.json()["errors"][0]["code"] == "TOOMANYREQUESTS"
     assert "Too many failed attempts" in response.json()["errors"][0]["message"]
-    assert 1 <= int(response["Retry-After"]) <= 600
+    assert 1 <= int(response["Retry-After"]) <= 2 * 600
 
 
 def test_an_address_over_its_budget_gets_429_without_a_password_check(client, owner, small_budget, hasher_runs):
@@ -142,7 +142,7 @@ def test_the_limit_lives_in_the_database(client, owner, small_budget):
     from django.core.cache import cache
 
     wrong_guesses(client, "olivia", 3)
-    assert FailureCounter.objects.get(address="127.0.0.1").count == 3
+    assert sum(FailureCounter.objects.filter(address="127.0.0.1").values_list("count", flat=True)) == 3
     cache.clear()
     assert_too_many(get_token(client, user=owner))
     FailureCounter.objects.all().delete()  # as an expired window would be
