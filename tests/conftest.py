@@ -16,7 +16,7 @@ def pytest_runtest_makereport(item, call):
     """Where end-to-end tests are required (the README's test command, CI), a skip is a failure."""
     outcome = yield
     report = outcome.get_result()
-    if report.skipped and item.get_closest_marker("e2e") and os.environ.get("PORTUS_E2E_REQUIRED") == "1":
+    if report.skipped and item.get_closest_marker("e2e") and os.environ.get("E2E_REQUIRED") == "1":
         reason = report.longrepr[2] if isinstance(report.longrepr, tuple) else str(report.longrepr)
         report.outcome = "failed"
         report.longrepr = f"end-to-end test skipped, but end-to-end tests are required here: {reason}"

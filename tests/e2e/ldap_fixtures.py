@@ -12,7 +12,7 @@ from tests.e2e.support.slapd import Slapd, start_slapd
 @pytest.fixture(scope="session")
 def slapd(tmp_path_factory) -> Slapd:
     """Debian's slapd on free ports, seeded (tests/e2e/support/slapd.py). Missing slapd skips, which
-    fails the run where end-to-end tests are required (PORTUS_E2E_REQUIRED=1, CI)."""
+    fails the run where end-to-end tests are required (E2E_REQUIRED=1, CI)."""
     if not os.path.exists("/usr/sbin/slapd"):
         pytest.skip("/usr/sbin/slapd is not installed: apt-get install slapd ldap-utils "
                     "(scripts/install-system-packages)")
