@@ -30,12 +30,14 @@ from __future__ import annotations
 
 import logging
 import secrets
+import threading
 import time
+from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from django.db import transaction
+from django.db import close_old_connections, connection, transaction
 from django.db.models import F, Q
 from django.utils import timezone
 
@@ -302,10 +304,11 @@ def _process(event: Event, token: str, *, now: datetime | None = None,
 
 
 def process_batch(*, limit: int = 10, now: datetime | None = None, should_stop: Callable[[], bool] | None = None,
-                  ) -> int:
+                  reader: HeldReader | None = None) -> int:
     """Claims and processes up to `limit` events; returns how many were claimed. The image details of the
     tags pushed are read after the batch's tags are written (so a burst of pushes is visible first), or
-    sooner when the manifests they hold reach HELD_BYTES."""
+    sooner when the manifests they hold reach HELD_BYTES; with a `reader`, they are handed to it instead,
+    and this loop goes on to the next events at once."""
     taken = claim(limit=limit, now=now)
     held: list[image_hooks.HeldImage] = []
     try:
@@ -319,9 +322,13 @@ def process_batch(*, limit: int = 10, now: datetime | None = None, should_stop: 
             if index and not renew(event, taken.token):
                 continue
             process_event(event, taken.token, now=now, held=held)
-            if sum(image.client.remembered_bytes() for image in held) >= HELD_BYTES:
+            if reader is not None:
+                reader.take(held)
+            elif sum(image.client.remembered_bytes() for image in held) >= HELD_BYTES:
                 _read_held(held, should_stop)
     finally:
+        if reader is not None:
+            reader.take(held)
         _read_held(held, should_stop)
     return len(taken.events)
 
@@ -337,6 +344,88 @@ def _read_held(held: list[image_hooks.HeldImage], should_stop: Callable[[], bool
             image_hooks.release_held(image)  # stopping: the queue reads it
         else:
             image_hooks.read_held(image)
+
+
+class HeldReader:
+    """Reads held images' details in a thread of its own (portus_background, one per process), so that the
+    event loops never wait for them: each push is visible as soon as its own event is done, not after
+    the image reads of the events claimed with it. Reading them inline took 40 % of the loops' time in
+    the push bench (200 pushes, 50 at once), and an event waited behind them in the inbox.
+
+    Bounded: at most `max_bytes` of manifests wait; an image that does not fit, or that waited longer
+    than `max_wait` seconds (its hold on the queue is HOLD_SECONDS), goes back to the images queue at
+    once, which reads it again with its own retries. Nothing is lost when the process stops: whatever
+    still waits goes back to the queue, and an image handed over after that goes back at once."""
+
+    def __init__(self, stopping: threading.Event, *, max_bytes: int = HELD_BYTES,
+                 max_wait: float = image_hooks.HOLD_SECONDS / 2) -> None:
+        self.stopping, self.max_bytes, self.max_wait = stopping, max_bytes, max_wait
+        self._waiting: deque[tuple[float, int, image_hooks.HeldImage]] = deque()
+        self._bytes = 0
+        self._closed = False
+        self._cond = threading.Condition()
+        self._thread: threading.Thread | None = None
+
+    def take(self, held: list[image_hooks.HeldImage]) -> None:
+        """Takes over every image of `held` (which is emptied): to read, or back to the queue now."""
+        back = []
+        with self._cond:
+            while held:
+                image = held.pop(0)
+                size = image.client.remembered_bytes()
+                if self._closed or self.stopping.is_set() or self._bytes + size > self.max_bytes:
+                    back.append(image)
+                    continue
+                self._waiting.append((time.monotonic(), size, image))
+                self._bytes += size
+            self._cond.notify()
+        for image in back:
+            image_hooks.release_held(image)
+
+    def waiting(self) -> int:
+        with self._cond:
+            return len(self._waiting)
+
+    def _next(self) -> tuple[float, image_hooks.HeldImage] | None:
+        with self._cond:
+            while not self._waiting and not self.stopping.is_set():
+                self._cond.wait(0.25)
+            if self.stopping.is_set():
+                return None
+            queued_at, size, image = self._waiting.popleft()
+            self._bytes -= size
+            return queued_at, image
+
+    def run(self) -> None:
+        """Reads until `stopping` is set, then hands what is left back to the queue."""
+        try:
+            while (item := self._next()) is not None:
+                queued_at, image = item
+                if not connection.in_atomic_block:
+                    close_old_connections()  # a broken or too old connection, between two reads
+                if time.monotonic() - queued_at > self.max_wait:
+                    image_hooks.release_held(image)
+                else:
+                    image_hooks.read_held(image)  # never raises: what it cannot read goes back to the queue
+        finally:
+            with self._cond:
+                self._closed = True
+                rest = [image for _, _, image in self._waiting]
+                self._waiting.clear()
+                self._bytes = 0
+            for image in rest:
+                image_hooks.release_held(image)
+            if not connection.in_atomic_block:  # this thread's own connection (not a caller's transaction)
+                connection.close()
+
+    def start(self) -> HeldReader:
+        self._thread = threading.Thread(target=self.run, name="portus-held-images", daemon=True)
+        self._thread.start()
+        return self
+
+    def join(self, timeout: float | None = None) -> None:
+        if self._thread is not None:
+            self._thread.join(timeout)
 
 
 def drain(*, limit: int = 10, now: datetime | None = None, max_batches: int = 1000) -> int:

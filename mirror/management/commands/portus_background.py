@@ -97,6 +97,8 @@ class Command(BaseCommand):
         retention_thread = retention_background.start(self.stopping, self.name)
         deliverer = hooks_background.start(self.stopping)  # outbound webhooks, in a thread of their own
         ldap_background.start(stopping=self.stopping, holder=self.name)  # LDAP group sync, when on
+        # Image details of the pushes, read beside the event loops rather than in them.
+        self.held_reader = processing.HeldReader(self.stopping).start() if events_on else None
         # More loops for events alone (each claims its own batches: two workers never hold one event).
         helpers = [threading.Thread(target=self._event_loop, args=(opts["batch"], opts["interval"]),
                                     name=f"portus-events-{n}", daemon=True) for n in range(2, workers + 1)]
@@ -111,6 +113,8 @@ class Command(BaseCommand):
             if syncer is not None:
                 syncer.join(timeout=30)
             retention_thread.join(timeout=30)
+            if self.held_reader is not None:
+                self.held_reader.join(timeout=30)
             deliverer.join(timeout=30)
             services.heartbeat_stop(name=self.name)
             for signum, handler in previous.items():
@@ -187,7 +191,8 @@ class Command(BaseCommand):
         self.stopping.wait(min(5.0, interval * 10))
 
     def _events(self, batch: int) -> int:
-        claimed = processing.process_batch(limit=batch, should_stop=self.stopping.is_set)
+        claimed = processing.process_batch(limit=batch, should_stop=self.stopping.is_set,
+                                           reader=getattr(self, "held_reader", None))
         if claimed:
             with self.stats_lock:
                 self.stats["processed"] += claimed
