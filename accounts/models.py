@@ -379,6 +379,16 @@ class RefreshToken(SecretToken):
         max_days = option("refresh_tokens.max_lifetime_days")
         return min(end, self.created_at + timedelta(days=max_days)) if max_days else end
 
+    def usable_until(self) -> datetime:
+        """The moment `find` stops finding it unless it is used, revoked or changed: its idle or lifetime
+        end, its own expiry, the expiry of the application token that minted it."""
+        ends = [self.ends_at]
+        if self.expires_at is not None:
+            ends.append(self.expires_at)
+        if self.application_token_id and self.application_token.expires_at is not None:
+            ends.append(self.application_token.expires_at)
+        return min(ends)
+
     @classmethod
     def find(cls, plain: str):
         """As `SecretToken.find`, through the query compiled once for each shape of the options."""

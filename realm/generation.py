@@ -9,7 +9,10 @@ The number is changed by database triggers, not by application code, so that not
 watched table without changing it: a queryset's `update()`, a raw statement, the admin's shell, a
 migration. Each watched table has a trigger for inserts and deletes and one for updates that changes the
 number unless only harmless columns changed (a token's last use, a sign-in time): so every column added
-later counts, until someone lists it as harmless here.
+later counts, until someone lists it as harmless here. The refresh tokens change a second number of
+their own (row 2), which only what is remembered about refresh tokens is kept under, and their inserts
+count for nothing (COUNTERS, _INSERTS_HARMLESS say why); the token endpoint reads both numbers in one
+statement (`current_both`).
 
 - PostgreSQL: constraint triggers, deferred to the commit, so that the single row is always the last
   thing a transaction locks (no lock-order deadlock with anything), taking the new number from a
@@ -22,8 +25,8 @@ The triggers are (re)made after every `migrate` (a table rebuilt by a migration 
 making them changes the number. A process checks that they are all there when it starts and every few
 seconds after; while they are not, nothing is remembered (`triggers_ready()` is False).
 
-The watched tables are those of accounts.credentials and the policy (users, application tokens, teams
-and members, namespaces, grants, registries); apps that plug a check into the credentials add theirs with
+The watched tables are those of accounts.credentials and the policy (users, application tokens, refresh
+tokens, teams and members, namespaces, grants, registries); apps that plug a check into the credentials add theirs with
 `watch()` when Django starts (two factors, LDAP).
 """
 
@@ -46,20 +49,52 @@ SEQUENCE = "realm_authorization_generation_seq"
 PREFIX = "portus_authz_"
 FUNCTION = "portus_authz_bump"
 CHECK_EVERY_SECONDS = 5.0
+# The numbers, one row each: 1 for everything watched, 2 for the refresh tokens alone (COUNTERS).
+AUTHORIZATION, REFRESH_TOKENS = 1, 2
+
+
 # The statements, written out (every name in them is one of the constants above).
-_BUMP_POSTGRESQL = ("UPDATE realm_authorization_generation SET value = nextval('realm_authorization_generation_seq') "
-                    "WHERE id = 1")
-_BUMP_SQLITE = "UPDATE realm_authorization_generation SET value = random() WHERE id = 1"
-# Once per transaction (a transaction-local flag): a commit that changed 20,000 watched rows would
-# otherwise write the one row 20,000 times, each write a new version of it to walk past.
-_FUNCTION_SQL = ("CREATE OR REPLACE FUNCTION portus_authz_bump() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN "
-                 "IF current_setting('portus.authz_bumped', true) IS DISTINCT FROM 'yes' THEN "
-                 "PERFORM set_config('portus.authz_bumped', 'yes', true); "
-                 + _BUMP_POSTGRESQL + "; END IF; RETURN NULL; END $$")
-# After a read inside a transaction, that transaction's next change must renew the number again.
-_REARM = "SELECT set_config('portus.authz_bumped', '', true)"
-_FIRST_ROW = ("INSERT INTO realm_authorization_generation (id, value) SELECT 1, 0 WHERE NOT EXISTS "
-              "(SELECT 1 FROM realm_authorization_generation WHERE id = 1)")
+_BUMPS = {
+    (AUTHORIZATION, False): "UPDATE realm_authorization_generation "
+                            "SET value = nextval('realm_authorization_generation_seq') WHERE id = 1",
+    (REFRESH_TOKENS, False): "UPDATE realm_authorization_generation "
+                             "SET value = nextval('realm_authorization_generation_seq') WHERE id = 2",
+    (AUTHORIZATION, True): "UPDATE realm_authorization_generation SET value = random() WHERE id = 1",
+    (REFRESH_TOKENS, True): "UPDATE realm_authorization_generation SET value = random() WHERE id = 2",
+}
+
+
+def _bump_sql(counter: int, *, sqlite: bool) -> str:
+    return _BUMPS[(counter, sqlite)]
+
+
+def _function(counter: int) -> str:
+    return FUNCTION if counter == AUTHORIZATION else f"{FUNCTION}_{int(counter)}"
+
+
+def _flag(counter: int) -> str:
+    return "portus.authz_bumped" if counter == AUTHORIZATION else f"portus.authz_bumped_{int(counter)}"
+
+
+# Once per transaction and number (a transaction-local flag): a commit that changed 20,000 watched rows
+# would otherwise write the one row 20,000 times, each write a new version of it to walk past.
+def _function_sql(counter: int) -> str:
+    flag = _flag(counter)
+    return (f"CREATE OR REPLACE FUNCTION {_function(counter)}() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN "
+            f"IF current_setting('{flag}', true) IS DISTINCT FROM 'yes' THEN "
+            f"PERFORM set_config('{flag}', 'yes', true); "
+            + _bump_sql(counter, sqlite=False) + "; END IF; RETURN NULL; END $$")
+
+
+_BUMP_POSTGRESQL = _bump_sql(AUTHORIZATION, sqlite=False)
+_BUMP_SQLITE = _bump_sql(AUTHORIZATION, sqlite=True)
+# After a read inside a transaction, that transaction's next change must renew the numbers again.
+_REARM = ("SELECT set_config('portus.authz_bumped', '', true), "
+          f"set_config('{_flag(REFRESH_TOKENS)}', '', true)")
+_FIRST_ROWS = ["INSERT INTO realm_authorization_generation (id, value) SELECT 1, 0 WHERE NOT EXISTS "
+               "(SELECT 1 FROM realm_authorization_generation WHERE id = 1)",
+               "INSERT INTO realm_authorization_generation (id, value) SELECT 2, 0 WHERE NOT EXISTS "
+               "(SELECT 1 FROM realm_authorization_generation WHERE id = 2)"]
 
 # Model label → the columns whose change alone does not change any decision.
 _WATCHED: dict[str, frozenset[str]] = {
@@ -72,7 +107,21 @@ _WATCHED: dict[str, frozenset[str]] = {
     "grants.RepositoryGrant": frozenset({"updated_at"}),
     "registries.Registry": frozenset({"updated_at", "last_sync_at", "last_sync_error", "last_sync_outcome",
                                       "last_sync_summary"}),
+    # Its use, recorded at most once a minute, slides its idle expiry: the remembered entry ends at the
+    # expiry it saw (realm/token.py), earlier than the row's, never later.
+    "accounts.RefreshToken": frozenset({"last_used_at"}),
 }
+
+
+# Tables whose new rows change nothing remembered: only a row found is ever remembered, so no entry can
+# stand for a row that did not exist yet. A refresh token is minted by every offline `docker login`; were
+# its inserts counted, a fleet's logins would make every worker forget what it remembers.
+_INSERTS_HARMLESS: set[str] = {"accounts.RefreshToken"}
+# Tables that change a number of their own. Minting a refresh token past a user's limit deletes their
+# least recently used one (a CI account logging in for every job does so at every login): that must end a
+# remembered refresh token at once, but it changes no credential or decision of anyone else, which the
+# first number alone would have made every worker forget.
+COUNTERS: dict[str, int] = {"accounts.RefreshToken": REFRESH_TOKENS}
 
 
 def watch(label: str, *, harmless: frozenset[str] | set[str] = frozenset()) -> None:
@@ -95,21 +144,33 @@ def _columns(label: str) -> tuple[str, list[str]]:
     return model._meta.db_table, counted
 
 
-def _name(table: str, kind: str, columns: list[str]) -> str:
-    """A trigger's name carries a digest of what it compares: a changed model gives a new name, which the
-    check finds missing until `install` runs."""
-    digest = hashlib.sha256(f"{table}|{kind}|{','.join(columns)}".encode()).hexdigest()[:10]
+def _name(table: str, kind: str, columns: list[str], counter: int = AUTHORIZATION) -> str:
+    """A trigger's name carries a digest of what it compares and which number it changes: a changed model
+    gives a new name, which the check finds missing until `install` runs."""
+    counted = "" if counter == AUTHORIZATION else f"|{counter}"
+    digest = hashlib.sha256(f"{table}|{kind}|{','.join(columns)}{counted}".encode()).hexdigest()[:10]
     return f"{PREFIX}{digest}_{kind}"
 
 
 def expected() -> dict[str, tuple[str, str, list[str]]]:
-    """Trigger name → (table, "iud" or "u", compared columns)."""
+    """Trigger name → (table, kind, compared columns); kind "id" for inserts and deletes ("d" for deletes
+    alone, where inserts are harmless), "u" for updates."""
+    return {name: spec[:3] for name, spec in _expected().items()}
+
+
+def _expected() -> dict[str, tuple[str, str, list[str], int]]:
+    """As `expected`, with the number each trigger changes."""
     names = {}
     for label in sorted(_WATCHED):
         table, columns = _columns(label)
-        names[_name(table, "id", [])] = (table, "id", [])
-        names[_name(table, "u", columns)] = (table, "u", columns)
+        kind = "d" if label in _INSERTS_HARMLESS else "id"
+        counter = COUNTERS.get(label, AUTHORIZATION)
+        names[_name(table, kind, [], counter)] = (table, kind, [], counter)
+        names[_name(table, "u", columns, counter)] = (table, "u", columns, counter)
     return names
+
+
+_EVENTS = {"id": "INSERT OR DELETE", "d": "DELETE", "u": "UPDATE"}
 
 
 def _changed(columns: list[str], quote, *, sqlite: bool) -> str:
@@ -123,20 +184,20 @@ def _statements(conn) -> list[str]:
     sqlite = conn.vendor == "sqlite"
     statements: list[str] = []
     if not sqlite:
-        statements.append(_FUNCTION_SQL)
-    bump = _BUMP_SQLITE
-    for name, (table, kind, columns) in expected().items():
-        events = "UPDATE" if kind == "u" else "INSERT OR DELETE"
+        statements.extend(_function_sql(counter) for counter in (AUTHORIZATION, REFRESH_TOKENS))
+    for name, (table, kind, columns, counter) in _expected().items():
+        events = _EVENTS[kind]
         when = f" WHEN ({_changed(columns, quote, sqlite=sqlite)})" if kind == "u" and columns else ""
         if sqlite:
             for event in events.split(" OR "):
                 # SQLite takes one event per trigger: the insert and delete halves get their own names.
                 full = name if kind == "u" else f"{name}_{event[0].lower()}"
                 statements.append(f"CREATE TRIGGER {full} AFTER {event} ON {quote(table)}{when} "
-                                  f"BEGIN {bump}; END")
+                                  f"BEGIN {_bump_sql(counter, sqlite=True)}; END")
         else:
             statements.append(f"CREATE CONSTRAINT TRIGGER {name} AFTER {events} ON {quote(table)} "
-                              f"DEFERRABLE INITIALLY DEFERRED FOR EACH ROW{when} EXECUTE FUNCTION {FUNCTION}()")
+                              f"DEFERRABLE INITIALLY DEFERRED FOR EACH ROW{when} "
+                              f"EXECUTE FUNCTION {_function(counter)}()")
     return statements
 
 
@@ -155,7 +216,7 @@ def _present(conn) -> dict[str, str]:
 def _sqlite_names(names) -> set[str]:
     wanted = set()
     for name, (_, kind, _) in names.items():
-        wanted |= {name} if kind == "u" else {f"{name}_i", f"{name}_d"}
+        wanted |= {name} if kind == "u" else {f"{name}_{event[0].lower()}" for event in _EVENTS[kind].split(" OR ")}
     return wanted
 
 
@@ -184,19 +245,21 @@ def install(conn=None) -> int:
             statements = _statements(conn)
             for statement in statements:
                 cursor.execute(statement)
-            cursor.execute(_FIRST_ROW)
+            for statement in _FIRST_ROWS:
+                cursor.execute(statement)
             bump(cursor, conn)
+            bump(cursor, conn, counter=REFRESH_TOKENS)
     _state.checked_at = 0.0  # look again at the next request
     return len(wanted_names(conn))
 
 
-def bump(cursor=None, conn=None) -> None:
+def bump(cursor=None, conn=None, *, counter: int = AUTHORIZATION) -> None:
     """A new number now (after the triggers were made; tests)."""
     conn = conn or default_connection
     own = cursor is None
     cursor = cursor or conn.cursor()
     try:
-        cursor.execute(_BUMP_POSTGRESQL if conn.vendor == "postgresql" else _BUMP_SQLITE)
+        cursor.execute(_bump_sql(counter, sqlite=conn.vendor != "postgresql"))
     finally:
         if own:
             cursor.close()
@@ -243,17 +306,29 @@ def forget_check() -> None:
 
 
 _READ = "SELECT value FROM realm_authorization_generation WHERE id = 1"
+_READ_BOTH = "SELECT id, value FROM realm_authorization_generation WHERE id IN (1, 2)"
 
 
-def current(conn=None) -> int | None:
-    """The number now, as this connection sees it; None when it cannot be trusted (triggers missing)."""
-    conn = conn or default_connection
+def _read(conn, sql: str) -> list:
     if not triggers_ready(conn):
-        return None
+        return []
     with conn.cursor() as cursor:
         if conn.vendor == "postgresql" and conn.in_atomic_block:
             # Make this transaction's own deferred changes count before reading.
             cursor.execute(f"SET CONSTRAINTS {', '.join(sorted(wanted_names(conn)))} IMMEDIATE; {_REARM}")
-        execute(cursor, _READ, [])
-        row = cursor.fetchone()
-    return None if row is None else int(row[0])
+        execute(cursor, sql, [])
+        return cursor.fetchall()
+
+
+def current(conn=None) -> int | None:
+    """The number now, as this connection sees it; None when it cannot be trusted (triggers missing)."""
+    rows = _read(conn or default_connection, _READ)
+    return int(rows[0][0]) if rows else None
+
+
+def current_both(conn=None) -> tuple[int, int] | None:
+    """(the number, the refresh tokens' number) now, in one statement; None when they cannot be trusted."""
+    values = dict(_read(conn or default_connection, _READ_BOTH))
+    if AUTHORIZATION not in values or REFRESH_TOKENS not in values:
+        return None
+    return int(values[AUTHORIZATION]), int(values[REFRESH_TOKENS])

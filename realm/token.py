@@ -21,7 +21,7 @@ from portus.options import certificate_path, key_path, option
 from ratelimits.addresses import address_key
 from realm import decisions as remembered
 from realm.authorization import decide
-from realm.generation import current as authorization_generation
+from realm.generation import current_both as authorization_generations
 from realm.jwt_tokens import build_claims, lifetime_seconds, token_response
 from realm.keys import SigningKey
 from realm.scopes import ResourceScope, TooManyScopes, parse_scopes
@@ -179,17 +179,30 @@ def _authenticate(request: HttpRequest, username: str, password: str, *, generat
     return result.user
 
 
-def _user_from_refresh_token(plain: str, *, service: str) -> User:
+def _user_from_refresh_token(plain: str, *, service: str, generations: tuple[int, int] | None = None) -> User:
     """The refresh token's user, if it is live, still backed by the credential that minted it, and
-    presented for the registry it was minted for (RefreshToken says why `client_id` is not checked)."""
-    token = RefreshToken.find(plain)
+    presented for the registry it was minted for (RefreshToken says why `client_id` is not checked).
+
+    With `generations` (both numbers, realm/generation.py), a token found is remembered under a keyed
+    hash of it, until the moment `find` would stop finding it (`usable_until`), and never past a change
+    to it, its user, the application token that minted it or the registry: all are watched, the refresh
+    tokens by a number of their own. The checks that read only those rows run on every request."""
+    token = None
+    key = remembered.refresh_key(plain) if generations is not None and plain and len(plain) <= 200 else None
+    if key is not None:
+        token = remembered.credentials.get(key, generations)
+    if token is None:
+        token = RefreshToken.find(plain)
+        if token is not None:
+            # A refresh token minted with an application token carries that token's scopes.
+            token.user.authenticated_with_token = token.application_token
+            if key is not None:
+                until = min(token.usable_until().timestamp(), time.time() + DECISION_SECONDS)
+                remembered.credentials.put(key, generations, until, token)
     if token is None or not token.is_good_for(registry_for_service(service)) or not policy.is_active(token.user):
         raise TokenError(401, "UNAUTHORIZED", "Invalid, expired or revoked refresh token.")
     token.touch()
-    user = token.user
-    # A refresh token minted with an application token carries that token's scopes.
-    user.authenticated_with_token = token.application_token
-    return user
+    return token.user
 
 
 def _scope_values(data) -> list[str]:
@@ -222,7 +235,8 @@ def _params(request: HttpRequest):
 def _handle(request: HttpRequest) -> dict:
     params = _params(request)
     # Read before anything is looked up, so that nothing remembered is older than what this request sees.
-    generation = authorization_generation()
+    generations = authorization_generations()
+    generation = generations[0] if generations is not None else None
     if request.method == "GET":
         creds = _basic_credentials(request)
         user = _authenticate(request, *creds, generation=generation) if creds else None
@@ -234,7 +248,8 @@ def _handle(request: HttpRequest) -> dict:
                                  generation=generation)
             offline = params.get("access_type") == "offline"
         elif grant == "refresh_token":
-            user = _user_from_refresh_token(params.get("refresh_token", ""), service=params.get("service", ""))
+            user = _user_from_refresh_token(params.get("refresh_token", ""), service=params.get("service", ""),
+                                            generations=generations)
             offline = False
         else:
             raise TokenError(404, "UNSUPPORTED", f"Unsupported grant_type {grant[:40]!r}.")

@@ -22,7 +22,7 @@ from namespaces.models import Namespace, Visibility
 from realm import decisions, generation
 from teams.models import Role, TeamMember
 from tests.conftest import PASSWORD
-from tests.token.test_token_endpoint import access_of, get_token
+from tests.token.test_token_endpoint import SERVICE, access_of, form, get_token
 from tests.wsgi_client import WsgiClient
 
 PUSH = "repository:qa/app:pull,push"
@@ -255,6 +255,17 @@ def test_what_a_token_request_reads_is_all_watched(owner, contributor, viewer, o
                 get_token(client, user=user, password=secret, scope=scope)
             read |= _tables([q["sql"] for q in captured.captured_queries if q["sql"].lstrip().upper().startswith(
                 "SELECT")])
+    for user, secret in [(owner, PASSWORD), (contributor, plain), (bot, PASSWORD)]:
+        minted = get_token(client, user=user, password=secret, offline_token="true", client_id="docker")
+        if minted.status_code != 200 or "refresh_token" not in minted.json():
+            continue
+        for scope in scopes:
+            decisions.forget_all()
+            with CaptureQueriesContext(connection) as captured:
+                form(client, {"grant_type": "refresh_token", "refresh_token": minted.json()["refresh_token"],
+                              "service": SERVICE, "client_id": "docker", "scope": scope})
+            read |= _tables([q["sql"] for q in captured.captured_queries if q["sql"].lstrip().upper().startswith(
+                "SELECT")])
     tables = {table for table, *_ in generation.expected().values()}
     # Besides the generation and the look for its triggers: the address's failure budget, which only gates
     # a password check that is about to hash (a remembered success never reads it: accounts/credentials.py).
@@ -262,13 +273,13 @@ def test_what_a_token_request_reads_is_all_watched(owner, contributor, viewer, o
                  "ratelimits_failurecounter"}
     assert read - tables <= unwatched, read - tables
     assert {"accounts_user", "accounts_applicationtoken", "namespaces_namespace", "teams_teammember",
-            "grants_repositorygrant"} <= read
+            "grants_repositorygrant", "accounts_refreshtoken"} <= read
 
 
 # --- any sequence of changes: the remembered answer is the fresh one -----------------------------------
 
 STEPS = st.lists(st.tuples(st.sampled_from(["role", "remove", "add", "visibility", "grant", "ungrant", "disable",
-                                            "enable", "revoke", "password"]),
+                                            "enable", "revoke", "password", "sign_out"]),
                            st.sampled_from(["carl", "vera", "oscar"]),
                            st.sampled_from([Role.VIEWER, Role.CONTRIBUTOR, Role.OWNER])),
                  min_size=1, max_size=6)
@@ -302,6 +313,11 @@ def _step(kind: str, name: str, role: str, team, namespace, owner) -> None:
         ApplicationToken.objects.filter(user=user).update(revoked_at=timezone.now())
     elif kind == "password":
         User.objects.filter(pk=user.pk).update(password=make_password(PASSWORD if role == Role.OWNER else "x" * 20))
+    elif kind == "sign_out":
+        from accounts.models import RefreshToken
+
+        RefreshToken.objects.filter(user=user, **({} if role == Role.OWNER else {"application_token": None})).update(
+            revoked_at=timezone.now())
 
 
 @settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
@@ -324,6 +340,10 @@ def test_after_any_changes_a_remembered_answer_is_the_fresh_one(owner, contribut
 def _check_steps(steps, owner, users, team, namespace, signing_files) -> None:
     client = WsgiClient()
     secrets = {u.username: [PASSWORD, application_token_create(user=u, application="ci", by=u)[1]] for u in users}
+    # Each user's signed-in clients: one minted with the password, one with the application token.
+    refresh = {name: [get_token(client, user=User(username=name), password=secret, offline_token="true",
+                                client_id="docker").json()["refresh_token"] for secret in credentials]
+               for name, credentials in secrets.items()}
 
     def answers() -> list:
         out = []
@@ -332,6 +352,12 @@ def _check_steps(steps, owner, users, team, namespace, signing_files) -> None:
                 for scope in SCOPES:
                     response = get_token(client, user=User(username=name), password=secret, scope=scope)
                     out.append((name, scope, response.status_code,
+                                access_of(response, signing_files) if response.status_code == 200 else None))
+            for plain in refresh[name]:
+                for scope in SCOPES:
+                    response = form(client, {"grant_type": "refresh_token", "refresh_token": plain,
+                                             "service": SERVICE, "client_id": "docker", "scope": scope})
+                    out.append((name, "refresh", scope, response.status_code,
                                 access_of(response, signing_files) if response.status_code == 200 else None))
         return out
 

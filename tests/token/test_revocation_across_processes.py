@@ -1,7 +1,8 @@
 """Revocation is prompt on every worker: two gunicorn servers (one worker each, the shipped settings) on one
 database — a fresh PostgreSQL database when DATABASE_URL names PostgreSQL, else a SQLite file — and a
 third process that changes things through the product's services. After a revoked application token, a
-removed team member, a changed password, a disabled account, an added or removed grant, the very next
+removed team member, a changed password, a disabled account, an added or removed grant, a signed-out
+client (a refresh token revoked), the very next
 token request on each worker answers accordingly: the token path keeps nothing about a user, a token, a
 membership or a grant between requests (its compiled queries hold no values; the credential cache's entry
 carries a fingerprint of the password hash, the enabled flag and the lock, read again each time)."""
@@ -86,6 +87,13 @@ def remove_grant(name):
     grant_delete(grant=RepositoryGrant.objects.get(user=user(name)), by=user("boss"))
 
 
+def sign_out(name):
+    from accounts.models import RefreshToken
+    from accounts.services import refresh_token_revoke
+    for token in RefreshToken.objects.filter(user=user(name)):
+        refresh_token_revoke(token=token, by=user(name))
+
+
 print("ready", flush=True)
 for line in sys.stdin:
     action, kwargs = json.loads(line)
@@ -163,6 +171,28 @@ def _access(server: Server, user: str, secret: str, scope: str = SCOPE) -> tuple
     return 200, sorted(actions)
 
 
+def _mint(server: Server, user: str, secret: str) -> str:
+    """A refresh token, as `docker login` gets one."""
+    basic = base64.b64encode(f"{user}:{secret}".encode()).decode()
+    response = requests.get(f"{server.url}/v2/token", params={"service": SERVICE, "offline_token": "true",
+                                                             "client_id": "docker"},
+                            headers={"Authorization": f"Basic {basic}"}, timeout=30)
+    assert response.status_code == 200, response.text
+    return response.json()["refresh_token"]
+
+
+def _refresh(server: Server, plain: str) -> tuple[int, list[str]]:
+    """(status, granted actions on crew/app) of one refresh-token grant, as the docker CLI sends it."""
+    response = requests.post(f"{server.url}/v2/token", data={"grant_type": "refresh_token", "refresh_token": plain,
+                                                              "service": SERVICE, "client_id": "docker",
+                                                              "scope": SCOPE}, timeout=30)
+    if response.status_code != 200:
+        return response.status_code, []
+    payload = response.json()["token"].split(".")[1]
+    claims = json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))
+    return 200, sorted(a for entry in claims["access"] if entry["name"] == "crew/app" for a in entry["actions"])
+
+
 def _everywhere(servers, user: str, secret: str, **kwargs) -> list[tuple[int, list[str]]]:
     return [_access(server, user, secret, **kwargs) for server in servers]
 
@@ -207,6 +237,17 @@ def test_a_disabled_account_is_refused_on_every_worker_at_the_next_request(stack
     assert [status for status, _ in _everywhere(servers, "alice", secret)] == [401, 401]
     control("set_enabled", name="alice", enabled=True)
     assert _everywhere(servers, "alice", secret) == [PULL_PUSH, PULL_PUSH]
+
+
+def test_a_signed_out_client_is_refused_on_every_worker_at_the_next_request(stack):
+    control, servers, secret = stack
+    by_password, by_token = _mint(servers[0], "alice", PASSWORD), _mint(servers[1], "alice", secret)
+    # Twice each: the second answer comes from each worker's memory.
+    assert [_refresh(server, plain) for plain in (by_password, by_token) for server in servers] * 2 == [
+        PULL_PUSH] * 8
+    control("sign_out", name="alice")
+    assert [_refresh(server, plain)[0] for plain in (by_password, by_token) for server in servers] == [401] * 4
+    assert _everywhere(servers, "alice", secret) == [PULL_PUSH, PULL_PUSH]  # the application token stands
 
 
 def test_a_revoked_application_token_is_refused_on_every_worker_at_the_next_request(stack):
