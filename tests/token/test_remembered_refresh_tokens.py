@@ -20,7 +20,7 @@ from accounts.services import application_token_create, application_token_revoke
 from realm import decisions, generation
 from registries.models import Registry
 from tests.conftest import PASSWORD
-from tests.token.test_decision_cache import _tables
+from tests.token.test_decision_cache import _tables, drop_a_trigger
 from tests.token.test_refresh_tokens import mint
 from tests.token.test_token_endpoint import SERVICE, access_of, form, get_token
 from tests.wsgi_client import WsgiClient
@@ -166,13 +166,7 @@ def test_hostile_refresh_tokens_leave_nothing_behind(client, owner, registry):
 
 def test_without_its_triggers_nothing_is_remembered(client, owner, namespace):
     plain = mint(client, owner)
-    name = next(n for n, t in generation._present(connection).items() if t == "accounts_refreshtoken")
-    with connection.cursor() as cursor:
-        if connection.vendor == "sqlite":
-            cursor.execute(f"DROP TRIGGER {name}")
-        else:
-            cursor.execute(f"DROP TRIGGER {name} ON accounts_refreshtoken")
-    generation.forget_check()
+    drop_a_trigger("accounts_refreshtoken")
     try:
         assert generation.current_both() is None
         assert refresh(client, plain).status_code == 200
