@@ -9,7 +9,10 @@ from mirror.models import Event
 
 def registry_request_id(event: Event) -> str:
     """The id of the registry's own request that made the event (`request.id`; in the registry's log as
-    `http.request.id`), or ''."""
+    `http.request.id`), or ''. A row the inbox has just made knows it from its parse."""
+    known = getattr(event, "known_registry_request_id", None)
+    if known is not None:
+        return known
     payload = event.payload
     request = payload.get("request") if isinstance(payload, dict) else None
     value = request.get("id") if isinstance(request, dict) else None

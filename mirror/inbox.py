@@ -120,6 +120,8 @@ class ParsedEvent:
     actor: str = ""
     request_host: str = ""
     timestamp: datetime | None = None
+    # What mirror.event_log.registry_request_id would read back out of `raw` (its log lines name it).
+    registry_request_id: str = ""
     problems: list[str] = field(default_factory=list)
 
     @property
@@ -153,6 +155,8 @@ def parse_event(event: Any) -> ParsedEvent:
     parsed.actor = text(actor.get("name"), 255)
     parsed.request_host = text(request.get("host"), 255).strip().lower()
     parsed.timestamp = parse_time(event.get("timestamp"))
+    request_id = request.get("id")
+    parsed.registry_request_id = request_id[:100] if isinstance(request_id, str) else ""
 
     problems = parsed.problems
     if "id" not in event or not isinstance(event.get("id"), str) or not event.get("id"):
@@ -203,13 +207,16 @@ def classify(parsed: ParsedEvent, registry: Registry | None, *, missing: str = "
 
 def _row(parsed: ParsedEvent, registry: Registry | None, now: datetime, status: str, reason: str, *,
          authenticated: bool) -> Event:
-    return new_event(
+    row = new_event(
         event_id=parsed.event_id, registry=registry, registry_authenticated=authenticated, action=parsed.action,
         repository=parsed.repository, tag=parsed.tag, digest=parsed.digest, media_type=parsed.media_type,
         actor=parsed.actor, request_host=parsed.request_host, timestamp=event_time(parsed.timestamp, now),
         raw=parsed.raw, status=status, last_error=reason, received_at=now, next_attempt_at=now,
         processed_at=now if status == Event.Status.IGNORED else None,
     )
+    # Known from the parse: the web's log line of the row need not parse `raw` again (mirror/event_log.py).
+    row.known_registry_request_id = parsed.registry_request_id
+    return row
 
 
 @functools.cache

@@ -15,6 +15,7 @@ import json
 import logging
 import re
 import secrets
+import time
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from typing import Any
@@ -80,6 +81,19 @@ class JsonFormatter(logging.Formatter):
 
 class PlainFormatter(logging.Formatter):
     """The classic line, with the request id and the line's own fields as key=value at the end."""
+
+    _second: tuple[int, str] | None = None  # the last second's text, shared by the lines within it
+
+    def formatTime(self, record: logging.LogRecord, datefmt: str | None = None) -> str:  # noqa: N802
+        """logging.Formatter's own text, with the date and time of a second made once for all its lines
+        (a token or a notification logs a line each: thousands within a second)."""
+        if datefmt or not self.default_msec_format:
+            return super().formatTime(record, datefmt)
+        second = int(record.created)
+        cached = self._second
+        if cached is None or cached[0] != second:
+            cached = self._second = (second, time.strftime(self.default_time_format, self.converter(second)))
+        return self.default_msec_format % (cached[1], record.msecs)
 
     def format(self, record: logging.LogRecord) -> str:
         text = super().format(record)

@@ -11,6 +11,8 @@ import logging
 import jwt
 import pytest
 from django.test import Client
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from mirror import processing
 from portus.logs import ContextFilter, JsonFormatter, PlainFormatter, log_context
@@ -117,3 +119,16 @@ def test_the_json_option_picks_the_json_formatter(tmp_path):
                             timeout=120)
     line = json.loads(result.stderr.strip().splitlines()[-1])
     assert line["message"] == "hello there" and line["level"] == "WARNING" and "request_id" not in line
+
+
+@settings(max_examples=300, deadline=None)
+@given(created=st.floats(min_value=0, max_value=4_102_444_800, allow_nan=False),
+       order=st.lists(st.floats(min_value=-2.0, max_value=2.0, allow_nan=False), max_size=5))
+def test_the_plain_lines_time_is_logging_s_own(created, order):
+    """PlainFormatter makes a second's date and time once for its lines: the text is logging's own,
+    whatever the order of the lines' times (a thread may log an older time after a newer one)."""
+    ours, theirs = PlainFormatter("%(asctime)s %(message)s"), logging.Formatter("%(asctime)s %(message)s")
+    for moment in [created, *(max(0.0, created + step) for step in order)]:
+        record = logging.makeLogRecord({"msg": "x", "created": moment, "msecs": (moment - int(moment)) * 1000})
+        assert ours.formatTime(record) == theirs.formatTime(record)
+        assert ours.formatTime(record, "%Y") == theirs.formatTime(record, "%Y")

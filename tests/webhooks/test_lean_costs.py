@@ -18,6 +18,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from mirror import inbox
+from mirror.event_log import event_fields
 from mirror.models import Event
 from portus.csp import ConstantPolicyCSPMiddleware
 from tests.webhooks.fakes import EVENTS_V1, event, sha
@@ -71,6 +72,26 @@ def test_hostile_events_get_the_same_parameters(registry, events):
     for row in inbox.rows_from_body(json.dumps({"events": events}).encode(), content_type=EVENTS_V1,
                                     registry=registry):
         assert inbox._values(row, connection) == _prep_save(row)
+
+
+@pytest.mark.django_db
+@settings(max_examples=80, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(st.lists(st.one_of(
+    st.dictionaries(st.sampled_from(["id", "action", "request", "target"]),
+                    st.one_of(st.text(max_size=150), st.integers(), st.none(),
+                              st.lists(st.text(max_size=5), max_size=2),
+                              st.dictionaries(st.sampled_from(["id", "host", "repository"]),
+                                              st.one_of(st.text(max_size=150), st.integers(), st.none()),
+                                              max_size=3)), max_size=4),
+    st.text(max_size=20), st.integers()), max_size=4))
+def test_the_request_id_known_from_the_parse_is_the_one_in_raw(registry, events):
+    """The web's log line names the registry's request id from the parse; read back out of the stored
+    JSON (as the background does, and as the line did before), it is the same."""
+    for row in inbox.rows_from_body(json.dumps({"events": events}).encode(), content_type=EVENTS_V1,
+                                    registry=registry):
+        known = event_fields(row)
+        row.__dict__.pop("known_registry_request_id")
+        assert known == event_fields(row)
 
 
 def _view(response_setup=None, *, nonce=False):
