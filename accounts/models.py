@@ -171,10 +171,18 @@ class SecretToken(models.Model):
         self.digest = self.hash_secret(plain)
         self.prefix = plain[: len(self.PREFIX) + 7]
 
+    # Longer than any secret `new_secret` makes: refused before it is hashed.
+    MAX_PRESENTED_LENGTH = 200
+
+    @classmethod
+    def presentable(cls, plain: str) -> bool:
+        """Whether a presented secret may be one of ours at all (not empty, not too long)."""
+        return bool(plain) and len(plain) <= cls.MAX_PRESENTED_LENGTH
+
     @classmethod
     def find(cls, plain: str):
         """The usable token for a presented secret, with its user, in one indexed query; or None."""
-        if not plain or len(plain) > 200:
+        if not cls.presentable(plain):
             return None
         digest = cls.hash_secret(plain)
         if cls._find_prepared is not None:  # the same query, compiled once (portus/prepared.py)
@@ -394,7 +402,7 @@ class RefreshToken(SecretToken):
         """As `SecretToken.find`, through the query compiled once for each shape of the options."""
         from portus.options import option
 
-        if not plain or len(plain) > 200:
+        if not cls.presentable(plain):
             return None
         digest = cls.hash_secret(plain)
         now = timezone.now()

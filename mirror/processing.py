@@ -329,7 +329,8 @@ def process_batch(*, limit: int = 10, now: datetime | None = None, should_stop: 
     finally:
         if reader is not None:
             reader.take(held)
-        _read_held(held, should_stop)
+        else:
+            _read_held(held, should_stop)
     return len(taken.events)
 
 

@@ -6,7 +6,7 @@ was made at (realm/generation.py), which every request reads first.
   cache's `credential_cache.seconds` from the password check: what the credential cache would remember,
   no longer. Failures, LDAP and CI ID-token logins are never remembered here (their own caches and
   lifetimes apply).
-- Refresh tokens found, under a keyed hash of the token, until the moment the look-up would stop
+- Refresh tokens found, under the token's own keyed hash (its stored digest), until the moment the look-up would stop
   finding them (their idle or lifetime end, an expiry), at most an hour.
 - Decisions: the `access` list for (user, application-token scopes, registry, requested scopes).
 
@@ -70,10 +70,6 @@ decisions = Remembered(MAX_DECISIONS)
 
 def credential_key(username: str, secret: str) -> str:
     return keyed_hash(f"{username}\x00{secret}", purpose="token-endpoint-credential")
-
-
-def refresh_key(plain: str) -> str:
-    return keyed_hash(plain, purpose="token-endpoint-refresh-token")
 
 
 def decision_key(user, token_actions: frozenset[str] | None, registry_id: int, scopes: list) -> tuple:

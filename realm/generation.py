@@ -86,8 +86,6 @@ def _function_sql(counter: int) -> str:
             + _bump_sql(counter, sqlite=False) + "; END IF; RETURN NULL; END $$")
 
 
-_BUMP_POSTGRESQL = _bump_sql(AUTHORIZATION, sqlite=False)
-_BUMP_SQLITE = _bump_sql(AUTHORIZATION, sqlite=True)
 # After a read inside a transaction, that transaction's next change must renew the numbers again.
 _REARM = ("SELECT set_config('portus.authz_bumped', '', true), "
           f"set_config('{_flag(REFRESH_TOKENS)}', '', true)")

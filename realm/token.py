@@ -187,9 +187,9 @@ def _user_from_refresh_token(plain: str, *, service: str, generations: tuple[int
     hash of it, until the moment `find` would stop finding it (`usable_until`), and never past a change
     to it, its user, the application token that minted it or the registry: all are watched, the refresh
     tokens by a number of their own. The checks that read only those rows run on every request."""
-    token = None
-    key = remembered.refresh_key(plain) if generations is not None and plain and len(plain) <= 200 else None
-    if key is not None:
+    token = key = None
+    if generations is not None and RefreshToken.presentable(plain):
+        key = ("refresh", RefreshToken.hash_secret(plain))  # its stored digest: a keyed hash
         token = remembered.credentials.get(key, generations)
     if token is None:
         token = RefreshToken.find(plain)
