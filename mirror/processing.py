@@ -336,6 +336,8 @@ def process_batch(*, limit: int = 10, now: datetime | None = None, should_stop: 
 
 # The manifests a batch may hold for its images' details before they are read (memory, bounded).
 HELD_BYTES = 32 * 1024 * 1024
+# The images the reader of held images lets wait at most (HeldReader), whatever their size.
+HELD_IMAGES = 1000
 
 
 def _read_held(held: list[image_hooks.HeldImage], should_stop: Callable[[], bool] | None) -> None:
@@ -353,14 +355,15 @@ class HeldReader:
     the image reads of the events claimed with it. Reading them inline took 40 % of the loops' time in
     the push bench (200 pushes, 50 at once), and an event waited behind them in the inbox.
 
-    Bounded: at most `max_bytes` of manifests wait; an image that does not fit, or that waited longer
-    than `max_wait` seconds (its hold on the queue is HOLD_SECONDS), goes back to the images queue at
-    once, which reads it again with its own retries. Nothing is lost when the process stops: whatever
+    Bounded: at most `max_bytes` of manifests and `max_images` images wait (a manifest too large for the
+    client to remember counts no bytes, so the count bounds those); an image that does not fit, or that
+    waited longer than `max_wait` seconds (its hold on the queue is HOLD_SECONDS), goes back to the
+    images queue at once, which reads it again with its own retries. Nothing is lost when the process stops: whatever
     still waits goes back to the queue, and an image handed over after that goes back at once."""
 
-    def __init__(self, stopping: threading.Event, *, max_bytes: int = HELD_BYTES,
+    def __init__(self, stopping: threading.Event, *, max_bytes: int = HELD_BYTES, max_images: int = HELD_IMAGES,
                  max_wait: float = image_hooks.HOLD_SECONDS / 2) -> None:
-        self.stopping, self.max_bytes, self.max_wait = stopping, max_bytes, max_wait
+        self.stopping, self.max_bytes, self.max_images, self.max_wait = stopping, max_bytes, max_images, max_wait
         self._waiting: deque[tuple[float, int, image_hooks.HeldImage]] = deque()
         self._bytes = 0
         self._closed = False
@@ -374,7 +377,8 @@ class HeldReader:
             while held:
                 image = held.pop(0)
                 size = image.client.remembered_bytes()
-                if self._closed or self.stopping.is_set() or self._bytes + size > self.max_bytes:
+                full = self._bytes + size > self.max_bytes or len(self._waiting) >= self.max_images
+                if self._closed or self.stopping.is_set() or full:
                     back.append(image)
                     continue
                 self._waiting.append((time.monotonic(), size, image))

@@ -78,6 +78,14 @@ def test_past_its_memory_bound_an_image_goes_back_to_the_queue_at_once(client, f
     assert sorted(m.digest for m in fetch.claim(limit=5)[1]) == sorted(img.digest for img in pushed)  # due now
 
 
+def test_past_its_count_bound_an_image_goes_back_to_the_queue_at_once(client, fake_registry, namespace):
+    reader = processing.HeldReader(threading.Event(), max_images=1)
+    pushed = _push_events(client, fake_registry, 3)
+    assert processing.process_batch(limit=10, reader=reader) == 3
+    assert reader.waiting() == 1
+    assert sorted(m.digest for m in fetch.claim(limit=5)[1]) == sorted(img.digest for img in pushed[1:])
+
+
 @pytest.mark.django_db(transaction=True)
 def test_an_image_that_waited_too_long_is_the_queues(client, fake_registry, namespace, monkeypatch):
     read, released = [], []
