@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import threading
+import time
 
 import pytest
 from django.db import connection, transaction
@@ -25,6 +26,23 @@ def wake():
     waker.start()
     yield waker
     waker.close()
+
+
+@pytest.fixture(autouse=True)
+def _rings_afresh():
+    """Each test's first delivery rings: when this connection last rang (in an earlier test, perhaps
+    within the window) is forgotten."""
+    forget_the_ring()
+
+
+def forget_the_ring() -> None:
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT set_config('portus.inbox_rang', '', false)")
+
+
+def pushed(n: int) -> dict:
+    return event("push", "qa/app", digest="sha256:" + f"{n:064x}", tag=f"t{n}")
 
 
 @postgres_only
@@ -88,8 +106,82 @@ def test_a_broken_listen_connection_falls_back_to_the_poll_and_comes_back(client
     assert wake.wait(0.1) is False and wake._conn is None  # polled; LISTENs again at the next wait
     deliver(client, event("push", "qa/app", digest="sha256:" + "e" * 64, tag="v1"))
     assert wake.wait(0) is False  # listening again only now: the earlier notification went to nobody
+    forget_the_ring()  # as a connection that rang longer ago than the window
     deliver(client, event("push", "qa/app", digest="sha256:" + "f" * 64, tag="v2"))
     assert wake.wait(30) is True
+
+
+@postgres_only
+def test_a_connection_rings_once_per_window_and_the_woken_process_looks_again(client, registry, wake):
+    """The second delivery on the same connection within the window sends nothing; the process woken by
+    the first looks again a window (and a margin) after it heard it, without waiting for its poll."""
+    deliver(client, pushed(1))
+    assert wake.wait(30) is True
+    deliver(client, pushed(2))  # within the window of the first ring: no notification
+    assert wake.wait(30) is False and wake.woken_by == "look again"
+    wake._conn.poll()
+    assert not wake._conn.notifies
+    assert wake.wait(0.2) is False and wake.woken_by == "timeout"  # once per ring heard
+
+
+@postgres_only
+def test_after_the_window_the_connection_rings_again(client, registry, wake):
+    deliver(client, pushed(1))
+    assert wake.wait(30) is True
+    time.sleep(wake_module.RING_WINDOW_SECONDS * 1.5)
+    deliver(client, pushed(2))
+    assert wake.wait(30) is True and wake.woken_by == "notification"
+
+
+@postgres_only
+def test_a_ring_rolled_back_is_forgotten(client, registry, wake):
+    """A transaction that stored a pending row and rolled back sent nothing, and does not stop the next
+    delivery from ringing."""
+    from mirror import inbox
+
+    rows = inbox.rows_from_body(json.dumps({"events": [pushed(1)]}).encode(),
+                                content_type="application/vnd.docker.distribution.events.v1+json", registry=registry)
+    with pytest.raises(RuntimeError), transaction.atomic():
+        inbox.store(rows)
+        raise RuntimeError("rolled back")
+    deliver(client, pushed(2))
+    assert wake.wait(30) is True and wake.woken_by == "notification"
+    wake._conn.poll()
+    assert not wake._conn.notifies
+
+
+@postgres_only
+def test_a_process_that_begins_to_listen_looks_again_after_the_window(client, registry):
+    """A ring sent just before the process listened went to nobody, and the same connection's next rows
+    within its window ring nothing: the new listener looks again once, a window later."""
+    deliver(client, pushed(1))  # rings to nobody
+    waker = InboxWake(threading.Event())
+    try:
+        waker.start()
+        deliver(client, pushed(2))  # within the window: no notification
+        assert waker.wait(30) is False and waker.woken_by == "look again"
+    finally:
+        waker.close()
+
+
+@postgres_only
+@pytest.mark.parametrize("stored", ["garbage", "1e400", "-5", "99999999999.5", ""])
+def test_an_odd_value_of_the_setting_rings(client, registry, wake, stored):
+    """Whatever the session's setting holds (a value the trigger did not write, a time ahead of the
+    clock as after the clock stepped back), the insert succeeds and rings."""
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT set_config('portus.inbox_rang', %s, false)", [stored])
+    deliver(client, pushed(1))
+    assert wake.wait(30) is True and wake.woken_by == "notification"
+
+
+@postgres_only
+def test_the_trigger_rings_within_the_window_the_wake_expects():
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_get_functiondef('portus_inbox_notify'::regproc)")
+        source = cursor.fetchone()[0]
+    assert f"rang::double precision + {wake_module.RING_WINDOW_SECONDS}" in source
+    assert wake_module.LOOK_AGAIN_SECONDS > wake_module.RING_WINDOW_SECONDS
 
 
 def test_stopping_ends_the_wait(wake):
