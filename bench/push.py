@@ -14,6 +14,12 @@ reports, besides the latencies, whatever went wrong: a push never visible, a dup
 lost or failed, a deadlock in a log. Used by `manage.py bench --only push` (200 pushes, 50 at once) and
 by tests/e2e/test_push_to_visible.py at a size CI affords.
 
+With `receiver=True` the same pushes run against the same registry, web instances (for the tokens) and
+configuration, but every notification endpoint points at a bare receiver in this process (`Receiver`: it
+notes when each tag's manifest push first arrives and answers 202 at once, nothing else), and no
+background process runs: push → notified with nothing of Portus's inbox in the way, the floor that the
+registry's own sending sets for any receiver on this machine.
+
 It drives real parts with the end-to-end tests' process helpers (tests/e2e/support)."""
 
 from __future__ import annotations
@@ -28,6 +34,7 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import requests
@@ -67,6 +74,7 @@ class PushResult:
     rows: dict = field(default_factory=dict)
     legs: dict[str, list[float]] = field(default_factory=dict)  # seconds per push, by leg (LEGS)
     cpu: dict[str, float] = field(default_factory=dict)  # cores busy on average while the pushes ran, by part
+    seen_as: str = "visible"  # or "notified": the registry's floor, a bare receiver's arrivals
 
     def percentile(self, q: float, values: list[float] | None = None) -> float:
         ordered = sorted(self.latencies if values is None else values)
@@ -81,8 +89,8 @@ class PushResult:
 
     def summary(self) -> str:
         if not self.latencies:
-            return "no push became visible"
-        return (f"{self.pushes} pushes, {self.concurrency} at once, in {self.wall:.1f} s: push→visible "
+            return f"no push became {self.seen_as}"
+        return (f"{self.pushes} pushes, {self.concurrency} at once, in {self.wall:.1f} s: push→{self.seen_as} "
                 f"p50 {statistics.median(self.latencies) * 1000:.0f} ms, p99 {self.percentile(0.99) * 1000:.0f} ms, "
                 f"max {max(self.latencies) * 1000:.0f} ms; skopeo itself p50 "
                 f"{statistics.median(self.push_seconds):.2f} s\n  {self.breakdown()}"
@@ -92,6 +100,67 @@ class PushResult:
         parts = ", ".join(f"{name} {cores:.2f}" for name, cores in self.cpu.items() if name != "machine")
         return (f"cores busy while the pushes ran: {self.cpu['machine']:.2f} of {os.cpu_count()} "
                 f"({parts})")
+
+
+class Receiver:
+    """A bare notification receiver: the first arrival time (time.time()) of each tag's manifest push,
+    by (repository, tag); every POST answered 202 at once. Bodies over 1 MiB are refused (413)."""
+
+    MAX_BODY = 1024 * 1024
+
+    def __init__(self) -> None:
+        self.arrived: dict[tuple[str, str], float] = {}
+        self.posts = 0
+        self.lock = threading.Lock()
+        receiver = self
+
+        class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def do_POST(self) -> None:  # noqa: N802 - the name http.server calls
+                now = time.time()
+                try:
+                    length = int(self.headers.get("Content-Length") or 0)
+                except ValueError:
+                    length = -1
+                if not 0 <= length <= receiver.MAX_BODY:
+                    self._answer(413)
+                    return
+                receiver.note(self.rfile.read(length), now)
+                self._answer(202)
+
+            def _answer(self, status: int) -> None:
+                self.send_response(status)
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+
+            def log_message(self, *args) -> None:  # quiet
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.server.daemon_threads = True
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
+        self._thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+
+    def note(self, body: bytes, now: float) -> None:
+        try:
+            events = json.loads(body).get("events")
+        except (ValueError, AttributeError):
+            return
+        with self.lock:
+            self.posts += 1
+            for event in events if isinstance(events, list) else []:
+                target = event.get("target") if isinstance(event, dict) else None
+                if isinstance(target, dict) and event.get("action") == "push" and target.get("tag"):
+                    self.arrived.setdefault((str(target.get("repository")), str(target["tag"])), now)
+
+    def __enter__(self) -> Receiver:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.server.shutdown()
+        self.server.server_close()
 
 
 def _connect(database_url: str):
@@ -107,9 +176,20 @@ def _connect(database_url: str):
 
 
 def run(root: Path, env: dict, *, pushes: int, concurrency: int, webs: int = 2, backgrounds: int = 2,
-        timeout: float = 60.0) -> PushResult:
-    """The whole scenario in `root`, against the (migrated, empty) database of `env["DATABASE_URL"]`."""
-    result = PushResult(pushes=pushes, concurrency=concurrency)
+        timeout: float = 60.0, receiver: bool = False) -> PushResult:
+    """The whole scenario in `root`, against the (migrated, empty) database of `env["DATABASE_URL"]`;
+    with `receiver`, the registry's floor (see the module's text): push → notified."""
+    if receiver:
+        with Receiver() as bare:
+            return _run(root, env, pushes=pushes, concurrency=concurrency, webs=webs, backgrounds=0,
+                        timeout=timeout, receiver=bare)
+    return _run(root, env, pushes=pushes, concurrency=concurrency, webs=webs, backgrounds=backgrounds,
+                timeout=timeout, receiver=None)
+
+
+def _run(root: Path, env: dict, *, pushes: int, concurrency: int, webs: int, backgrounds: int,
+         timeout: float, receiver: Receiver | None) -> PushResult:
+    result = PushResult(pushes=pushes, concurrency=concurrency, seen_as="notified" if receiver else "visible")
     processes: list[services.Process] = []
 
     def manage(*args: str) -> str:
@@ -142,7 +222,8 @@ def run(root: Path, env: dict, *, pushes: int, concurrency: int, webs: int = 2, 
                "--storage", str(root / "storage"), "--timeout", "2s", "-o", str(config_path))
         config = yaml.safe_load(config_path.read_text())
         config["notifications"]["endpoints"] = [
-            dict(endpoint, name=f"{endpoint['name']}{n}", url=endpoint["url"].replace(web_urls[0], url))
+            dict(endpoint, name=f"{endpoint['name']}{n}",
+                 url=endpoint["url"].replace(web_urls[0], receiver.url if receiver else url))
             for n, url in enumerate(web_urls) for endpoint in config["notifications"]["endpoints"]
         ]
         services.write_registry_config(config_path, config)
@@ -174,6 +255,14 @@ def run(root: Path, env: dict, *, pushes: int, concurrency: int, webs: int = 2, 
                 result.push_seconds.append(now - started)
 
         def watch() -> None:
+            if receiver is not None:  # notified: the receiver's arrivals are the sightings
+                while not done.is_set() or len(seen) < len(exited):
+                    with receiver.lock, lock:
+                        seen.update((k, v) for k, v in receiver.arrived.items() if k in expected and k not in seen)
+                    if done.is_set() and time.time() > deadline:
+                        break
+                    time.sleep(0.02)
+                return
             conn, mark = _connect(env["DATABASE_URL"])
             try:
                 sql = WAITING_SQL.replace("%s", mark)
@@ -210,7 +299,10 @@ def run(root: Path, env: dict, *, pushes: int, concurrency: int, webs: int = 2, 
         result.latencies = [seen[k] - exited[k] for k in seen if k in exited]
         missing = sorted(set(exited) - set(seen))
         if missing:
-            result.problems.append(f"{len(missing)} pushes never became visible within {timeout:.0f} s: {missing[:5]}")
+            result.problems.append(f"{len(missing)} pushes never became {result.seen_as} "
+                                   f"within {timeout:.0f} s: {missing[:5]}")
+        if receiver is not None:
+            return result
         _check_api(web_urls[-1], token, expected, result)
         _check_rows(manage, expected, result)
         result.legs = _legs(env["DATABASE_URL"], [p.log_path for p in processes if p.name.startswith("background")],

@@ -325,26 +325,38 @@ class Command(BaseCommand):
             self.failures.append(f"ingest: {sent} events answered 2xx but only {count} are stored")
 
     def _push(self, pushes: int, concurrency: int) -> None:
-        from bench.push import run
-
         if not 1 <= concurrency <= pushes <= 10_000:
             raise CommandError("--push-concurrency must be between 1 and --pushes (at most 10,000)")
-        with own_database(self.workdir, "push") as (url, _):
-            root = self.workdir / "push"
+        # The registry's floor first (the same pushes, every endpoint to a bare receiver), then Portus.
+        floor = self._push_run("push-floor", pushes, concurrency, receiver=True)
+        self.stdout.write(f"\nPush to notified, the registry's floor (skopeo, the same registry and configuration, "
+                          f"every endpoint to a bare receiver that answers at once): {floor.summary()}")
+        result = self._push_run("push", pushes, concurrency, receiver=False)
+        self.stdout.write(f"\nPush to visible (skopeo, 2 web instances, 2 background processes, one database): "
+                          f"{result.summary()}")
+        for label, run in (("push to notified (floor)", floor), ("push to visible", result)):
+            for problem in run.problems:
+                self.failures.append(f"{label}: {problem}")
+        self.rows.append({"scenario": "push to notified, bare receiver (floor)", "concurrency": concurrency,
+                          "rps": None, "pushes": pushes, "p50_ms": floor.percentile(0.5) * 1000,
+                          "p99_ms": floor.percentile(0.99) * 1000, "visible": len(floor.latencies),
+                          "problems": floor.problems, "cores_busy": floor.cpu})
+        self.rows.append({"scenario": "push to visible", "concurrency": concurrency, "rps": None,
+                          "pushes": pushes, "p50_ms": result.percentile(0.5) * 1000,
+                          "p99_ms": result.percentile(0.99) * 1000, "visible": len(result.latencies),
+                          "problems": result.problems, "cores_busy": result.cpu})
+
+    def _push_run(self, label: str, pushes: int, concurrency: int, *, receiver: bool):
+        from bench.push import run
+
+        with own_database(self.workdir, label.replace("-", "_")) as (url, _):
+            root = self.workdir / label
             root.mkdir()
             env = dict(self.env, DATABASE_URL=url, PORTUS_VAR_DIR=str(root), PORTUS_KEY_PATH=str(root / "portus.key"),
                        PORTUS_CERTIFICATE_PATH=str(root / "portus.crt"))
             subprocess.run([sys.executable, "manage.py", "migrate", "--noinput"], cwd=ROOT, env=env,
                            check=True, capture_output=True)
-            result = run(root, env, pushes=pushes, concurrency=concurrency)
-        self.stdout.write(f"\nPush to visible (skopeo, 2 web instances, 2 background processes, one database): "
-                          f"{result.summary()}")
-        for problem in result.problems:
-            self.failures.append(f"push to visible: {problem}")
-        self.rows.append({"scenario": "push to visible", "concurrency": concurrency, "rps": None,
-                          "pushes": pushes, "p50_ms": result.percentile(0.5) * 1000,
-                          "p99_ms": result.percentile(0.99) * 1000, "visible": len(result.latencies),
-                          "problems": result.problems, "cores_busy": result.cpu})
+            return run(root, env, pushes=pushes, concurrency=concurrency, receiver=receiver)
 
     def _pages(self, size: int, runs: int) -> None:
         with own_database(self.workdir, f"pages{size}") as (url, _):
