@@ -104,13 +104,14 @@ class PushResult:
 
 class Receiver:
     """A bare notification receiver: the first arrival time (time.time()) of each tag's manifest push,
-    by (repository, tag); every POST answered 202 at once. Bodies over 1 MiB are refused (413)."""
+    by (repository, tag), for at most MAX_TAGS tags; every POST answered 202 at once. Bodies over 1 MiB
+    are refused (413)."""
 
     MAX_BODY = 1024 * 1024
+    MAX_TAGS = 100_000
 
     def __init__(self) -> None:
         self.arrived: dict[tuple[str, str], float] = {}
-        self.posts = 0
         self.lock = threading.Lock()
         receiver = self
 
@@ -124,6 +125,7 @@ class Receiver:
                 except ValueError:
                     length = -1
                 if not 0 <= length <= receiver.MAX_BODY:
+                    self.close_connection = True  # the body is left unread: the connection cannot go on
                     self._answer(413)
                     return
                 receiver.note(self.rfile.read(length), now)
@@ -132,6 +134,8 @@ class Receiver:
             def _answer(self, status: int) -> None:
                 self.send_response(status)
                 self.send_header("Content-Length", "0")
+                if self.close_connection:
+                    self.send_header("Connection", "close")
                 self.end_headers()
 
             def log_message(self, *args) -> None:  # quiet
@@ -148,10 +152,10 @@ class Receiver:
         except (ValueError, AttributeError):
             return
         with self.lock:
-            self.posts += 1
             for event in events if isinstance(events, list) else []:
                 target = event.get("target") if isinstance(event, dict) else None
-                if isinstance(target, dict) and event.get("action") == "push" and target.get("tag"):
+                if isinstance(target, dict) and event.get("action") == "push" and target.get("tag") \
+                        and len(self.arrived) < self.MAX_TAGS:
                     self.arrived.setdefault((str(target.get("repository")), str(target["tag"])), now)
 
     def __enter__(self) -> Receiver:

@@ -337,14 +337,14 @@ class Command(BaseCommand):
         for label, run in (("push to notified (floor)", floor), ("push to visible", result)):
             for problem in run.problems:
                 self.failures.append(f"{label}: {problem}")
-        self.rows.append({"scenario": "push to notified, bare receiver (floor)", "concurrency": concurrency,
-                          "rps": None, "pushes": pushes, "p50_ms": floor.percentile(0.5) * 1000,
-                          "p99_ms": floor.percentile(0.99) * 1000, "visible": len(floor.latencies),
-                          "problems": floor.problems, "cores_busy": floor.cpu})
-        self.rows.append({"scenario": "push to visible", "concurrency": concurrency, "rps": None,
-                          "pushes": pushes, "p50_ms": result.percentile(0.5) * 1000,
-                          "p99_ms": result.percentile(0.99) * 1000, "visible": len(result.latencies),
-                          "problems": result.problems, "cores_busy": result.cpu})
+        self.rows.append(self._push_row("push to notified, bare receiver (floor)", floor))
+        self.rows.append(self._push_row("push to visible", result))
+
+    @staticmethod
+    def _push_row(scenario: str, run) -> dict:
+        return {"scenario": scenario, "concurrency": run.concurrency, "rps": None, "pushes": run.pushes,
+                "p50_ms": run.percentile(0.5) * 1000, "p99_ms": run.percentile(0.99) * 1000,
+                "visible": len(run.latencies), "problems": run.problems, "cores_busy": run.cpu}
 
     def _push_run(self, label: str, pushes: int, concurrency: int, *, receiver: bool):
         from bench.push import run
