@@ -180,19 +180,20 @@ def _connect(database_url: str):
 
 
 def run(root: Path, env: dict, *, pushes: int, concurrency: int, webs: int = 2, backgrounds: int = 2,
-        timeout: float = 60.0, receiver: bool = False) -> PushResult:
+        timeout: float = 60.0, receiver: bool = False, registry_env: dict | None = None) -> PushResult:
     """The whole scenario in `root`, against the (migrated, empty) database of `env["DATABASE_URL"]`;
-    with `receiver`, the registry's floor (see the module's text): push → notified."""
+    with `receiver`, the registry's floor (see the module's text): push → notified. `registry_env` reaches
+    the registry's process (its GOMAXPROCS: services.start_registry)."""
     if receiver:
         with Receiver() as bare:
             return _run(root, env, pushes=pushes, concurrency=concurrency, webs=webs, backgrounds=0,
-                        timeout=timeout, receiver=bare)
+                        timeout=timeout, receiver=bare, registry_env=registry_env)
     return _run(root, env, pushes=pushes, concurrency=concurrency, webs=webs, backgrounds=backgrounds,
-                timeout=timeout, receiver=None)
+                timeout=timeout, receiver=None, registry_env=registry_env)
 
 
 def _run(root: Path, env: dict, *, pushes: int, concurrency: int, webs: int, backgrounds: int,
-         timeout: float, receiver: Receiver | None) -> PushResult:
+         timeout: float, receiver: Receiver | None, registry_env: dict | None) -> PushResult:
     result = PushResult(pushes=pushes, concurrency=concurrency, seen_as="notified" if receiver else "visible")
     processes: list[services.Process] = []
 
@@ -231,7 +232,7 @@ def _run(root: Path, env: dict, *, pushes: int, concurrency: int, webs: int, bac
             for n, url in enumerate(web_urls) for endpoint in config["notifications"]["endpoints"]
         ]
         services.write_registry_config(config_path, config)
-        processes.append(services.start_registry(config_path, log_path=root / "registry.log"))
+        processes.append(services.start_registry(config_path, log_path=root / "registry.log", env=registry_env))
 
         layouts = root / "layouts"
         expected: dict[tuple[str, str], str] = {}

@@ -3,13 +3,17 @@
 from __future__ import annotations
 
 import io
+import re
+from pathlib import Path
 
 import pytest
 import yaml
 from django.core.management import CommandError, call_command
 
 from accounts.models import User
+from realm.management.commands.registry_config import REGISTRY_GOMAXPROCS
 from registries.models import Registry
+from tests.e2e.support import services
 
 
 def run(*args, **kwargs) -> str:
@@ -91,6 +95,19 @@ def test_registry_config_is_complete(options, signing_files, tmp_path):
     assert (pulls["name"], pulls["ignore"]) == ("portus-pulls", {"actions": ["push", "delete", "mount"]})
     assert "*id" not in text and "&id" not in text  # no YAML aliases
     assert "tls" not in config["http"]
+    # The file cannot set the registry's GOMAXPROCS, so its header tells the operator to.
+    assert f"# Start the registry with GOMAXPROCS={REGISTRY_GOMAXPROCS} in its environment" in text
+
+
+def test_every_registry_portus_starts_runs_with_the_gomaxprocs_it_recommends():
+    """scripts/run, the compose example and the tests' (and the bench's) registry: one number, the one the
+    configuration's header gives."""
+    root = Path(__file__).resolve().parents[2]
+    assert services.REGISTRY_GOMAXPROCS == REGISTRY_GOMAXPROCS > 2
+    run_script = (root / "scripts" / "run").read_text()
+    assert re.findall(r"GOMAXPROCS=(\d+) docker-registry serve", run_script) == [str(REGISTRY_GOMAXPROCS)]
+    compose = yaml.safe_load((root / "deploy" / "compose.yml").read_text())
+    assert compose["services"]["registry"]["environment"]["GOMAXPROCS"] == str(REGISTRY_GOMAXPROCS)
 
 
 def test_registry_config_with_tls(options, signing_files, tmp_path):

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
+from realm.management.commands.registry_config import REGISTRY_GOMAXPROCS
 from tests.e2e.conftest import PASSWORD
 from tests.e2e.support.containers import skopeo
 
@@ -18,6 +21,12 @@ def creds(role: str) -> str:
 def refused(result) -> bool:
     text = (result.stderr + result.stdout).lower()
     return result.returncode != 0 and any(word in text for word in REFUSED)
+
+
+def test_the_registry_runs_with_the_gomaxprocs_portus_recommends(stack):
+    environ = Path(f"/proc/{stack.registry.pid}/environ").read_bytes().split(b"\0")
+    assert f"GOMAXPROCS={REGISTRY_GOMAXPROCS}".encode() in environ
+    assert Path(f"/proc/{stack.registry.pid}/exe").resolve().name == "docker-registry"
 
 
 def push(stack, image, reference: str, role: str | None, *, all_platforms: bool = False, check: bool = False):

@@ -76,6 +76,9 @@ class Command(BaseCommand):
                             help="what to measure, comma-separated: token, ingest, push, pages")
         parser.add_argument("--pushes", type=int, default=200, help="skopeo pushes of the push-to-visible run")
         parser.add_argument("--push-concurrency", type=int, default=50, help="pushes at once")
+        parser.add_argument("--registry-gomaxprocs", type=int, default=None,
+                            help="the registry's GOMAXPROCS in the push runs (default: what Portus tells "
+                                 "operators to run it with, registry_config's; 0: Go's own, one per core)")
         parser.add_argument("--pages", default="1000",
                             help="repository counts for the page timings, comma-separated (e.g. 1000,10000,100000)")
         parser.add_argument("--page-runs", type=int, default=20, help="timed requests per page and actor")
@@ -112,7 +115,7 @@ class Command(BaseCommand):
                 if "ingest" in only:
                     self._ingest()
             if "push" in only:
-                self._push(opts["pushes"], opts["push_concurrency"])
+                self._push(opts["pushes"], opts["push_concurrency"], opts["registry_gomaxprocs"])
             if "pages" in only:
                 for size in _levels(opts["pages"]):
                     self._pages(size, opts["page_runs"])
@@ -324,29 +327,37 @@ class Command(BaseCommand):
         if count < sent:
             self.failures.append(f"ingest: {sent} events answered 2xx but only {count} are stored")
 
-    def _push(self, pushes: int, concurrency: int) -> None:
+    def _push(self, pushes: int, concurrency: int, gomaxprocs: int | None) -> None:
+        from realm.management.commands.registry_config import REGISTRY_GOMAXPROCS
+
         if not 1 <= concurrency <= pushes <= 10_000:
             raise CommandError("--push-concurrency must be between 1 and --pushes (at most 10,000)")
+        if gomaxprocs is not None and not 0 <= gomaxprocs <= 1024:
+            raise CommandError("--registry-gomaxprocs must be between 0 and 1024")
+        gomaxprocs = REGISTRY_GOMAXPROCS if gomaxprocs is None else gomaxprocs
+        registry_env = {"GOMAXPROCS": str(gomaxprocs) if gomaxprocs else ""}
+        said = f"GOMAXPROCS={gomaxprocs}" if gomaxprocs else "Go's own GOMAXPROCS"
         # The registry's floor first (the same pushes, every endpoint to a bare receiver), then Portus.
-        floor = self._push_run("push-floor", pushes, concurrency, receiver=True)
-        self.stdout.write(f"\nPush to notified, the registry's floor (skopeo, the same registry and configuration, "
-                          f"every endpoint to a bare receiver that answers at once): {floor.summary()}")
-        result = self._push_run("push", pushes, concurrency, receiver=False)
-        self.stdout.write(f"\nPush to visible (skopeo, 2 web instances, 2 background processes, one database): "
-                          f"{result.summary()}")
+        floor = self._push_run("push-floor", pushes, concurrency, receiver=True, registry_env=registry_env)
+        self.stdout.write(f"\nPush to notified, the registry's floor (skopeo, the same registry ({said}) and "
+                          f"configuration, every endpoint to a bare receiver that answers at once): {floor.summary()}")
+        result = self._push_run("push", pushes, concurrency, receiver=False, registry_env=registry_env)
+        self.stdout.write(f"\nPush to visible (skopeo, the registry with {said}, 2 web instances, 2 background "
+                          f"processes, one database): {result.summary()}")
         for label, run in (("push to notified (floor)", floor), ("push to visible", result)):
             for problem in run.problems:
                 self.failures.append(f"{label}: {problem}")
-        self.rows.append(self._push_row("push to notified, bare receiver (floor)", floor))
-        self.rows.append(self._push_row("push to visible", result))
+        self.rows.append(self._push_row("push to notified, bare receiver (floor)", floor, gomaxprocs))
+        self.rows.append(self._push_row("push to visible", result, gomaxprocs))
 
     @staticmethod
-    def _push_row(scenario: str, run) -> dict:
+    def _push_row(scenario: str, run, gomaxprocs: int) -> dict:
         return {"scenario": scenario, "concurrency": run.concurrency, "rps": None, "pushes": run.pushes,
                 "p50_ms": run.percentile(0.5) * 1000, "p99_ms": run.percentile(0.99) * 1000,
-                "visible": len(run.latencies), "problems": run.problems, "cores_busy": run.cpu}
+                "visible": len(run.latencies), "problems": run.problems, "cores_busy": run.cpu,
+                "registry_gomaxprocs": gomaxprocs or None}
 
-    def _push_run(self, label: str, pushes: int, concurrency: int, *, receiver: bool):
+    def _push_run(self, label: str, pushes: int, concurrency: int, *, receiver: bool, registry_env: dict):
         from bench.push import run
 
         with own_database(self.workdir, label.replace("-", "_")) as (url, _):
@@ -356,7 +367,8 @@ class Command(BaseCommand):
                        PORTUS_CERTIFICATE_PATH=str(root / "portus.crt"))
             subprocess.run([sys.executable, "manage.py", "migrate", "--noinput"], cwd=ROOT, env=env,
                            check=True, capture_output=True)
-            return run(root, env, pushes=pushes, concurrency=concurrency, receiver=receiver)
+            return run(root, env, pushes=pushes, concurrency=concurrency, receiver=receiver,
+                       registry_env=registry_env)
 
     def _pages(self, size: int, runs: int) -> None:
         with own_database(self.workdir, f"pages{size}") as (url, _):

@@ -396,6 +396,12 @@ def _registry_listen_address(text: str) -> str | None:
     return None
 
 
+# The registry runs as Portus tells operators to run it: with this GOMAXPROCS in its environment
+# (realm/management/commands/registry_config.py says why; a test keeps the two equal). An `env` that names
+# GOMAXPROCS ("" for Go's own default, one per core) has the last word.
+REGISTRY_GOMAXPROCS = 16
+
+
 def start_registry(
     config_yml_path: str | os.PathLike,
     *,
@@ -410,8 +416,9 @@ def start_registry(
 
     The port comes from the config's ``http.addr`` (or ``REGISTRY_HTTP_ADDR`` in ``env``), which must be
     ``127.0.0.1:PORT`` or ``localhost:PORT``. Extra ``env`` entries reach the registry (for example
-    ``REGISTRY_AUTH_TOKEN_REALM``). A registry serving TLS (``http.tls``) is given ``ca_file``, the CA
-    that signed its certificate, and ``host``, the name clients reach it by (its certificate's).
+    ``REGISTRY_AUTH_TOKEN_REALM``, or ``GOMAXPROCS``). A registry serving TLS (``http.tls``) is given
+    ``ca_file``, the CA that signed its certificate, and ``host``, the name clients reach it by (its
+    certificate's).
     """
     config_path = Path(config_yml_path)
     addr = (env or {}).get("REGISTRY_HTTP_ADDR") or _registry_listen_address(config_path.read_text())
@@ -424,7 +431,7 @@ def start_registry(
         "registry",
         [binary, "serve", str(config_path)],
         log_path=log_path,
-        env=client_env(env),
+        env=client_env({"GOMAXPROCS": str(REGISTRY_GOMAXPROCS), **(env or {})}),
         host=host,
         port=int(port_text),
         config_path=config_path,
