@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import ipaddress
+import json
 import logging
 import os
 import threading
@@ -13,12 +14,13 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-import jwt
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from cryptography.hazmat.primitives.asymmetric.types import PrivateKeyTypes, PublicKeyTypes
 from cryptography.x509.oid import NameOID
+from jwt.algorithms import get_default_algorithms
+from jwt.utils import base64url_encode
 
 log = logging.getLogger(__name__)
 
@@ -139,7 +141,8 @@ def write_key_pair(
 class SigningKey:
     """A private key with its certificate (and chain) that signs registry tokens."""
 
-    __slots__ = ("_private_key", "algorithm", "certificate", "chain", "kid", "x5c")
+    __slots__ = ("_header_segment", "_jws_algorithm", "_private_key", "algorithm", "certificate", "chain", "kid",
+                 "x5c")
 
     def __init__(self, private_key: PrivateKeyTypes, certificates: list[x509.Certificate]) -> None:
         if isinstance(private_key, rsa.RSAPrivateKey):
@@ -162,6 +165,12 @@ class SigningKey:
         self.x5c: list[str] = [
             base64.b64encode(c.public_bytes(serialization.Encoding.DER)).decode() for c in certificates
         ]
+        # The JOSE header is the same for every token (with x5c, 2–3 kB): encoded once, as PyJWT would
+        # (keys sorted, no spaces), and the signature made by PyJWT's own algorithm object.
+        header = {"alg": algorithm, "kid": self.kid, "typ": "JWT", "x5c": list(self.x5c)}
+        self._header_segment: bytes = base64url_encode(
+            json.dumps(header, separators=(",", ":"), sort_keys=True).encode())
+        self._jws_algorithm = get_default_algorithms()[algorithm]
 
     def __repr__(self) -> str:
         return f"<SigningKey {self.algorithm} kid={self.kid}>"
@@ -215,9 +224,15 @@ class SigningKey:
         raise AssertionError("unreachable")
 
     def sign(self, claims: dict[str, Any]) -> str:
-        """A compact JWS of `claims` with `kid` (libtrust) and `x5c` headers."""
-        headers = {"kid": self.kid, "x5c": list(self.x5c), "typ": "JWT"}
-        return jwt.encode(claims, self._private_key, algorithm=self.algorithm, headers=headers)
+        """A compact JWS of `claims` with `kid` (libtrust) and `x5c` headers: byte for byte what
+        `jwt.encode(claims, key, algorithm, headers={kid, x5c, typ})` makes (tests/unit/test_keys.py), without
+        encoding the header again for every token. The times are integers (realm/jwt_tokens.py)."""
+        if not isinstance(claims.get("iss", ""), str):
+            raise TypeError("Issuer (iss) must be a string.")
+        payload = base64url_encode(json.dumps(claims, separators=(",", ":")).encode())
+        signing_input = self._header_segment + b"." + payload
+        signature = self._jws_algorithm.sign(signing_input, self._private_key)
+        return (signing_input + b"." + base64url_encode(signature)).decode()
 
 
 _MISMATCH_RETRIES = 3

@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import base64
 import binascii
+import functools
 import logging
+import os
 import time
 from datetime import UTC, datetime
 
+from django.conf import settings
 from django.core.exceptions import SuspiciousOperation
 from django.http import HttpRequest, JsonResponse
 from django.views.decorators.csrf import csrf_exempt
@@ -17,7 +20,7 @@ from accounts.models import RefreshToken, User
 from accounts.services import refresh_token_create
 from namespaces import policy
 from portus import metrics
-from portus.options import certificate_path, key_path, option
+from portus.options import data_path, option
 from ratelimits.addresses import address_key
 from realm import decisions as remembered
 from realm.authorization import decide
@@ -84,7 +87,16 @@ def forget_registries(**_) -> None:
 
 
 def signing_key() -> SigningKey:
-    return SigningKey.load(key_path(), certificate_path())
+    """The signer of the configured files (SigningKey.load stats them on every call, so that a promoted key
+    signs from the next token on). Their absolute paths are worked out once per configured value."""
+    base = settings.BASE_DIR
+    return SigningKey.load(_absolute(base, option("secrets.key_path")),
+                           _absolute(base, option("secrets.certificate_path")))
+
+
+@functools.lru_cache(maxsize=16)  # keyed by configured values, never by anything a client sends
+def _absolute(base_dir, raw: str) -> str:
+    return os.path.abspath(data_path(raw))
 
 
 def issue_token(*, user: User | None, registry: Registry, service: str, scopes: list[ResourceScope],

@@ -14,6 +14,8 @@ from cryptography import x509
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from cryptography.x509.oid import ExtensionOID
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from realm.keys import (
     SigningKey,
@@ -95,6 +97,45 @@ def test_signed_token_verifies_with_the_certificate(key_pair):
     assert decoded == claims
     with pytest.raises(jwt.InvalidAudienceError):
         jwt.decode(token, certificate.public_key(), algorithms=[signer.algorithm], audience="other")
+
+
+@settings(max_examples=60, deadline=None)
+@given(claims=st.fixed_dictionaries({
+    "iss": st.text(max_size=40), "sub": st.text(max_size=40), "aud": st.text(max_size=40),
+    "exp": st.integers(0, 2**53), "nbf": st.integers(0, 2**53), "iat": st.integers(0, 2**53),
+    "jti": st.text(max_size=40),
+    "access": st.lists(st.fixed_dictionaries({
+        "type": st.sampled_from(["repository", "registry"]), "name": st.text(max_size=60),
+        "actions": st.lists(st.sampled_from(["pull", "push", "*", "delete"]), max_size=4)}), max_size=4),
+}))
+def test_a_token_is_what_pyjwt_itself_makes_of_the_same_claims(rsa_signer, claims):
+    """RS256 signatures are deterministic: the pre-encoded header and PyJWT's algorithm object give PyJWT's
+    own token, byte for byte, for any claims (odd unicode in every string included)."""
+    signer, private_key = rsa_signer
+    expected = jwt.encode(claims, private_key, algorithm="RS256",
+                          headers={"kid": signer.kid, "x5c": list(signer.x5c), "typ": "JWT"})
+    assert signer.sign(claims) == expected
+
+
+def test_an_ec_token_has_pyjwts_header_and_verifies(key_pair):
+    key_type, key_path, cert_path = key_pair
+    signer = SigningKey.load(key_path, cert_path)
+    private_key = serialization.load_pem_private_key(key_path.read_bytes(), password=None)
+    claims = {"iss": "portus.test.lan", "aud": "r:5000", "exp": 2**31 - 1, "access": []}
+    token, theirs = signer.sign(claims), jwt.encode(claims, private_key, algorithm=signer.algorithm,
+                                                    headers={"kid": signer.kid, "x5c": list(signer.x5c), "typ": "JWT"})
+    assert token.split(".")[:2] == theirs.split(".")[:2]
+    assert jwt.decode(token, signer.public_key, algorithms=[signer.algorithm], audience="r:5000") == claims
+    with pytest.raises(TypeError, match="Issuer"):
+        signer.sign({**claims, "iss": 5})
+
+
+@pytest.fixture(scope="module")
+def rsa_signer(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("keys-rsa-pyjwt")
+    write_key_pair(folder / "k", folder / "c", "portus.test.lan", rsa_bits=2048)
+    signer = SigningKey.load(folder / "k", folder / "c")
+    return signer, serialization.load_pem_private_key((folder / "k").read_bytes(), password=None)
 
 
 def test_load_parses_once_and_again_when_a_file_changes(key_pair, tmp_path):
