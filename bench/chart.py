@@ -1,4 +1,5 @@
-"""The bench's PNG: requests per second of each scenario beside the ceiling, and the 99th percentiles."""
+"""The bench's PNG: requests per second of each scenario beside the ceiling, the 99th percentiles, and the
+push runs' latencies (push to notified and to visible) against the 2 s target."""
 
 from __future__ import annotations
 
@@ -17,9 +18,15 @@ def draw(rows: list[dict], machine: str, path: Path) -> None:
     from matplotlib import pyplot as plt
 
     timed = [r for r in rows if r.get("rps") is not None]
+    pushes = [r for r in rows if r.get("pushes")]
     scenarios = list(dict.fromkeys(r["scenario"] for r in timed))
     levels = sorted({r["concurrency"] for r in timed})
-    figure, (left, right) = plt.subplots(1, 2, figsize=(14, 6), dpi=100)
+    if pushes:
+        figure, (left, right, third) = plt.subplots(
+            1, 3, figsize=(19, 6), dpi=100, gridspec_kw={"width_ratios": [3, 3, 1.3]})
+        _push_panel(third, pushes)
+    else:
+        figure, (left, right) = plt.subplots(1, 2, figsize=(14, 6), dpi=100)
     width = 0.8 / max(1, len(levels))
     for i, level in enumerate(levels):
         runs: dict[str, list[dict]] = {}
@@ -42,3 +49,19 @@ def draw(rows: list[dict], machine: str, path: Path) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     figure.savefig(path)
     plt.close(figure)
+
+
+PUSH_TARGET_MS = 2000
+
+
+def _push_panel(axis, pushes: list[dict]) -> None:
+    names = [f"{r['scenario']}\n({r['pushes']} pushes, {r['concurrency']} at once)" for r in pushes]
+    xs = range(len(pushes))
+    axis.bar([x - 0.2 for x in xs], [r["p50_ms"] for r in pushes], 0.4, label="p50")
+    axis.bar([x + 0.2 for x in xs], [r["p99_ms"] for r in pushes], 0.4, label="p99")
+    axis.axhline(PUSH_TARGET_MS, color="grey", linestyle="--", linewidth=1, label="p99 target, 2 s")
+    axis.set_xticks(list(xs))
+    axis.set_xticklabels(names, rotation=30, ha="right", fontsize=8)
+    axis.set_title("push, ms after skopeo exits")
+    axis.legend(fontsize=8)
+    axis.grid(axis="y", alpha=0.3)

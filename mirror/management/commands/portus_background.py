@@ -47,7 +47,7 @@ MAX_EVENT_WORKERS = 16
 # other loops may have nothing left to claim, so a burst is shared out best in small batches; one at a
 # time pays a claim (three statements, and the loops' contention for the rows) for every event. Measured
 # with `manage.py bench --only push` (200 pushes, 50 at once, two processes of two loops): push→visible
-# p99 2.8 s with 20, 2.1 s with 8, 1.2–1.4 s with 4, 1.8 s with 2, 2.3 s with 1 (README, "2026-12-07").
+# p99 1.9–3.5 s with 20, 2.1 s with 8, 1.1–1.5 s with 4, 1.8 s with 2, 2.3 s with 1 (README, "2026-12-07").
 DEFAULT_BATCH = 4
 
 

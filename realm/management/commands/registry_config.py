@@ -22,7 +22,7 @@ from registries.models import Registry, canonical_host
 # The registry's Go runtime runs goroutines on at most GOMAXPROCS threads at once, one per core by
 # default. On a small machine under a burst of uploads, the goroutine that sends a notification then waits
 # behind the uploads' for one of them: with 2 cores, 50 pushes at once and a receiver that answers at
-# once, push→notified was p99 1.25–1.29 s with the default, 0.25–0.35 s with 8 and 0.18 s with 16
+# once, push→notified was p99 0.59–1.29 s with the default, 0.25–0.35 s with 8 and 0.17–0.35 s with 16
 # (README, "2026-12-07"). Threads beyond the cores cost nothing while idle. The configuration file cannot
 # set it; the process's environment does (scripts/run, deploy/compose.yml).
 REGISTRY_GOMAXPROCS = 16
