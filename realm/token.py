@@ -20,7 +20,7 @@ from accounts.models import RefreshToken, User
 from accounts.services import refresh_token_create
 from namespaces import policy
 from portus import metrics
-from portus.options import data_path, option
+from portus.options import option
 from ratelimits.addresses import address_key
 from realm import decisions as remembered
 from realm.authorization import decide
@@ -96,7 +96,8 @@ def signing_key() -> SigningKey:
 
 @functools.lru_cache(maxsize=16)  # keyed by configured values, never by anything a client sends
 def _absolute(base_dir, raw: str) -> str:
-    return os.path.abspath(data_path(raw))
+    """portus.options.data_path of `raw` against `base_dir` (an absolute `raw` stands), made absolute."""
+    return os.path.abspath(os.path.join(base_dir, raw))
 
 
 def issue_token(*, user: User | None, registry: Registry, service: str, scopes: list[ResourceScope],

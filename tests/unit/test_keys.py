@@ -222,3 +222,11 @@ def test_ip_common_name_gets_an_ip_san():
         x509.SubjectAlternativeName
     )
     assert [str(ip) for ip in san.value.get_values_for_type(x509.IPAddress)] == ["10.0.0.5"]
+
+
+@pytest.mark.parametrize("raw", ["var/portus.key", "/etc/portus/key.pem", "../keys/k.pem", "./a//b/../k.pem"])
+def test_the_token_endpoint_finds_the_key_files_where_the_options_name_them(settings, raw):
+    from portus.options import data_path
+    from realm.token import _absolute
+
+    assert _absolute(settings.BASE_DIR, raw) == os.path.abspath(data_path(raw))
