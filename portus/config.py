@@ -239,6 +239,9 @@ def _validate(tree: dict) -> None:
     rp_id = tree["two_factor"]["webauthn"]["rp_id"].strip()
     if rp_id and (len(rp_id) > 253 or "/" in rp_id or ":" in rp_id or " " in rp_id):
         raise ConfigError(f"two_factor.webauthn.rp_id: expected a host name, got {rp_id!r}")
+    if not 0 <= tree["token_realm"]["generation_max_age_ms"] <= 1000:
+        raise ConfigError(f"token_realm.generation_max_age_ms: expected 0 to 1000 milliseconds, got "
+                          f"{tree['token_realm']['generation_max_age_ms']}")
     if tree["health"]["max_inbox_lag"] < 1:
         raise ConfigError("health.max_inbox_lag: must be at least 1 second")
     if len(tree["metrics"]["token"]) > 512:

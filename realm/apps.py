@@ -18,7 +18,7 @@ class RealmConfig(AppConfig):
     def ready(self) -> None:
         from django.core.signals import setting_changed
 
-        from realm import decisions
+        from realm import decisions, generation
         from realm.internal import internal_token
         from registries import client
 
@@ -26,3 +26,4 @@ class RealmConfig(AppConfig):
         # After every migrate (a table rebuilt by a migration loses its triggers): realm/generation.py.
         post_migrate.connect(_install_generation_triggers, sender=self, dispatch_uid="realm-generation-triggers")
         setting_changed.connect(decisions.forget_all, dispatch_uid="realm-decisions-settings")
+        setting_changed.connect(generation.forget_recent, dispatch_uid="realm-generation-settings")

@@ -1,5 +1,6 @@
 """What the token endpoint remembers between requests, each entry under the authorization generation it
-was made at (realm/generation.py), which every request reads first.
+was made at (realm/generation.py), which every request takes first: read, or from this process's read
+sent less than `token_realm.generation_max_age_ms` ago.
 
 - Verified credentials: an application token, or a local password that the hasher just accepted, under
   a keyed hash of (user name, secret). The entry lives until the token expires, or for the credential
@@ -11,7 +12,8 @@ was made at (realm/generation.py), which every request reads first.
 - Decisions: the `access` list for (user, application-token scopes, registry, requested scopes).
 
 A change to anything either reads changes the generation in the same transaction, so an entry is never
-used after such a change commits: exact, on every worker and host. Both tables are bounded (least
+used by a request that starts that bound after such a change committed, on any worker or host (with 0:
+never after it commits). Both tables are bounded (least
 recently used out first), and keyed only by what a client sent through a keyed hash or by ids, so a
 client cannot grow them beyond their bound. A settings change (tests) empties them.
 """

@@ -1,9 +1,11 @@
 """The authorization generation: a number that every change to what a token decision reads replaces.
 
-The token endpoint remembers verified credentials and decisions (realm/decisions.py), and reads this
-number on every request: an entry made under another number is not used. So a revoked token, a removed
-member, a changed password, a disabled account or a new grant is refused on the very next request, on
-every worker and host, as before — the cache only saves the reading and the computing, never the check.
+The token endpoint remembers verified credentials and decisions (realm/decisions.py) under this number:
+an entry made under another number is not used. Each process reads it at most
+`token_realm.generation_max_age_ms` apart (`recent_both`; 0: before every request, `current_both`). So a
+revoked token, a removed member, a changed password, a disabled account or a new grant is refused on
+every worker and host once that long has passed since it committed (100 ms as shipped), or at the very
+next request with 0 — the cache only saves the reading and the computing, never the check.
 
 The number is changed by database triggers, not by application code, so that nothing can change a
 watched table without changing it: a queryset's `update()`, a raw statement, the admin's shell, a
@@ -330,3 +332,47 @@ def current_both(conn=None) -> tuple[int, int] | None:
     if AUTHORIZATION not in values or REFRESH_TOKENS not in values:
         return None
     return int(values[AUTHORIZATION]), int(values[REFRESH_TOKENS])
+
+
+class _Recent:
+    """This process's last read of both numbers for the token endpoint: (the moment it was sent, the
+    numbers), one tuple replaced whole, so that a thread never pairs one read's moment with another's."""
+
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self.last: tuple[float, tuple[int, int]] | None = None
+
+    def forget(self, **_) -> None:
+        with self.lock:
+            self.last = None
+
+
+_recent = _Recent()
+forget_recent = _recent.forget
+_clock = time.monotonic
+
+
+def recent_both(max_age: float) -> tuple[int, int] | None:
+    """Both numbers (as `current_both`) from this process's last read when it was sent less than `max_age`
+    seconds ago, else read now on the default connection. A change that committed before a read was sent
+    is in what it returns; so one that committed `max_age` ago or more is in every answer here, on every
+    process. 0, or inside an atomic block (which must see its own changes), reads every time."""
+    conn = default_connection
+    if max_age <= 0 or conn.in_atomic_block:
+        return current_both(conn)
+    now = _clock()
+    last = _recent.last
+    if last is not None and now - last[0] < max_age:
+        return last[1]
+    values = current_both(conn)
+    if values is not None:
+        with _recent.lock:
+            if _recent.last is None or now >= _recent.last[0]:  # never replace a later read by an earlier one
+                _recent.last = (now, values)
+    return values
+    values = current_both(conn)
+    if values is not None:
+        with _recent.lock:
+            if _recent.values is None or now >= _recent.sent_at:  # never replace a later read by an earlier
+                _recent.sent_at, _recent.values = now, values
+    return values

@@ -24,7 +24,7 @@ from portus.options import option
 from ratelimits.addresses import address_key
 from realm import decisions as remembered
 from realm.authorization import decide
-from realm.generation import current_both as authorization_generations
+from realm.generation import recent_both
 from realm.jwt_tokens import build_claims, lifetime_seconds, token_response
 from realm.keys import SigningKey
 from realm.scopes import ResourceScope, TooManyScopes, parse_scopes
@@ -247,8 +247,9 @@ def _params(request: HttpRequest):
 
 def _handle(request: HttpRequest) -> dict:
     params = _params(request)
-    # Read before anything is looked up, so that nothing remembered is older than what this request sees.
-    generations = authorization_generations()
+    # Read (or taken from a read sent at most token_realm.generation_max_age_ms ago) before anything is
+    # looked up, so that nothing remembered is older than what this request sees.
+    generations = recent_both(option("token_realm.generation_max_age_ms") / 1000)
     generation = generations[0] if generations is not None else None
     if request.method == "GET":
         creds = _basic_credentials(request)

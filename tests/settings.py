@@ -8,6 +8,10 @@ os.environ.setdefault("PORTUS_PLAIN_STATIC", "1")
 os.environ.setdefault("PORTUS_WEBHOOK_SECRET", "test-webhook-secret")
 os.environ.setdefault("PORTUS_PASSWORD", "portus-internal-password")
 os.environ.setdefault("PORTUS_MACHINE_FQDN", "portus.test.lan")
+# Token requests read the authorization generation before each request, so that a test's change counts
+# at its very next request; tests/token/test_generation_bound.py and the cross-process revocation test
+# hold the shipped bound (config/config.yml, token_realm.generation_max_age_ms) on its own.
+os.environ.setdefault("PORTUS_TOKEN_REALM_GENERATION_MAX_AGE_MS", "0")
 
 from portus.settings import *  # noqa: E402,F403
 

@@ -2,10 +2,11 @@
 database — a fresh PostgreSQL database when DATABASE_URL names PostgreSQL, else a SQLite file — and a
 third process that changes things through the product's services. After a revoked application token, a
 removed team member, a changed password, a disabled account, an added or removed grant, a signed-out
-client (a refresh token revoked), the very next
-token request on each worker answers accordingly: the token path keeps nothing about a user, a token, a
-membership or a grant between requests (its compiled queries hold no values; the credential cache's entry
-carries a fingerprint of the password hash, the enabled flag and the lock, read again each time)."""
+client (a refresh token revoked), every token request on each worker sent once the bound has passed
+(`token_realm.generation_max_age_ms`: the shipped 100 ms, and 0, where that is the very next request)
+answers accordingly: the token path keeps nothing about a user, a token, a membership or a grant between
+requests but under the authorization generation (its compiled queries hold no values; what it remembers
+is dropped when the number changes)."""
 
 from __future__ import annotations
 
@@ -14,15 +15,18 @@ import json
 import os
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
 import requests
+import yaml
 
 from bench.database import own_database
 from bench.runner import ROOT, Server
 
 SERVICE = "registry.revoke.test:5000"
+SHIPPED_BOUND_MS = yaml.safe_load((ROOT / "config" / "config.yml").read_text())["token_realm"]["generation_max_age_ms"]
 PASSWORD, NEW_PASSWORD = "alice-first-password", "alice-second-password"
 SCOPE = "repository:crew/app:pull,push"
 
@@ -104,7 +108,8 @@ for line in sys.stdin:
 class Control:
     """A process of its own with Django set up, calling the product's services on request."""
 
-    def __init__(self, env: dict) -> None:
+    def __init__(self, env: dict, settle: float = 0.0) -> None:
+        self.settle = settle  # waited after each change: the servers' bound
         self.process = subprocess.Popen([sys.executable, "-c", CONTROL], cwd=ROOT, env=env, text=True,
                                         stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
         ready = self.process.stdout.readline().strip()
@@ -115,6 +120,7 @@ class Control:
         self.process.stdin.flush()
         answer = self.process.stdout.readline()
         assert answer.startswith("done "), self.process.communicate(timeout=30)[1][-3000:]
+        time.sleep(self.settle)  # committed; now the bound passes, and the next request must see it
         return json.loads(answer[5:])
 
     def close(self) -> None:
@@ -122,19 +128,21 @@ class Control:
         self.process.wait(timeout=30)
 
 
-@pytest.fixture(scope="module")
-def stack(tmp_path_factory, signing_files):
-    """(control, [server A, server B], the application token's secret)."""
+@pytest.fixture(scope="module", params=[0, SHIPPED_BOUND_MS], ids=["read-every-request", "shipped-bound"])
+def stack(request, tmp_path_factory, signing_files):
+    """(control, [server A, server B], the application token's secret), the servers reading the
+    authorization generation at most `request.param` ms apart."""
+    bound_ms = request.param
     folder = tmp_path_factory.mktemp("revocation")
     with own_database(folder, "revocation") as (url, _vendor):
         env = {k: v for k, v in os.environ.items() if not k.startswith(("PORTUS_", "GUNICORN_"))}
         env.update({"DATABASE_URL": url, "DJANGO_SETTINGS_MODULE": "tests.settings", "PYTHONPATH": str(ROOT),
                     "PORTUS_VAR_DIR": str(folder), "PORTUS_KEY_PATH": str(signing_files[0]),
                     "PORTUS_CERTIFICATE_PATH": str(signing_files[1]), "GUNICORN_WORKERS": "1",
-                    "DATABASE_CONN_MAX_AGE": "600"})
+                    "DATABASE_CONN_MAX_AGE": "600", "PORTUS_TOKEN_REALM_GENERATION_MAX_AGE_MS": str(bound_ms)})
         subprocess.run([sys.executable, "manage.py", "migrate", "-v0"], cwd=ROOT, env=env, check=True,
                        capture_output=True, timeout=600)
-        control = Control(env)
+        control = Control(env, settle=bound_ms / 1000)
         secret = control("setup", service=SERVICE, password=PASSWORD)["token"]
         servers = [Server(f"web{n}", "portus.wsgi:application", env, folder / f"web{n}.log") for n in range(2)]
         try:
