@@ -33,13 +33,18 @@ def ordinary_tags(queryset: QuerySet[Tag]) -> QuerySet[Tag]:
     return queryset.exclude(artifact_tags_q())
 
 
-def recount_tags(repository_ids) -> None:
-    """Sets Repository.tags_count to the number of ordinary tags (artifacts are counted with their image,
-    not as tags), in one statement: safe beside the other writers of the counter."""
+def tags_count_expression():
+    """What Repository.tags_count should be, for an update of repositories: their ordinary tags counted
+    (artifacts are counted with their image, not as tags)."""
     count = (ordinary_tags(Tag.objects.filter(repository=OuterRef("pk"))).order_by().values("repository")
              .annotate(n=Count("pk")).values("n"))
-    Repository.objects.filter(pk__in=repository_ids).update(
-        tags_count=Coalesce(Subquery(count, output_field=IntegerField()), Value(0)))
+    return Coalesce(Subquery(count, output_field=IntegerField()), Value(0))
+
+
+def recount_tags(repository_ids) -> None:
+    """Sets Repository.tags_count to the number of ordinary tags, in one statement: safe beside the other
+    writers of the counter."""
+    Repository.objects.filter(pk__in=repository_ids).update(tags_count=tags_count_expression())
 
 
 @dataclass

@@ -28,7 +28,7 @@ from datetime import datetime
 from typing import Any
 
 from django.db import IntegrityError, connection, transaction
-from django.db.models import Case, F, Q, Value, When
+from django.db.models import Case, Exists, F, Q, Value, When
 from django.dispatch import Signal
 
 from activities.services import activity_record
@@ -127,12 +127,35 @@ _TOMBSTONE = OneRow(lambda registry_id, repository, when, tag, digest: Tombstone
     registry_id=registry_id, repository=repository, event_time__gte=when).filter(
     Q(kind=Tombstone.Kind.TAG, value=tag) | Q(kind=Tombstone.Kind.DIGEST, value=digest)).only("pk"),
     registry_id=INTEGER, repository=TEXT, when=MOMENT, tag=TEXT, digest=TEXT)
-_NEWER_TAG = OneRow(lambda repository_id, name, when, digest: Tag.objects.filter(
+_TAG = OneRow(lambda repository_id, name, when, digest: Tag.objects.filter(
     repository_id=repository_id, name=name, event_time__isnull=False).filter(
     Q(event_time__gt=when) | Q(event_time=when, digest__gte=digest)).only("pk"),
     repository_id=INTEGER, name=TEXT, when=MOMENT, digest=TEXT)
 _TAG = OneRow(lambda repository_id, name: Tag.objects.filter(repository_id=repository_id, name=name),
               repository_id=INTEGER, name=TEXT)
+
+
+def _staleness(*, global_name: bool):
+    """The registry's row with `buried` (a later delete of the tag or digest) and `newer` (a later push of
+    the tag applied already): `_buried`, then `repository_find` and a look for a later tag, in one statement."""
+    def build(registry_id, repository, name, when, tag, digest, stone_tag, stone_digest, namespace=None):
+        buried = Tombstone.objects.filter(registry_id=registry_id, repository=repository, event_time__gte=when).filter(
+            Q(kind=Tombstone.Kind.TAG, value=stone_tag) | Q(kind=Tombstone.Kind.DIGEST, value=stone_digest))
+        tags = Tag.objects.filter(repository__namespace__registry_id=registry_id, repository__name=name, name=tag,
+                                  event_time__isnull=False).filter(
+            Q(event_time__gt=when) | Q(event_time=when, digest__gte=digest))
+        if global_name:
+            tags = tags.filter(repository__namespace__is_global=True)
+        else:
+            tags = tags.filter(repository__namespace__name=namespace, repository__namespace__is_global=False)
+        return Registry.objects.filter(pk=registry_id).annotate(buried=Exists(buried), newer=Exists(tags)).only("pk")
+
+    kinds = {"registry_id": INTEGER, "repository": TEXT, "name": TEXT, "when": MOMENT, "tag": TEXT, "digest": TEXT,
+             "stone_tag": TEXT, "stone_digest": TEXT}
+    return OneRow(build, **kinds) if global_name else OneRow(build, **kinds, namespace=TEXT)
+
+
+_STALE_GLOBAL, _STALE = _staleness(global_name=True), _staleness(global_name=False)
 
 
 def repository_find(*, registry: Registry, repository_name: str) -> Repository | None:
@@ -169,6 +192,20 @@ def _pushed(repository: Repository, when: datetime) -> None:
         repository.pushed_at = when
 
 
+def _recount_and_pushed(repository: Repository, when: datetime) -> None:
+    """`_recount` and `_pushed` in one statement (a new tag pushed): the count made by the database, and
+    read back from it only if something asks for it (a deferred field)."""
+    from images.artifacts import tags_count_expression
+
+    Repository.objects.filter(pk=repository.pk).update(
+        tags_count=tags_count_expression(),
+        pushed_at=Case(When(Q(pushed_at__isnull=True) | Q(pushed_at__lt=when), then=Value(when)),
+                       default=F("pushed_at")))
+    repository.__dict__.pop("tags_count", None)
+    if repository.pushed_at is None or repository.pushed_at < when:
+        repository.pushed_at = when
+
+
 def _tombstone(registry: Registry, repository_name: str, kind: str, value: str, when: datetime) -> None:
     stone, created = Tombstone.objects.get_or_create(
         registry=registry, repository=repository_name, kind=kind, value=value[:128],
@@ -186,14 +223,14 @@ def _buried(registry: Registry, repository_name: str, tag: str, digest: str, whe
 def push_is_stale(*, registry: Registry, repository_name: str, tag: str, digest: str,
                   event_time: datetime) -> str:
     """Why a push would not be applied ('' when it would): a later delete, or a later push of the tag.
-    Lets the caller skip reading the registry; tag_apply_push decides again under the lock."""
-    if _buried(registry, repository_name, tag, digest, event_time):
+    Lets the caller skip reading the registry; tag_apply_push decides again under the lock. One statement."""
+    namespace_name, name = split_repository_name(repository_name)
+    values = {"registry_id": registry.pk, "repository": repository_name, "name": name, "when": event_time,
+              "tag": tag, "digest": digest, "stone_tag": tag[:128], "stone_digest": digest[:128]}
+    found = _STALE_GLOBAL.get(**values) if namespace_name == "" else _STALE.get(**values, namespace=namespace_name)
+    if found is not None and found.buried:
         return "deleted by a later event"
-    repository = repository_find(registry=registry, repository_name=repository_name)
-    if repository is None:
-        return ""
-    newer = _NEWER_TAG.get(repository_id=repository.pk, name=tag, when=event_time, digest=digest) is not None
-    return "a later push was applied already" if newer else ""
+    return "a later push was applied already" if found is not None and found.newer else ""
 
 
 def _on_commit(signal: Signal, **kwargs: Any) -> None:
@@ -238,8 +275,9 @@ def tag_apply_push(
                          media_type=media_type, image_id=image_id, size=size, platforms=platforms,
                          author=author, pushed_at=event_time, event_time=event_time)
     if existing is None:
-        _recount(repository)
-    _pushed(repository, event_time)
+        _recount_and_pushed(repository, event_time)
+    else:
+        _pushed(repository, event_time)
     if digest_changed:
         activity_record(key="repository.push", owner=author, target=repository, namespace=repository.namespace,
                         parameters={"tag": tag, "digest": digest}, at=event_time)
