@@ -37,7 +37,7 @@ def _reference(registry, repository_name: str, tag: str, digest: str, when: date
     if repository is None:
         return ""
     tags = Tag.objects.filter(repository=repository, name=tag, event_time__isnull=False)
-    newer = [t for t in tags if (t.event_time, t.digest) > (when, digest) or (t.event_time == when and t.digest >= digest)]
+    newer = [t for t in tags if t.event_time > when or (t.event_time == when and t.digest >= digest)]
     return "a later push was applied already" if newer else ""
 
 
