@@ -45,8 +45,8 @@ def _drop_connection() -> None:
 MAX_EVENT_WORKERS = 16
 # Loops per process on PostgreSQL. An event's work is mostly waiting for the database and the registry, on
 # a machine the pushes keep busy; measured with `manage.py bench --only push` (200 pushes, 50 at once, two
-# processes, alternating): push→visible p99 2.60 / 2.08 s with 2 loops each, 2.10 / 1.58 s with 3,
-# 1.58 / 1.56 s with 4 (the wait in the inbox p50 0.8–1.1 s → 34–52 ms; README, "2026-12-07, evening").
+# processes, alternating): push→visible p99 2.60 / 2.08 / 2.77 s with 2 loops each, 2.10 / 1.58 s with 3,
+# 1.58 / 1.56 / 1.92 s with 4 (the wait in the inbox p50 0.8–1.3 s → 34–52 ms; README, "2026-12-07, evening").
 DEFAULT_EVENT_WORKERS = 4
 # Events a loop claims at a time. A claimed event waits for the ones before it in its batch while the
 # other loops may have nothing left to claim, so a burst is shared out best in small batches; one at a
