@@ -370,9 +370,3 @@ def recent_both(max_age: float) -> tuple[int, int] | None:
             if _recent.last is None or now >= _recent.last[0]:  # never replace a later read by an earlier one
                 _recent.last = (now, values)
     return values
-    values = current_both(conn)
-    if values is not None:
-        with _recent.lock:
-            if _recent.values is None or now >= _recent.sent_at:  # never replace a later read by an earlier
-                _recent.sent_at, _recent.values = now, values
-    return values
