@@ -127,10 +127,6 @@ _TOMBSTONE = OneRow(lambda registry_id, repository, when, tag, digest: Tombstone
     registry_id=registry_id, repository=repository, event_time__gte=when).filter(
     Q(kind=Tombstone.Kind.TAG, value=tag) | Q(kind=Tombstone.Kind.DIGEST, value=digest)).only("pk"),
     registry_id=INTEGER, repository=TEXT, when=MOMENT, tag=TEXT, digest=TEXT)
-_TAG = OneRow(lambda repository_id, name, when, digest: Tag.objects.filter(
-    repository_id=repository_id, name=name, event_time__isnull=False).filter(
-    Q(event_time__gt=when) | Q(event_time=when, digest__gte=digest)).only("pk"),
-    repository_id=INTEGER, name=TEXT, when=MOMENT, digest=TEXT)
 _TAG = OneRow(lambda repository_id, name: Tag.objects.filter(repository_id=repository_id, name=name),
               repository_id=INTEGER, name=TEXT)
 
