@@ -47,7 +47,9 @@ MAX_EVENT_WORKERS = 16
 # a machine the pushes keep busy; measured with `manage.py bench --only push` (200 pushes, 50 at once, two
 # processes, alternating): push→visible p99 2.60 / 2.08 / 2.77 s with 2 loops each, 2.10 / 1.58 s with 3,
 # 1.58 / 1.56 / 1.92 s with 4 (the wait in the inbox p50 0.8–1.3 s → 34–52 ms; README, "2026-12-07, evening").
-DEFAULT_EVENT_WORKERS = 4
+# Each loop holds two connections (its own and its LISTEN, mirror/wake.py), so the default stays 2 until the
+# loops of a process share one LISTEN: with 4, the test suite's stacks passed PostgreSQL's 100 connections.
+DEFAULT_EVENT_WORKERS = 2
 # Events a loop claims at a time. A claimed event waits for the ones before it in its batch while the
 # other loops may have nothing left to claim, so a burst is shared out best in small batches; one at a
 # time pays a claim (three statements, and the loops' contention for the rows) for every event. Measured
