@@ -181,11 +181,20 @@ def _recount(repository: Repository) -> None:
     repository.tags_count = count
 
 
-def _pushed(repository: Repository, when: datetime) -> None:
-    Repository.objects.filter(pk=repository.pk).filter(Q(pushed_at__isnull=True) | Q(pushed_at__lt=when)).update(
-        pushed_at=when)
+def _pushed_before(when: datetime) -> Q:
+    """A repository whose last push is older than `when` (or that has none)."""
+    return Q(pushed_at__isnull=True) | Q(pushed_at__lt=when)
+
+
+def _note_pushed(repository: Repository, when: datetime) -> None:
+    """The in-memory copy of what `_pushed` writes."""
     if repository.pushed_at is None or repository.pushed_at < when:
         repository.pushed_at = when
+
+
+def _pushed(repository: Repository, when: datetime) -> None:
+    Repository.objects.filter(pk=repository.pk).filter(_pushed_before(when)).update(pushed_at=when)
+    _note_pushed(repository, when)
 
 
 def _recount_and_pushed(repository: Repository, when: datetime) -> None:
@@ -195,11 +204,9 @@ def _recount_and_pushed(repository: Repository, when: datetime) -> None:
 
     Repository.objects.filter(pk=repository.pk).update(
         tags_count=tags_count_expression(),
-        pushed_at=Case(When(Q(pushed_at__isnull=True) | Q(pushed_at__lt=when), then=Value(when)),
-                       default=F("pushed_at")))
+        pushed_at=Case(When(_pushed_before(when), then=Value(when)), default=F("pushed_at")))
     repository.__dict__.pop("tags_count", None)
-    if repository.pushed_at is None or repository.pushed_at < when:
-        repository.pushed_at = when
+    _note_pushed(repository, when)
 
 
 def _tombstone(registry: Registry, repository_name: str, kind: str, value: str, when: datetime) -> None:

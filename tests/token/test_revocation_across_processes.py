@@ -20,13 +20,12 @@ from pathlib import Path
 
 import pytest
 import requests
-import yaml
 
 from bench.database import own_database
 from bench.runner import ROOT, Server
+from tests.token.test_generation_bound import SHIPPED as SHIPPED_BOUND_MS
 
 SERVICE = "registry.revoke.test:5000"
-SHIPPED_BOUND_MS = yaml.safe_load((ROOT / "config" / "config.yml").read_text())["token_realm"]["generation_max_age_ms"]
 PASSWORD, NEW_PASSWORD = "alice-first-password", "alice-second-password"
 SCOPE = "repository:crew/app:pull,push"
 
